@@ -71,15 +71,39 @@ BENCHLIB_SRCS := $(wildcard benchmarks/lib/*.c)
 BENCH_SRCS := $(wildcard benchmarks/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 
+# Open MPI versions of the CPU-bound workloads (benchmarks/mpi/*.c), built
+# with mpicc into $(BUILD)/bin/mpi/ when Open MPI is installed, and only in
+# the plain build: Open MPI's own code is not clean under the sanitizers.
+MPICC ?= mpicc
+MPI_SRCS := $(wildcard benchmarks/mpi/*.c)
+MPI_BINS :=
+ifeq ($(SANITIZE),)
+ifneq ($(shell command -v $(MPICC) 2>/dev/null),)
+MPI_BINS := $(MPI_SRCS:benchmarks/mpi/%.c=$(BUILD)/bin/mpi/%)
+endif
+endif
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-BENCHLIB_OBJS := $(BENCHLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCH# Open MPI versions of the CPU-bound workloads (benchmarks/mpi/*.c), built
+# with mpicc into $(BUILD)/bin/mpi/ when Open MPI is installed, and only in
+# the plain build: Open MPI's own code is not clean under the sanitizers.
+MPICC ?= mpicc
+MPI_SRCS := $(wildcard benchmarks/mpi/*.c)
+MPI_BINS :=
+ifeq ($(SANITIZE),)
+ifneq ($(shell command -v $(MPICC) 2>/dev/null),)
+MPI_BINS := $(MPI_SRCS:benchmarks/mpi/%.c=$(BUILD)/bin/mpi/%)
+endif
+endif
+
+LIB_OBJS := $(BENCHLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libpools.a
 BENCHLIB := $(BUILD)/libbench.a
 BINS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib test bench bench-quick grade clean
-all: $(LIB) $(BINS) $(TESTS)
+all: $(LIB) $(BINS) $(MPI_BINS) $(TESTS)
 lib: $(LIB)
 
 $(BUILD)/obj/pools/%.o: pools/%.c
@@ -106,6 +130,10 @@ $(BUILD)/bin/%: $(BUILD)/obj/benchmarks/%.o $(BENCHLIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(BENCHLIB) $(LIB) \
 	    $(BENCH_LIBS) $(BASE_LDLIBS)
+
+$(BUILD)/bin/mpi/%: benchmarks/mpi/%.c $(BENCHLIB) $(LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BENCHLIB) $(LIB) $(BASE_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
 	@mkdir -p $(@D)

@@ -25,6 +25,8 @@ packages=(
     "valgrind:command:valgrind"
     "procps:command:ps"
     "file:command:file"
+    "openmpi-bin:command:mpirun"
+    "libopenmpi-dev:command:mpicc"
 )
 
 missing=()
