@@ -84,19 +84,7 @@ endif
 endif
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-BENCH# Open MPI versions of the CPU-bound workloads (benchmarks/mpi/*.c), built
-# with mpicc into $(BUILD)/bin/mpi/ when Open MPI is installed, and only in
-# the plain build: Open MPI's own code is not clean under the sanitizers.
-MPICC ?= mpicc
-MPI_SRCS := $(wildcard benchmarks/mpi/*.c)
-MPI_BINS :=
-ifeq ($(SANITIZE),)
-ifneq ($(shell command -v $(MPICC) 2>/dev/null),)
-MPI_BINS := $(MPI_SRCS:benchmarks/mpi/%.c=$(BUILD)/bin/mpi/%)
-endif
-endif
-
-LIB_OBJS := $(BENCHLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCHLIB_OBJS := $(BENCHLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libpools.a
 BENCHLIB := $(BUILD)/libbench.a
 BINS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/bin/%)
