@@ -120,8 +120,9 @@ $(BUILD)/bin/%: $(BUILD)/obj/benchmarks/%.o $(BENCHLIB) $(LIB)
 	    $(BENCH_LIBS) $(BASE_LDLIBS)
 
 $(BUILD)/bin/mpi/%: benchmarks/mpi/%.c $(BENCHLIB) $(LIB)
-	@mkdir -p $(@D)
-	$(MPICC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BENCHLIB) $(LIB) $(BASE_LDLIBS)
+	@mkdir -p $(@D) $(BUILD)/obj/mpi
+	$(MPICC) $(BASE_CFLAGS) -MF $(BUILD)/obj/mpi/$*.d $(CFLAGS) -o $@ $< \
+	    $(BENCHLIB) $(LIB) $(BASE_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
 	@mkdir -p $(@D)
