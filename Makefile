@@ -9,6 +9,7 @@
 #   make bench                   the benchmark suite (scripts/bench.sh)
 #   make bench-quick             the same pipeline in under a minute
 #   make grade [LESSON=NN]       grade the lessons' exercises
+#                                (GRADE_ARGS=--solution: the reference ones)
 #   make WERROR=1 ...            warnings are errors (CI sets this)
 #   make O=/tmp/b ...            build under /tmp/b instead of build/
 #
@@ -140,8 +141,8 @@ bench: all
 bench-quick: all
 	scripts/bench.sh --quick $(BENCH_ARGS)
 
-grade: $(LIB)
-	lessons/grade.sh $(LESSON)
+grade:
+	lessons/grade.sh $(GRADE_ARGS) $(LESSON)
 
 clean:
 	rm -rf $(O)

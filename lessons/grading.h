@@ -1,0 +1,136 @@
+/*
+ * grading.h - graded tests for the lessons, on top of Check.
+ *
+ * A lesson's tests.c writes ordinary Check tests (START_TEST ... END_TEST,
+ * ck_assert_*) and then lists them once, each with its points, in a table
+ * that ends the file:
+ *
+ *     START_TEST(queue_keeps_fifo_order)
+ *     {
+ *         ...
+ *     }
+ *     END_TEST
+ *
+ *     static const struct grade_test tests[] = {
+ *         GRADE_TEST(queue_keeps_fifo_order, 2, 0),
+ *         GRADE_TEST(every_item_is_delivered_once, 3, 2),
+ *         GRADE_TEST_TIMEOUT(close_wakes_every_consumer, 2, 1, 20),
+ *     };
+ *     GRADE_MAIN(tests)
+ *
+ * GRADE_TEST(test, points, race_points): "points" are earned when the test
+ * passes; "race_points" (0 for a test that runs no threads) are earned when
+ * the test passes again in a build under ThreadSanitizer (or under helgrind,
+ * per the lesson's RACE_CHECK), which lessons/grade.sh runs after the normal
+ * one.  So a racy solution that happens to pass loses its race points.
+ *
+ * Every test runs in its own process (Check's fork mode) with its own
+ * timeout (GRADE_DEFAULT_TIMEOUT seconds unless given; Check multiplies it by
+ * CK_TIMEOUT_MULTIPLIER, which grade.sh raises under the sanitizers).  A test
+ * that deadlocks or crashes fails alone; the others still run.  Name a test
+ * after the behaviour it checks: the name is what the student reads.
+ *
+ * The program that GRADE_MAIN makes understands:
+ *     (no option)      run every test, print one line per test and a score
+ *     --list           print "name points race_points timeout" per test
+ *     --only NAME      run only this test (repeatable)
+ *     --race           award race_points instead of points (grade.sh passes
+ *                      it to the sanitizer build) and mark the lines [race]
+ * and its last line is always "score: EARNED/POSSIBLE".  It exits 0 when
+ * every test it ran passed, 1 otherwise, 2 on a bad option.  grade.sh runs
+ * the race check with the sanitizer's (or valgrind's) error exit code set
+ * to 66, so a test whose process ends with 66 under --race is reported as
+ * "the race check found an error", with the report's first lines below.
+ *
+ * Helpers for the tests themselves are at the end of this file.  None of them
+ * measures speed: a test asserts a behaviour, never a timing (STYLE.md).
+ */
+#ifndef LESSONS_GRADING_H
+#define LESSONS_GRADING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <check.h>
+
+/* Seconds a test may run before Check kills it, unless the table says. */
+#define GRADE_DEFAULT_TIMEOUT 10
+
+struct grade_test {
+    const TTest *test;      /* from START_TEST: name, function, file, line */
+    int points;             /* earned when the test passes */
+    int race_points;        /* earned when it passes under the race check */
+    double timeout;         /* seconds; 0 means GRADE_DEFAULT_TIMEOUT */
+};
+
+/*
+ * One table entry.  START_TEST(t) defines the TTest t##_ttest and a pointer
+ * t to it; the table takes the address, which is a constant, so that it can
+ * be a static array.  The sizeof only marks the pointer as used, which
+ * keeps -Wunused-variable quiet; it adds nothing.
+ */
+#define GRADE_TEST(t, points, race_points) \
+    GRADE_TEST_TIMEOUT(t, points, race_points, 0)
+#define GRADE_TEST_TIMEOUT(t, points, race_points, seconds) \
+    { &t##_ttest + 0 * sizeof(t), (points), (race_points), (seconds) }
+
+/* Runs the table's tests as described above; returns main's exit status. */
+int grade_main(int argc, char **argv, const struct grade_test *tests,
+               size_t ntests);
+
+#define GRADE_MAIN(table)                                                  \
+    int main(int argc, char **argv)                                        \
+    {                                                                      \
+        return grade_main(argc, argv, (table),                             \
+                          sizeof(table) / sizeof((table)[0]));             \
+    }
+
+/*
+ * Helpers for tests.
+ */
+
+/* Nonzero when the tests run slowly (ThreadSanitizer, helgrind, valgrind:
+ * grade.sh and scripts/run-tests.sh set POOLBENCH_SLOW=1). */
+int grade_slow(void);
+
+/* n, or n / 10 (at least 1) when grade_slow(): for stress loop counts. */
+long grade_scaled(long n);
+
+/* Sleeps for ms milliseconds, restarting after signals. */
+void grade_msleep(long ms);
+
+/* Seconds on CLOCK_MONOTONIC, for deadlines and lower bounds only ("did
+ * not return before 100 ms"), never for "was fast enough". */
+double grade_now(void);
+
+/*
+ * Checking that a call blocks.  A test cannot prove that a call blocks
+ * forever, but it can prove that it did not return too early:
+ *
+ *     struct grade_probe p;
+ *     grade_probe_start(&p, push_one_more, &q);   runs it on a new thread
+ *     grade_msleep(100);
+ *     ck_assert_msg(!grade_probe_returned(&p), "push returned on a full
+ *                   queue");
+ *     ...make room...
+ *     grade_probe_join(&p);                        now it must return
+ *
+ * A correct solution never fails this; a wrong one fails it as soon as the
+ * call returns within the sleep, which is nearly always.  The function's
+ * return value is kept in p.result.
+ */
+struct grade_probe {
+    void *(*fn)(void *arg);
+    void *arg;
+    void *result;
+    atomic_int returned;    /* set by the probe thread after fn returns */
+    pthread_t thread;
+};
+
+void grade_probe_start(struct grade_probe *p, void *(*fn)(void *arg),
+                       void *arg);
+int grade_probe_returned(struct grade_probe *p);
+void *grade_probe_join(struct grade_probe *p);
+
+#endif
