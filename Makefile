@@ -132,7 +132,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
 
 # The tests find the benchmark programs through POOLBENCH_BIN.
 test: all
-	@POOLBENCH_BIN=$(CURDIR)/$(BUILD)/bin SANITIZE=$(SANITIZE) \
+	@POOLBENCH_BIN=$(abspath $(BUILD))/bin SANITIZE=$(SANITIZE) \
 	    VALGRIND=$(VALGRIND) scripts/run-tests.sh $(TESTS)
 
 bench: all

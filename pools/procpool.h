@@ -1,0 +1,513 @@
+/*
+ * procpool.h - a process pool: map, starmap, async apply with callbacks,
+ * shared memory, a shared dictionary, and workers that may crash.
+ *
+ * This is the C form of Python's multiprocessing.Pool, the subject of
+ * section 3 of the tutorial (../shared/reference/):
+ *
+ *     Python                                  C
+ *     pool = Pool(4, maxtasksperchild=k)      pp_pool_create(&opt, &pool)
+ *     pool.map(f, items, chunksize=c)         pp_map(pool, f, ..., c, &r, &i)
+ *     pool.starmap(f, tuples)                 pp_starmap(pool, f, ...)
+ *     pool.map(np.sum, chunks) (large data)   pp_map_shm(pool, f, shm, ...)
+ *     r = pool.apply_async(f, (x,), callback) pp_apply_async(pool, f, ...)
+ *     r.get(timeout=1)                        pp_handle_wait(h, 1.0), then
+ *                                             pp_handle_result(h, ...)
+ *     Manager().dict()                        pp_dict_create(cap, &d)
+ *     pool.close(); pool.join()               pp_pool_close(pool)
+ *     pool.terminate()                        pp_pool_terminate(pool)
+ *     end of the "with" block                 pp_pool_destroy(pool)
+ *
+ * What it does better than Python: when a task kills its worker (a segfault,
+ * abort(), _exit()), Pool.map can hang forever and ProcessPoolExecutor
+ * refuses all further work (BrokenProcessPool).  Here that one task ends
+ * with an error naming the signal or the exit status, a replacement worker
+ * is started, and every other task goes on.  A per-task time limit kills and
+ * replaces a worker whose task runs too long.
+ *
+ * Tasks are function pointers.  The workers are forked (never exec'd) from
+ * this very program, so every function has the same address in the workers
+ * as in the parent and a pointer can simply be sent down a pipe: there is no
+ * pickling and no "if __name__ == '__main__'" guard, because nothing
+ * re-imports the program.  What a task may rely on: everything the program
+ * had in memory when the pool was created (globals, the heap, constant
+ * tables), since the workers are copies of it made then.  What it must not
+ * rely on: anything the parent writes after pp_pool_create (the copies are
+ * separate, so a worker never sees it), the parent's threads (a worker has
+ * one thread), and the parent's file descriptors (a worker keeps only
+ * stdin, stdout and stderr).  To share data with workers, pass it as bytes
+ * or put it in a pp_shm region or a pp_dict created before the pool.
+ * Workers inherit the program's signal handlers and the signal mask of
+ * the thread that created the pool, as forked children do.
+ *
+ * Errors: every call that can fail returns 0 or a positive errno value, and
+ * results come back through out-parameters placed last.  If a call that
+ * takes a callback fails, the callback never runs.  Nothing here prints,
+ * exits or reads the environment.
+ *
+ * Threads: every function may be called from any thread of the parent.
+ * Each pool runs one thread of its own in the parent, the collector, which
+ * sends tasks, reads results, watches the workers and runs callbacks.
+ * Several pools in one program share nothing.  A pool belongs to the
+ * process that created it: a child made with fork() must not use it.
+ *
+ * Linux only: it uses prctl(PR_SET_PDEATHSIG) so that workers die with the
+ * program, and signalfd and close_range in its fork server.
+ */
+#ifndef POOLS_PROCPOOL_H
+#define POOLS_PROCPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pp_pool;
+struct pp_handle;
+struct pp_results;
+struct pp_out;
+struct pp_shm;
+struct pp_dict;
+
+/*
+ * Size limits of the byte framing.  Arguments and results travel through a
+ * socket as length-prefixed frames; a frame's length field is 32 bits, and
+ * the pool refuses anything bigger than these limits:
+ *  - an argument (one item of a map, the whole argument of an apply, or all
+ *    the arguments of one starmap item together) over PP_ARG_MAX bytes: the
+ *    call returns EMSGSIZE before anything runs;
+ *  - a result over PP_RESULT_MAX bytes: pp_out_write returns EMSGSIZE in the
+ *    worker; if the task returns anyway, that item ends with EMSGSIZE.
+ * Nothing is ever truncated.  Bigger data belongs in a pp_shm region.
+ * 64 MiB: far inside the 32-bit length field, and big enough for any
+ * message that is cheaper to copy than to share.
+ */
+#define PP_ARG_MAX ((size_t)64 << 20)
+#define PP_RESULT_MAX ((size_t)64 << 20)
+/* Most arguments per starmap item (Python has no limit; we need one). */
+#define PP_STARMAP_ARGS_MAX 16
+
+/* One byte-string argument, for pp_starmap and struct pp_task. */
+struct pp_arg {
+    const void *data;
+    size_t len;
+};
+
+/*
+ * What a task receives.  It lives in the worker, for the duration of the
+ * call only.
+ *  - pp_apply_async, pp_map: arg and arg_len are the argument bytes (a
+ *    private copy in the worker; NULL and 0 for an empty argument).
+ *  - pp_map_shm: arg and item point to the task's item inside the shared
+ *    region, arg_len bytes long.  item is writable: a task may write its
+ *    answer into the region instead of returning bytes.
+ *  - pp_starmap: argv[0..argc-1] are the item's arguments (and arg/arg_len
+ *    are NULL and 0).
+ * index is the item's index in the map (0 for pp_apply_async).
+ */
+struct pp_task {
+    const void *arg;
+    size_t arg_len;
+    void *item;
+    size_t argc;
+    const struct pp_arg *argv;
+    size_t index;
+};
+
+/*
+ * A task function, run in a worker process.  It returns 0 on success or a
+ * positive error code of its choice (Python's exception), and writes its
+ * result bytes, if any, with pp_out_write(out, ...).  Each task of a map
+ * gets its own empty out.  A task must not call any pp_pool, pp_map or
+ * pp_handle function (it is in another process: there is no pool there);
+ * it may use pp_shm regions and pp_dict tables created before the pool.
+ * It may crash: that is reported, see struct pp_outcome.
+ */
+typedef int pp_task_fn(const struct pp_task *task, struct pp_out *out);
+
+/*
+ * A callback for pp_apply_async, run in the parent by the pool's collector
+ * thread after the handle is done (its waiters are woken first).  It may
+ * read h (pp_handle_result, pp_handle_outcome: they do not block now) and
+ * may call pp_apply_async on the same pool, and pp_handle_destroy(h) if it
+ * owns h.  It must not wait for anything the pool does (pp_handle_wait on
+ * another handle, pp_map, pp_pool_close, pp_pool_terminate,
+ * pp_pool_destroy): the collector would be waiting for itself.  It should
+ * be quick: no other result is read while it runs.
+ */
+typedef void pp_callback_fn(struct pp_handle *h, void *arg);
+
+/* Pool options.  Start from PP_OPTIONS_INIT: every 0 field means default. */
+struct pp_options {
+    /*
+     * Worker processes, at most PP_WORKERS_MAX.  0: the CPUs this process
+     * may run on.
+     */
+    unsigned workers;
+    /*
+     * Python's maxtasksperchild: a worker retires after running this many
+     * tasks (map items count one each) and a fresh one replaces it, which
+     * returns whatever memory the old one leaked.  0: never.
+     */
+    unsigned max_tasks_per_child;
+    /*
+     * Per-task time limit in milliseconds, counted from the moment the task
+     * starts in its worker.  A task still running then has its worker
+     * killed (SIGKILL) and replaced, and ends with ETIMEDOUT.  0: no limit.
+     */
+    unsigned task_timeout_ms;
+    /*
+     * Tasks sent ahead to each worker, so that a worker finishing one task
+     * finds the next already in its socket: many short tasks then cost a
+     * fraction of a round trip each.  Fewer are sent when the queue is
+     * short, so that long tasks still spread over all workers.  Use 1 for
+     * tasks that vary a lot in length.  0: the default, PP_PREFETCH_DEFAULT.
+     * At most PP_PREFETCH_MAX.
+     */
+    unsigned prefetch;
+    /*
+     * How long, in nanoseconds, pp_handle_wait polls before it sleeps in
+     * the kernel.  0 (the default) or negative: never poll.  Polling can
+     * shorten an apply's round trip when a core is free for it; with as
+     * many busy threads as cores (2 cores: the worker and the collector) it
+     * only takes a core they need, and measured slower here.
+     */
+    long spin_ns;
+};
+
+#define PP_WORKERS_MAX 1024
+/* 32: a worker finishing microsecond tasks never waits for the next. */
+#define PP_PREFETCH_DEFAULT 32
+#define PP_PREFETCH_MAX 4096
+#define PP_OPTIONS_INIT { 0, 0, 0, 0, 0 }
+
+/* For pp_handle_wait: no time limit. */
+#define PP_WAIT_FOREVER (-1.0)
+
+/* For pp_map's failed_index: no item failed. */
+#define PP_NO_INDEX SIZE_MAX
+
+/* How a task (an apply, or one map item) ended. */
+enum pp_end {
+    PP_END_PENDING,   /* not finished yet */
+    PP_END_OK,        /* the task returned 0 */
+    PP_END_ERROR,     /* the task returned a non-zero code: see error */
+    PP_END_SIGNALED,  /* its worker was killed by a signal: see signal */
+    PP_END_EXITED,    /* its worker called exit/_exit: see exit_status */
+    PP_END_TIMEDOUT,  /* over task_timeout_ms: worker killed, ETIMEDOUT */
+    PP_END_TOOBIG,    /* result not delivered: over PP_RESULT_MAX
+                         (EMSGSIZE) or no memory for it (ENOMEM) */
+    PP_END_CANCELLED  /* stopped by pp_pool_terminate, queued or running
+                         (ECANCELED); or, after its worker crashed, the
+                         parent had no memory to queue it again (ENOMEM) */
+};
+
+/*
+ * The full story of one task, from pp_handle_outcome or
+ * pp_results_outcome.  error is the value pp_handle_result returns: 0, the
+ * task's own code, EPIPE when the worker died under it (signal or exit),
+ * ETIMEDOUT, EMSGSIZE, ECANCELED or ENOMEM.
+ */
+struct pp_outcome {
+    enum pp_end end;
+    int error;
+    int signal;       /* PP_END_SIGNALED: the signal number, else 0 */
+    int exit_status;  /* PP_END_EXITED: the exit status, else 0 */
+    pid_t pid;        /* the worker that ran it; 0 if none did */
+};
+
+/* Counters for teaching and for the benchmarks, from pp_pool_stats. */
+struct pp_stats {
+    uint64_t submitted;        /* tasks accepted (map items count one) */
+    uint64_t completed;        /* tasks ended, however */
+    uint64_t failed;           /* ended with a non-zero task code */
+    uint64_t crashed;          /* ended by their worker dying */
+    uint64_t timed_out;        /* ended by the time limit */
+    uint64_t cancelled;        /* ended by pp_pool_terminate */
+    uint64_t workers_started;  /* every fork, the first ones included */
+    uint64_t workers_recycled; /* retired after max_tasks_per_child */
+    uint64_t messages;         /* frames sent both ways */
+    /*
+     * Argument and result bytes copied through the sockets, both ways,
+     * frame headers not included (messages counts those: a few dozen bytes
+     * each).  A pp_map_shm whose tasks return nothing copies 0 bytes.
+     */
+    uint64_t bytes_copied;
+    unsigned workers;          /* worker processes alive now */
+};
+
+/* ---- Lifecycle ------------------------------------------------------- */
+
+/*
+ * Creates a pool: starts its collector thread, which forks the fork server,
+ * which forks the workers (see procpool.c for why).  opt may be NULL for the
+ * defaults.  Returns 0 and the pool in *out, or EINVAL (out NULL, workers
+ * or prefetch over their maximum), ENOMEM,
+ * EAGAIN (no more processes or threads), EMFILE/ENFILE (no more file
+ * descriptors).  Free it with pp_pool_destroy.
+ */
+int pp_pool_create(const struct pp_options *opt, struct pp_pool **out);
+
+/*
+ * Python's close() then join(): refuses new work from now on (ESHUTDOWN),
+ * then waits until every task already submitted has finished and its
+ * callback has run.  Returns 0, or EINVAL (pool NULL).  Calling it again
+ * just waits again.
+ */
+int pp_pool_close(struct pp_pool *pool);
+
+/*
+ * Python's terminate(): refuses new work, kills every worker at once
+ * (SIGKILL), and ends every unfinished task with ECANCELED (callbacks run).
+ * Returns 0 when all is over, or EINVAL.
+ */
+int pp_pool_terminate(struct pp_pool *pool);
+
+/*
+ * Closes the pool as pp_pool_close does (unless terminated), then stops the
+ * workers and the fork server, reaps every process, joins the collector
+ * thread and frees the pool.  Afterwards no process and no file descriptor
+ * of the pool is left.  Handles stay valid and must still be destroyed.
+ * NULL does nothing.  Never call it from a callback.
+ */
+void pp_pool_destroy(struct pp_pool *pool);
+
+/* ---- Operations ------------------------------------------------------ */
+
+/*
+ * Python's apply_async: queues fn on a copy of the len bytes at arg (arg
+ * may be NULL when len is 0).  If cb is not NULL, cb(h, cb_arg) runs in the
+ * collector thread when the task has ended, however it ended.  If out is
+ * not NULL, *out receives a handle the caller owns (pp_handle_destroy);
+ * with out NULL the pool frees the handle itself after the callback.
+ * Returns 0, EINVAL (pool or fn NULL, or arg NULL with len > 0), EMSGSIZE
+ * (len > PP_ARG_MAX), ESHUTDOWN (closed or terminated) or ENOMEM; then fn
+ * never runs, cb is never called and *out is NULL.
+ */
+int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
+                   size_t len, pp_callback_fn *cb, void *cb_arg,
+                   struct pp_handle **out);
+
+/*
+ * Python's map: runs fn on count items of item_size bytes each, read from
+ * args (copied to the workers through the sockets), and blocks until all
+ * have ended.  Items travel chunk_size to a frame (0: about
+ * count / (4 * workers), as CPython does); each item is still one task with
+ * its own outcome, so a crash costs only the item that crashed.
+ *
+ * Returns 0 if every item returned 0.  If some failed, returns the error
+ * of the failed item with the lowest index and stores that index in
+ * *failed_index; every other item has still run.  In both cases *results
+ * holds all count results in input order (free with pp_results_destroy).
+ * Otherwise returns EINVAL (pool, fn or results NULL, item_size 0, or args
+ * NULL with count > 0), EMSGSIZE (item_size > PP_ARG_MAX), ESHUTDOWN or
+ * ENOMEM, runs nothing, sets *results to NULL and *failed_index to
+ * PP_NO_INDEX.  So *failed_index tells the two kinds of error apart.
+ * failed_index may be NULL.  Must not be called from a callback.
+ */
+int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
+           size_t item_size, size_t count, size_t chunk_size,
+           struct pp_results **results, size_t *failed_index);
+
+/*
+ * Python's starmap: item i is the tuple args[i * argc .. i * argc + argc - 1]
+ * (argc at most PP_STARMAP_ARGS_MAX, each entry's data may be NULL when its
+ * len is 0); the task sees it as task->argc and task->argv.  The tuple's
+ * bytes together must not exceed PP_ARG_MAX.  Otherwise as pp_map.
+ */
+int pp_starmap(struct pp_pool *pool, pp_task_fn *fn,
+               const struct pp_arg *args, size_t argc, size_t count,
+               size_t chunk_size, struct pp_results **results,
+               size_t *failed_index);
+
+/*
+ * The large-data path: runs fn on count items of item_size bytes each that
+ * lie in the shared region shm, item i starting at byte
+ * offset + i * item_size.  Only the item's index crosses the socket (in the
+ * frame header): task->item points straight into the region, in the
+ * worker, and no byte of data is copied.  The region must have been created
+ * before the pool (else EINVAL: the workers cannot see it) and the items
+ * must lie inside it (else EINVAL).  Otherwise as pp_map.
+ */
+int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn, struct pp_shm *shm,
+               size_t offset, size_t item_size, size_t count,
+               size_t chunk_size, struct pp_results **results,
+               size_t *failed_index);
+
+/*
+ * Appends len bytes to the task's result (in a worker, from a task).
+ * Returns 0, EINVAL (out NULL, or data NULL with len > 0), EMSGSIZE (the
+ * result would pass PP_RESULT_MAX; nothing is appended) or ENOMEM.
+ */
+int pp_out_write(struct pp_out *out, const void *data, size_t len);
+
+/*
+ * Waits until h's task has ended or timeout_s seconds have passed
+ * (PP_WAIT_FOREVER: no limit; 0: just look).  Returns 0 if it has ended
+ * (read it with pp_handle_result), ETIMEDOUT if not (the task goes on), or
+ * EINVAL (h NULL or timeout_s not a number).  Must not be called from a
+ * callback on a handle that is not done.  Works after pp_pool_destroy.
+ */
+int pp_handle_wait(struct pp_handle *h, double timeout_s);
+
+/*
+ * The result of h's ended task: returns its error (as struct pp_outcome's
+ * error: 0 on success) and, if data and len are not NULL, points *data at
+ * the result bytes (NULL when there are none) and stores their number in
+ * *len.  The bytes belong to h and live until pp_handle_destroy.  Returns
+ * EBUSY if the task has not ended (never blocks), EINVAL if h is NULL.
+ */
+int pp_handle_result(const struct pp_handle *h, const void **data,
+                     size_t *len);
+
+/* Stores how h's task ended in *out.  Returns 0, EBUSY or EINVAL. */
+int pp_handle_outcome(const struct pp_handle *h, struct pp_outcome *out);
+
+/* True once h's task has ended.  Never blocks. */
+bool pp_handle_done(const struct pp_handle *h);
+
+/*
+ * Gives up the caller's handle.  The task is not stopped: it runs and its
+ * callback is called, then the pool frees the handle.  NULL does nothing.
+ */
+void pp_handle_destroy(struct pp_handle *h);
+
+/* ---- Map results ----------------------------------------------------- */
+
+/* The number of items. */
+size_t pp_results_count(const struct pp_results *r);
+
+/*
+ * Item i's result: returns its error (0 on success) and its bytes as
+ * pp_handle_result does; they belong to r.  EINVAL if i is out of range.
+ */
+int pp_results_get(const struct pp_results *r, size_t i, const void **data,
+                   size_t *len);
+
+/* How item i ended.  Returns 0 or EINVAL. */
+int pp_results_outcome(const struct pp_results *r, size_t i,
+                       struct pp_outcome *out);
+
+/* Frees r.  NULL does nothing. */
+void pp_results_destroy(struct pp_results *r);
+
+/* ---- Shared memory --------------------------------------------------- */
+
+/*
+ * Creates a shared region of size bytes, zero-filled, readable and
+ * writable by the parent and by the workers of every pool created after
+ * it, at the same address in all of them (so pointers into it are valid
+ * everywhere).  A region created after a pool is invisible to that pool's
+ * workers.  Returns 0 and the region in *out, EINVAL (size 0, out NULL) or
+ * ENOMEM.  No file descriptor is used.
+ */
+int pp_shm_create(size_t size, struct pp_shm **out);
+
+/* The region's first byte and its size. */
+void *pp_shm_base(const struct pp_shm *shm);
+size_t pp_shm_size(const struct pp_shm *shm);
+
+/*
+ * Unmaps the region in the parent.  Destroy the pools that use it first.
+ * NULL does nothing.
+ */
+void pp_shm_destroy(struct pp_shm *shm);
+
+/* ---- Shared dictionary ----------------------------------------------- */
+
+/*
+ * Python's Manager().dict(), without the manager process: a fixed-capacity
+ * table of string keys (at most PP_DICT_KEY_MAX bytes, no NUL inside) to
+ * int64_t values in shared memory, guarded by a process-shared robust
+ * mutex.  Every function may be called from the parent (any thread) and
+ * from tasks of every pool created after the table.  If a process dies while
+ * holding the lock, the next one to take it gets EOWNERDEAD from the
+ * kernel, marks the mutex consistent and goes on: the table itself is kept
+ * consistent by writing each entry so that a half-done change is never
+ * visible, and pp_dict_recoveries counts these events.
+ */
+#define PP_DICT_KEY_MAX 63
+
+/*
+ * Creates a table for up to capacity keys (1 to 1 << 20).  Create it before
+ * the pools that use it.  Returns 0, EINVAL or ENOMEM.
+ */
+int pp_dict_create(size_t capacity, struct pp_dict **out);
+
+/* Unmaps it in the parent (destroy the pools first).  NULL does nothing. */
+void pp_dict_destroy(struct pp_dict *d);
+
+/*
+ * Sets key to value.  Returns 0, EINVAL (d or key NULL, key empty or longer
+ * than PP_DICT_KEY_MAX) or ENOSPC (full, and key is not in it).
+ */
+int pp_dict_set(struct pp_dict *d, const char *key, int64_t value);
+
+/* Stores key's value in *value.  Returns 0, ENOENT or EINVAL. */
+int pp_dict_get(struct pp_dict *d, const char *key, int64_t *value);
+
+/*
+ * Adds delta to key's value (a missing key starts at 0), atomically with
+ * respect to every process, and stores the new value in *result if it is
+ * not NULL: the shared counter of the lessons.  Returns 0, EINVAL or
+ * ENOSPC.
+ */
+int pp_dict_add(struct pp_dict *d, const char *key, int64_t delta,
+                int64_t *result);
+
+/* Removes key.  Returns 0, ENOENT or EINVAL. */
+int pp_dict_remove(struct pp_dict *d, const char *key);
+
+/*
+ * Takes the table's lock, for several operations that must happen as one
+ * (the lock is recursive, so the functions above may be called while
+ * holding it).  Returns 0, or EOWNERDEAD when the previous holder died
+ * holding it: the lock is now yours and consistent, the table is sound,
+ * but whatever invariant you kept across several operations may be half
+ * done.  Release it with pp_dict_unlock.
+ */
+int pp_dict_lock(struct pp_dict *d);
+void pp_dict_unlock(struct pp_dict *d);
+
+/* Keys in the table now. */
+size_t pp_dict_count(struct pp_dict *d);
+
+/*
+ * Visits every entry, in no particular order, under the lock: fn(key,
+ * value, arg) for each; fn must not change the table.  Returns 0 or EINVAL.
+ */
+int pp_dict_foreach(struct pp_dict *d,
+                    void (*fn)(const char *key, int64_t value, void *arg),
+                    void *arg);
+
+/* How many times a dead lock holder was recovered from (EOWNERDEAD). */
+uint64_t pp_dict_recoveries(struct pp_dict *d);
+
+/* ---- Queries --------------------------------------------------------- */
+
+/* Copies the pool's counters into *out.  Returns 0, or EINVAL if NULL. */
+int pp_pool_stats(struct pp_pool *pool, struct pp_stats *out);
+
+/*
+ * Copies the pids of the live workers into pids (up to n of them) and
+ * their number into *count.  Returns 0 or EINVAL.  For tests and for
+ * watching recycling happen.
+ */
+int pp_pool_pids(struct pp_pool *pool, pid_t *pids, size_t n,
+                 size_t *count);
+
+/* The number of worker processes the pool keeps (its "workers" option). */
+unsigned pp_pool_workers(const struct pp_pool *pool);
+
+/*
+ * Writes a one-line description of o into buf (at most size bytes, always
+ * NUL-terminated), such as "worker 4242 killed by signal 11 (SIGSEGV)" or
+ * "task returned error 22 (EINVAL)".  Returns buf.
+ */
+char *pp_outcome_describe(const struct pp_outcome *o, char *buf,
+                          size_t size);
+
+/* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
+unsigned pp_cpu_count(void);
+
+#endif /* POOLS_PROCPOOL_H */
