@@ -136,10 +136,11 @@ test: all
 	    VALGRIND=$(VALGRIND) scripts/run-tests.sh $(TESTS)
 
 bench: all
-	scripts/bench.sh $(BENCH_ARGS)
+	POOLBENCH_BIN=$(abspath $(BUILD))/bin scripts/bench.sh $(BENCH_ARGS)
 
 bench-quick: all
-	scripts/bench.sh --quick $(BENCH_ARGS)
+	POOLBENCH_BIN=$(abspath $(BUILD))/bin scripts/bench.sh --quick \
+	    $(BENCH_ARGS)
 
 grade:
 	lessons/grade.sh $(GRADE_ARGS) $(LESSON)

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""A stand-in for the benchmark programs, for scripts/test-suite.sh.
+
+It speaks the record contract of benchmarks/lib/bench.h (the common
+options, --format csv, --out appending CSV lines, exit 2 on a bad option,
+exit 1 on a failed check) but computes nothing: it sleeps for a modelled
+kernel time and reports that model (not the measured sleep) as kernel_s,
+so the suite's whole pipeline is testable in seconds, without the real
+programs, and its statistics are exact: C threads and processes scale
+perfectly up to 2 workers, Python threads and --gil threads not at all.
+Symbolic links name it primes, sum, io, overhead, chunks (or NAME.py for a
+Python twin); the name picks the workload.
+
+MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
+result (check FAIL, exit 1), to test that the suite stops on it.
+MOCKBENCH_SLEEP=S makes every kernel take S seconds, to test interruption.
+"""
+import math
+import os
+import sys
+import time
+
+HEADER = ('bench,lang,mode,variant,workers,n,chunk,tasks,rep,setup_s,'
+          'kernel_s,result,expected,check')
+C_IMPLS = ['tp', 'textbook', 'thread-per-task', 'fork-per-task']
+PY_IMPLS = ['threadpool-executor', 'mp-pool', 'process-pool-executor']
+# Made-up per-task costs in seconds: only their order matters.
+COST = {'tp': 2e-6, 'textbook': 4e-6, 'thread-per-task': 30e-6,
+        'fork-per-task': 300e-6, 'threadpool-executor': 20e-6,
+        'mp-pool': 60e-6, 'process-pool-executor': 150e-6, 'seq': 1e-7}
+
+
+def usage(name, msg):
+    sys.stderr.write('%s: %s\nusage: %s [--mode M] [--workers W] '
+                     '[--chunk C] [--repeat R] [--format F] [--out FILE] '
+                     '...\n' % (name, msg, name))
+    sys.exit(2)
+
+
+def main():
+    base = os.path.basename(sys.argv[0])
+    lang = 'python' if base.endswith('.py') else 'c'
+    name = base[:-3] if base.endswith('.py') else base
+    o = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
+         'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
+         'delay-ms': '1', 'variant': 'bulk'}
+    flags = set()
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ('--gil', '--copy'):
+            flags.add(a[2:])
+            i += 1
+            continue
+        if not a.startswith('--') or a[2:] not in o:
+            usage(name, 'unknown option: %s' % a)
+        if i + 1 >= len(args):
+            usage(name, '%s needs a value' % a)
+        o[a[2:]] = args[i + 1]
+        i += 2
+    for k in ('workers', 'chunk', 'repeat', 'n', 'tasks', 'delay-ms'):
+        if not o[k].isdigit():
+            usage(name, '--%s: not a number: %s' % (k, o[k]))
+    w = int(o['workers'])
+    if not 1 <= w <= 1024:
+        usage(name, '--workers out of range: %d' % w)
+    modes = [o['mode']]
+    if name == 'overhead' and o['mode'] == 'all':
+        modes = PY_IMPLS if lang == 'python' else C_IMPLS
+    sleep = os.environ.get('MOCKBENCH_SLEEP')
+    rows = []
+    for rep in range(int(o['repeat'])):
+        for m in modes:
+            ww = 1 if m == 'seq' else w
+            n = int(o['n'])
+            chunk = int(o['chunk']) or max(1, n // (4 * ww))
+            variant = ('gil' if 'gil' in flags else 'copy' if 'copy' in flags
+                       else o['variant'] if name == 'overhead' else '-')
+            res = exp = n // 7
+            if name == 'io':
+                n = int(o['tasks'])
+                k = math.ceil(n / ww) * int(o['delay-ms']) / 1e3
+                res = exp = n
+            elif name == 'overhead':
+                n = int(o['tasks'])
+                k = n * COST[m]
+                res = exp = n
+            else:
+                speed = 1 if ('gil' in flags or (lang == 'python' and
+                                                 m == 'threads')) \
+                    else min(ww, 2)
+                k = n * 1e-7 / speed
+            if sleep:
+                k = float(sleep)
+            if os.environ.get('MOCKBENCH_FAIL') == '%s:%s:%d' % (name, m, ww):
+                res = exp + 1
+            time.sleep(k)
+            kernel = k
+            rows.append([name, lang, m, variant, str(ww), str(n), str(chunk),
+                         str(max(1, n // chunk)), str(rep), '0.000001000',
+                         '%.9f' % kernel, str(res), str(exp),
+                         'ok' if res == exp else 'FAIL'])
+    if o['format'] == 'csv':
+        print(HEADER)
+    for r in rows:
+        print(','.join(r))
+    if o['out']:
+        fd = os.open(o['out'], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for r in rows:
+            os.write(fd, (','.join(r) + '\n').encode())
+        os.close(fd)
+    for r in rows:
+        if r[13] == 'FAIL':
+            sys.stderr.write('%s: wrong result %s, expected %s\n'
+                             % (name, r[11], r[12]))
+            return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
