@@ -46,7 +46,8 @@ folder with raw data, charts (PNG+SVG) and report.md.
 Selection:
   --quick               small sizes and few samples: the whole pipeline in
                         under a minute (what CI runs)
-  --workloads LIST      comma list of primes,sum,io,overhead,chunks
+  --workloads LIST      comma list of primes,sum,io,overhead,chunks,
+                        crawl,images
                         (default: all of them)
   --workers LIST        worker counts for the CPU-bound workloads
                         (default: 1,2,4,... up to at least 2 x usable CPUs;
@@ -61,6 +62,9 @@ Sizes (defaults in brackets; --quick uses smaller ones):
   --py-sum-n N          values to sum, Python [$d_py_sum_n]
   --io-tasks T          io tasks [$d_io_tasks]
   --io-delay-ms D       io sleep per task, ms [$d_io_delay]
+  --crawl-pages N       pages in the crawl's site [$d_crawl_pages]
+  --crawl-delay-ms D    crawl server delay per response, ms [$d_crawl_delay]
+  --images-n M          images to convert [$d_images_n]
   --overhead-tasks T    overhead tasks, C [$d_oh_tasks]
   --py-overhead-tasks T overhead tasks, Python [$d_py_oh_tasks]
   --chunks-n N          primes bound for the chunk sweep, C [$d_chunks_n]
@@ -153,6 +157,7 @@ default_workers() {
 d_primes_n=1000000   d_py_primes_n=200000
 d_sum_n=10000000     d_py_sum_n=5000000
 d_io_tasks=64        d_io_delay=5
+d_crawl_pages=200    d_crawl_delay=10     d_images_n=32
 d_oh_tasks=20000     d_py_oh_tasks=300
 d_chunks_n=100000    d_py_chunks_n=10000
 d_rounds=3 d_runs=2 d_warmup=1
@@ -160,11 +165,12 @@ d_rounds=3 d_runs=2 d_warmup=1
 q_primes_n=200000    q_py_primes_n=30000
 q_sum_n=2000000      q_py_sum_n=1000000
 q_io_tasks=16        q_io_delay=2
+q_crawl_pages=40     q_crawl_delay=2      q_images_n=6
 q_oh_tasks=300       q_py_oh_tasks=50
 q_chunks_n=50000     q_py_chunks_n=3000
 q_rounds=2 q_runs=1 q_warmup=0
 
-all_workloads=primes,sum,io,overhead,chunks
+all_workloads=primes,sum,io,overhead,chunks,crawl,images
 
 # ---- options ---------------------------------------------------------------
 quick=0 dry=0 force=0 python_on=1 report_only="" keep_failed=0
@@ -190,6 +196,7 @@ while [ $# -gt 0 ]; do
     --workloads|--workers|--io-workers|--out|--bin|--python|--py-dir|\
     --report-only|\
     --primes-n|--py-primes-n|--sum-n|--py-sum-n|--io-tasks|--io-delay-ms|\
+    --crawl-pages|--crawl-delay-ms|--images-n|\
     --overhead-tasks|--py-overhead-tasks|--chunks-n|--py-chunks-n|\
     --rounds|--runs|\
     --warmup|--repeat)
@@ -238,6 +245,9 @@ sum_n=$(pick sum_n $d_sum_n $q_sum_n)
 py_sum_n=$(pick py_sum_n $d_py_sum_n $q_py_sum_n)
 io_tasks=$(pick io_tasks $d_io_tasks $q_io_tasks)
 io_delay=$(pick io_delay_ms $d_io_delay $q_io_delay)
+crawl_pages=$(pick crawl_pages $d_crawl_pages $q_crawl_pages)
+crawl_delay=$(pick crawl_delay_ms $d_crawl_delay $q_crawl_delay)
+images_n=$(pick images_n $d_images_n $q_images_n)
 oh_tasks=$(pick overhead_tasks $d_oh_tasks $q_oh_tasks)
 py_oh_tasks=$(pick py_overhead_tasks $d_py_oh_tasks $q_py_oh_tasks)
 chunks_n=$(pick chunks_n $d_chunks_n $q_chunks_n)
@@ -401,6 +411,22 @@ groups_for() {
                 "--variant {variant} --workers $ncpu --tasks $py_oh_tasks" \
                 "--repeat $repeat --out @OUT@"
         fi ;;
+    crawl)
+        local crawl_args="--pages $crawl_pages --delay-ms $crawl_delay"
+        if have_c crawl; then
+            echo "c-seq||$c --mode seq $crawl_args --repeat $repeat" \
+                "--out @OUT@"
+            echo "c-par|workers=$io_workers|$c --mode threads" \
+                "--workers {workers} $crawl_args --repeat $repeat --out @OUT@"
+        fi ;;
+    images)
+        local img_args="--images $images_n"
+        [ $quick = 1 ] && img_args+=" --max-side 256"
+        if have_c images; then
+            echo "c-seq||$c --mode seq $img_args --repeat $repeat --out @OUT@"
+            echo "c-par|mode=threads,procs;workers=$workers|$c --mode {mode}" \
+                "--workers {workers} $img_args --repeat $repeat --out @OUT@"
+        fi ;;
     chunks)
         if have_c chunks; then
             echo "c-seq||$c --mode seq --n $chunks_n --repeat $repeat" \
@@ -423,7 +449,8 @@ groups_for() {
 # their kernel, so that each process start buys several samples.
 repeat_for() {
     if [ -n "${set_opt[repeat]:-}" ]; then echo "${set_opt[repeat]}"
-    else case $1 in sum) echo 3 ;; overhead) echo 2 ;; *) echo 1 ;; esac; fi
+    else case $1 in sum|images) echo 3 ;; overhead) echo 2 ;;
+                    *) echo 1 ;; esac; fi
 }
 
 # Reverses a comma list: round 2 runs the commands in the opposite order.
@@ -579,6 +606,9 @@ suite_txt() {
     echo "py_sum_n=$py_sum_n"
     echo "io_tasks=$io_tasks"
     echo "io_delay_ms=$io_delay"
+    echo "crawl_pages=$crawl_pages"
+    echo "crawl_delay_ms=$crawl_delay"
+    echo "images_n=$images_n"
     echo "overhead_tasks=$oh_tasks"
     echo "py_overhead_tasks=$py_oh_tasks"
     echo "chunks_n=$chunks_n"

@@ -60,6 +60,8 @@ for wl in "${wls[@]}"; do
     io) charts+=(io-throughput) ;;
     overhead) charts+=(overhead) ;;
     chunks) charts+=(chunks) ;;
+    crawl) charts+=(crawl-throughput) ;;
+    images) charts+=(speedup-images efficiency-images images-throughput) ;;
     esac
     if ! awk -v m="<!-- table:$wl -->" '
             $0 == m { armed = 1; next }

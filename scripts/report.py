@@ -46,7 +46,7 @@ FIELDS = ['bench', 'lang', 'mode', 'variant', 'workers', 'n', 'chunk',
           'tasks', 'rep', 'setup_s', 'kernel_s', 'result', 'expected',
           'check']
 KEY = ('bench', 'lang', 'mode', 'variant', 'workers', 'n', 'chunk', 'tasks')
-CPU_BOUND = ('primes', 'sum')
+CPU_BOUND = ('primes', 'sum', 'images')
 # Percent of the CPUs used by other processes above which the report warns
 # that its figures are not to be trusted: on 2 CPUs, 20% is another program
 # taking almost half a core.
@@ -517,7 +517,38 @@ def charts_for(run, bench, configs, machine, suite):
                 'the chunk-size sweep'))
     elif bench == 'overhead':
         made += overhead_chart(run, configs, mline)
+    if bench in ('crawl', 'images'):
+        made += cases_chart(run, bench, configs, suite, mline)
     return made
+
+
+def cases_chart(run, bench, configs, suite, mline):
+    """crawl and images: scripts/cases.gp draws throughput from the kept
+    records, one CSV line per kernel time in the programs' own format."""
+    lines = []
+    for c in configs.values():
+        if c.bench == bench:
+            lines += [','.join(list(c.key) + ['0', '0', '%.9f' % k, '-', '-',
+                                              'ok']) for k in c.kernel]
+    if not lines:
+        return []
+    dat = os.path.join(run, 'data', bench + '-records.csv')
+    write_atomic(dat, '\n'.join(lines) + '\n')
+    if bench == 'crawl':
+        title = ('crawl: %s pages, server delay %s ms: pages per second vs '
+                 'workers\\n%s' % (suite.get('crawl_pages', '?'),
+                                    suite.get('crawl_delay_ms', '?'), mline))
+        caption = ('crawl: pages per second against the ideal '
+                   'min(W, pages) x 1000 / delay')
+    else:
+        title = ('images: %s images, grayscale + 256x256 box resize: images '
+                 'per second vs workers\\n%s' % (suite.get('images_n', '?'),
+                                                  mline))
+        caption = 'images: images per second by mode and workers'
+    name = gnuplot(run, 'cases.gp', bench + '-throughput', {
+        'records': dat, 'chart': bench,
+        'ncpu': int(suite.get('ncpu', '0') or 0), 'title': title})
+    return [(name, caption)]
 
 
 def overhead_rows(configs):
@@ -882,6 +913,10 @@ def overhead_table(configs):
 
 
 TITLES = {'primes': 'primes: CPU-bound (count primes by trial division)',
+          'crawl': 'crawl: I/O-bound (a breadth-first crawl over HTTP on '
+                   '127.0.0.1)',
+          'images': 'images: CPU-bound (grayscale and 256x256 box resize '
+                    'of image files)',
           'sum': 'sum: memory-bound (add up an array of 64-bit values)',
           'io': 'io: I/O-bound (tasks that sleep)',
           'overhead': 'overhead: the cost of one task',
