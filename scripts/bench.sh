@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The benchmark suite: `make bench` runs this.
 #
-# It runs every workload (primes, sum, io, overhead, chunks) sequentially,
-# with threads and with processes over a range of worker counts, in C and in
-# Python, under hyperfine; keeps hyperfine's whole-process times (JSON and
-# CSV) and the programs' own in-process records (--out); and ends with
-# charts (scripts/*.gp, PNG and SVG) and a report (report.md) written by
-# scripts/report.py.  One run is one folder, results/<date>-<time>-<host>/.
+# It runs every workload (primes, sum, io, overhead, chunks, crawl, images)
+# sequentially, with threads and with processes over a range of worker
+# counts, in C and in Python, under hyperfine; keeps hyperfine's
+# whole-process times (JSON and CSV) and the programs' own in-process
+# records (--out); and ends with charts (scripts/*.gp, PNG and SVG) and a
+# report (report.md) written by scripts/report.py.  One run is one folder,
+# results/<date>-<time>-<host>/.
+#
+# Open MPI.  When mpirun and the MPI programs (bin/mpi/primes, bin/mpi/sum)
+# are there, primes and sum also run as `mpirun -np R` for R ranks
+# (--mpi-ranks) through scripts/mpi-run.sh, which adds --oversubscribe
+# where R exceeds the CPUs; those records are marked "+oversub" and the
+# charts ring them.  The programs' kernel times exclude mpirun's start-up,
+# so a last step measures that apart (mpi-run.sh --startup) into
+# mpi-startup.csv, for the report's start-up table.  Without Open MPI the
+# suite says so and runs the rest.
 #
 # How it guards against drift.  This machine's speed drifts by 10-20% over
 # minutes, and hyperfine runs every repetition of one command before the
@@ -40,8 +50,9 @@ usage: scripts/bench.sh [options]          (make bench / make bench-quick)
        scripts/compare.sh RUN_A RUN_B      (compare two runs)
 
 Runs the benchmark programs under hyperfine, sequential, threaded and
-forked over a range of worker counts, in C and Python, and writes one run
-folder with raw data, charts (PNG+SVG) and report.md.
+forked over a range of worker counts, in C and Python, and primes and sum
+on Open MPI ranks when it is installed, and writes one run folder with
+raw data, charts (PNG+SVG) and report.md.
 
 Selection:
   --quick               small sizes and few samples: the whole pipeline in
@@ -55,6 +66,11 @@ Selection:
   --io-workers LIST     worker counts for io (default: 1,2,4,... up to 64
                         or 2 x CPUs; here: $(default_workers io))
   --no-python           skip the Python twins (benchmarks/python/*.py)
+  --mpi-ranks LIST      MPI ranks for primes and sum (mpirun -np R), more
+                        than the CPUs is oversubscribed (default: as
+                        --workers; --quick: 1,2)
+  --no-mpi              leave out the Open MPI runs (skipped anyway, with
+                        a note, when Open MPI is not installed)
 Sizes (defaults in brackets; --quick uses smaller ones):
   --primes-n N          primes below N, C [$d_primes_n]
   --py-primes-n N       primes below N, Python [$d_py_primes_n]
@@ -78,6 +94,8 @@ Sampling:
                         [$d_warmup; sum, overhead and chunks 0]
   --repeat R            in-process kernel repetitions per run
                         [sum 3, overhead 2 (their set-up is long); 1]
+  --mpi-startup-repeat K  times each mpirun start-up is measured
+                        [$d_mpi_startup_repeat]
 Output:
   --out DIR             the run folder (default results/DATE-TIME-HOST);
                         e.g. --out results/reference
@@ -93,7 +111,8 @@ Output:
   -h, --help            this text
 
 Environment: POOLBENCH_BIN (as --bin), POOLBENCH_RESULTS (where runs and
-the latest link go; default results/), HYPERFINE and GNUPLOT (the tools).
+the latest link go; default results/), HYPERFINE, GNUPLOT and MPIRUN (the
+tools), MPIRUN_ARGS (extra mpirun options, see scripts/mpi-run.sh).
 
 Exit status: 0 done; 1 a benchmark or a tool failed (shown); 2 bad usage;
 130/143 interrupted (nothing left running, no partial run kept).
@@ -161,6 +180,9 @@ d_crawl_pages=200    d_crawl_delay=10     d_images_n=32
 d_oh_tasks=20000     d_py_oh_tasks=300
 d_chunks_n=100000    d_py_chunks_n=10000
 d_rounds=3 d_runs=2 d_warmup=1
+# mpirun's start-up (about 0.35 s for 2 ranks here) is measured this many
+# times per rank count, the launcher alone and an empty MPI program.
+d_mpi_startup_repeat=5
 # --quick: the same pipeline, each number cut down.
 q_primes_n=200000    q_py_primes_n=30000
 q_sum_n=2000000      q_py_sum_n=1000000
@@ -169,12 +191,14 @@ q_crawl_pages=40     q_crawl_delay=2      q_images_n=6
 q_oh_tasks=300       q_py_oh_tasks=50
 q_chunks_n=50000     q_py_chunks_n=3000
 q_rounds=2 q_runs=1 q_warmup=0
+q_mpi_startup_repeat=3
 
 all_workloads=primes,sum,io,overhead,chunks,crawl,images
 
 # ---- options ---------------------------------------------------------------
-quick=0 dry=0 force=0 python_on=1 report_only="" keep_failed=0
-workloads="" workers="" io_workers="" out="" bin="${POOLBENCH_BIN:-}" pydir=""
+quick=0 dry=0 force=0 python_on=1 mpi_on=1 report_only="" keep_failed=0
+workloads="" workers="" io_workers="" mpi_ranks="" out=""
+bin="${POOLBENCH_BIN:-}" pydir=""
 py=/usr/bin/python3
 declare -A set_opt=()
 
@@ -190,10 +214,12 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     --quick) quick=1; shift; continue ;;
     --no-python) python_on=0; shift; continue ;;
+    --no-mpi) mpi_on=0; shift; continue ;;
     --dry-run) dry=1; shift; continue ;;
     --force) force=1; shift; continue ;;
     --keep-failed) keep_failed=1; shift; continue ;;
-    --workloads|--workers|--io-workers|--out|--bin|--python|--py-dir|\
+    --workloads|--workers|--io-workers|--mpi-ranks|--out|--bin|--python|\
+    --py-dir|--mpi-startup-repeat|\
     --report-only|\
     --primes-n|--py-primes-n|--sum-n|--py-sum-n|--io-tasks|--io-delay-ms|\
     --crawl-pages|--crawl-delay-ms|--images-n|\
@@ -214,9 +240,13 @@ while [ $# -gt 0 ]; do
                 bad_usage "--workloads: unknown workload '$w'" \
                     "(known: $all_workloads)"
         done ;;
-    --workers|--io-workers)
+    --workers|--io-workers|--mpi-ranks)
         is_list "$val" || bad_usage "$opt: not a comma list of counts: $val"
-        [ "$opt" = --workers ] && workers=$val || io_workers=$val ;;
+        case $opt in
+        --workers) workers=$val ;;
+        --io-workers) io_workers=$val ;;
+        *) mpi_ranks=$val ;;
+        esac ;;
     --out) out=$val ;;
     --bin) bin=$val ;;
     --python) py=$val ;;
@@ -255,11 +285,22 @@ py_chunks_n=$(pick py_chunks_n $d_py_chunks_n $q_py_chunks_n)
 rounds=$(pick rounds $d_rounds $q_rounds)
 runs=$(pick runs $d_runs $q_runs)
 warmup=$(pick warmup $d_warmup $q_warmup)
+mpi_startup_repeat=$(pick mpi_startup_repeat $d_mpi_startup_repeat \
+    $q_mpi_startup_repeat)
 : "${workloads:=$all_workloads}"
+# MPI ranks: --mpi-ranks, else the --workers given, else (--quick) 1 and
+# 2 ranks, since every mpirun costs a few tenths of a second of start-up,
+# else the default worker counts.
+if [ -z "$mpi_ranks" ]; then
+    if [ -n "$workers" ]; then mpi_ranks=$workers
+    elif [ $quick = 1 ]; then mpi_ranks=1,2
+    fi
+fi
 if [ -z "$workers" ]; then
     workers=$(default_workers cpu)
     [ $quick = 1 ] && workers=1,2,$((2 * ncpu))
 fi
+: "${mpi_ranks:=$workers}"
 if [ -z "$io_workers" ]; then
     io_workers=$(default_workers io)
     [ $quick = 1 ] && io_workers=1,4,16
@@ -267,6 +308,7 @@ fi
 # A list without repeats, in the order given.
 workers=$(tr , '\n' <<<"$workers" | awk '!seen[$0]++' | paste -sd,)
 io_workers=$(tr , '\n' <<<"$io_workers" | awk '!seen[$0]++' | paste -sd,)
+mpi_ranks=$(tr , '\n' <<<"$mpi_ranks" | awk '!seen[$0]++' | paste -sd,)
 
 # ---- dependencies ----------------------------------------------------------
 need() {
@@ -316,6 +358,13 @@ fi
 
 have_c() { [ -x "$bin/$1" ]; }
 have_py() { [ $python_on = 1 ] && [ -f "$pydir/$1.py" ]; }
+# mpirun as scripts/mpi-run.sh finds it: MPIRUN, else PATH.  mpi-run.sh
+# finds the MPI programs through POOLBENCH_BIN.
+mpirun=${MPIRUN:-mpirun}
+have_mpirun() { command -v "$mpirun" >/dev/null 2>&1; }
+have_mpi() { [ $mpi_on = 1 ] && [ -x "$bin/mpi/$1" ] && have_mpirun; }
+export POOLBENCH_BIN=$bin
+mpi_run=$(printf '%q' "$here/mpi-run.sh")
 
 # ---- the run folder ----------------------------------------------------------
 # POOLBENCH_RESULTS: where runs and the latest link go (the self-test
@@ -363,6 +412,11 @@ groups_for() {
             echo "c-gil|workers=$workers|$c --mode threads --gil" \
                 "--workers {workers} --n $primes_n --repeat $repeat --out @OUT@"
         fi
+        if have_mpi primes; then
+            echo "c-mpi|variant=static,dynamic;np=$mpi_ranks|$mpi_run" \
+                "-n {np} primes --variant {variant} --workers {np}" \
+                "--n $primes_n --repeat $repeat --out @OUT@"
+        fi
         if have_py primes; then
             echo "py-seq||$py_cmd --mode seq --n $py_primes_n" \
                 "--repeat $repeat --out @OUT@"
@@ -377,6 +431,11 @@ groups_for() {
                 "--workers {workers} --n $sum_n --repeat $repeat --out @OUT@"
             echo "c-copy|workers=$workers|$c --mode procs --copy" \
                 "--workers {workers} --n $sum_n --repeat $repeat --out @OUT@"
+        fi
+        if have_mpi sum; then
+            echo "c-mpi|variant=static,dynamic,local;np=$mpi_ranks|$mpi_run" \
+                "-n {np} sum --variant {variant} --workers {np}" \
+                "--n $sum_n --repeat $repeat --out @OUT@"
         fi
         if have_py sum; then
             echo "py-seq||$py_cmd --mode seq --n $py_sum_n" \
@@ -480,16 +539,31 @@ expand_group() {
 # benchmark program and every worker process the program forked.  Without
 # job control the background child is not a group leader, so setsid(1)
 # does not fork and $! is the group's id.
+#
+# The session too: mpirun puts every MPI rank in a process group of its
+# own, but the ranks stay in the session that setsid started, whose id is
+# also $child; pkill -s reaches them if mpirun is killed before it could
+# stop them itself.
 child=""
+signal_child() {
+    kill -"$1" -- "-$child" 2>/dev/null || true
+    if command -v pkill >/dev/null 2>&1; then
+        pkill -"$1" -s "$child" 2>/dev/null || true
+    fi
+}
+child_alive() {
+    kill -0 -- "-$child" 2>/dev/null ||
+        { command -v pgrep >/dev/null 2>&1 && pgrep -s "$child" >/dev/null; }
+}
 kill_child() {
     [ -n "$child" ] || return 0
-    kill -TERM -- "-$child" 2>/dev/null || true
+    signal_child TERM
     local i
     for i in 1 2 3 4 5 6 7 8 9 10; do
-        kill -0 -- "-$child" 2>/dev/null || break
+        child_alive || break
         sleep 0.1
     done
-    kill -KILL -- "-$child" 2>/dev/null || true
+    signal_child KILL
     wait "$child" 2>/dev/null || true
     child=""
 }
@@ -614,6 +688,9 @@ suite_txt() {
     echo "chunks_n=$chunks_n"
     echo "py_chunks_n=$py_chunks_n"
     echo "python=$python_on"
+    echo "mpi=$mpi_used"
+    echo "mpi_ranks=$mpi_ranks"
+    echo "mpi_startup_repeat=$mpi_startup_repeat"
     echo "bin=$bin"
 }
 
@@ -741,7 +818,33 @@ fi
 [ -n "$run_workloads" ] ||
     die "nothing to run: no benchmark program found in $bin"
 IFS=, read -ra wl_list <<<"$run_workloads"
-nsteps=$(( ${#wl_list[@]} * rounds + 1 ))
+# MPI runs when a workload has MPI commands; then one more step measures
+# mpirun's start-up.
+mpi_used=0
+for wl in "${wl_list[@]}"; do
+    grep -q '^c-mpi|' <<<"$(groups_for "$wl")" && mpi_used=1
+done
+if [ $mpi_on = 1 ] && [ $mpi_used = 0 ] &&
+    [[ ,$run_workloads, == *,primes,* || ,$run_workloads, == *,sum,* ]]
+then
+    if ! have_mpirun; then
+        echo "$prog: note: $mpirun not found: the Open MPI runs are left" \
+            "out (install Open MPI with scripts/setup.sh, then make)" >&2
+    else
+        echo "$prog: note: no MPI programs in $bin/mpi (make builds them" \
+            "when mpicc is there): the Open MPI runs are left out" >&2
+    fi
+fi
+nsteps=$(( ${#wl_list[@]} * rounds + mpi_used + 1 ))
+
+# The last measuring step: mpirun's own start-up and tear-down for every
+# rank count, outside hyperfine (mpi-run.sh --startup times whole mpirun
+# commands itself), into mpi-startup.csv.  Not in raw/, whose folders are
+# workloads.
+startup_cmd() {
+    printf '%s\n' "$here/mpi-run.sh" -n "$1" --startup \
+        --repeat "$mpi_startup_repeat" --format csv
+}
 
 if [ $dry = 1 ]; then
     echo "$prog: dry run: $nsteps steps, run folder would be $out"
@@ -756,6 +859,15 @@ if [ $dry = 1 ]; then
             done
         done
     done
+    if [ $mpi_used = 1 ]; then
+        step=$((step + 1))
+        echo "step $step of $nsteps: mpirun start-up, ranks $mpi_ranks"
+        IFS=, read -ra np_list <<<"$mpi_ranks"
+        for np in "${np_list[@]}"; do
+            echo "  $(startup_cmd "$np" | paste -sd ' ')" \
+                "--out mpi-startup.csv"
+        done
+    fi
     echo "step $nsteps of $nsteps: statistics, charts and report.md"
     exit 0
 fi
@@ -799,6 +911,31 @@ for wl in "${wl_list[@]}"; do
         run_round "$wl" "$r"
     done
 done
+
+if [ $mpi_used = 1 ]; then
+    step=$((step + 1))
+    log ""
+    log "==== step $step of $nsteps: mpirun start-up, ranks $mpi_ranks" \
+        "($mpi_startup_repeat times each; $(( $(date +%s) - start )) s so far)"
+    IFS=, read -ra np_list <<<"$mpi_ranks"
+    rm -f "$tmp/mpi-startup.csv.part"
+    for np in "${np_list[@]}"; do
+        mapfile -t sc < <(startup_cmd "$np")
+        run_child "${sc[@]}" --out "$tmp/mpi-startup.csv.part" \
+            >"$tmp/mpi-startup.out" 2>&1 || {
+            echo "$prog: FAILED: ${sc[*]}" >&2
+            sed 's/^/    /' "$tmp/mpi-startup.out" >&2
+            exit 1
+        }
+        awk -F, -v np="$np" '$1 == "mpirun" && $5 == np {
+                t[$4] = t[$4] " " $11 }
+            END { for (v in t) printf "  %d ranks, %s:%s s\n", np, v, t[v] }' \
+            "$tmp/mpi-startup.csv.part" | sort | while IFS= read -r l; do
+            log "$l"; done
+    done
+    rm -f "$tmp/mpi-startup.out"
+    mv -f "$tmp/mpi-startup.csv.part" "$tmp/mpi-startup.csv"
+fi
 
 step=$((step + 1))
 log ""

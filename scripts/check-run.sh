@@ -15,6 +15,10 @@
 # report.md must show it; report.md must hold a table for every workload
 # (the "<!-- table:NAME -->" marker followed by a Markdown table) and the
 # summary; machine.txt must name the CPU, the CPU count and the tools.
+# When the suite ran Open MPI (suite.txt: mpi=1), primes and sum must have
+# MPI rows, their speedup charts an MPI series, mpi-startup.csv a launch
+# and a startup measurement for every rank count, and report.md the
+# "<!-- table:mpirun -->" start-up table.
 # Exit status: 0 complete, 1 something is missing (each problem listed),
 # 2 bad usage.
 set -u
@@ -50,6 +54,20 @@ has_rows() {   # bench lang mode variant ('' = any)
         'NR > 1 && $1 == b && (l == "" || $2 == l) && (v == "" || $4 == v) \
          { found = 1 } END { exit !found }' "$run/summary.csv" 2>/dev/null
 }
+has_mode() {   # bench mode
+    awk -F, -v b="$1" -v m="$2" 'NR > 1 && $1 == b && $3 == m \
+         { found = 1 } END { exit !found }' "$run/summary.csv" 2>/dev/null
+}
+has_table() {  # NAME: the marker, then a Markdown table with a row
+    awk -v m="<!-- table:$1 -->" '
+        $0 == m { armed = 1; next }
+        armed && head && sep && /^\| .* \|$/ { ok = 1; exit }
+        armed && head && /^\|[-:|]+\|$/ { sep = 1; next }
+        armed && /^\| .* \|$/ { head = 1; next }
+        armed && /^## / { exit }
+        END { exit !ok }' "$run/report.md" 2>/dev/null
+}
+mpi=$(sed -n 's/^mpi=//p' "$run/suite.txt" 2>/dev/null)
 charts=()
 IFS=, read -ra wls <<<"$workloads"
 for wl in "${wls[@]}"; do
@@ -63,16 +81,28 @@ for wl in "${wls[@]}"; do
     crawl) charts+=(crawl-throughput) ;;
     images) charts+=(speedup-images efficiency-images images-throughput) ;;
     esac
-    if ! awk -v m="<!-- table:$wl -->" '
-            $0 == m { armed = 1; next }
-            armed && head && sep && /^\| .* \|$/ { ok = 1; exit }
-            armed && head && /^\|[-:|]+\|$/ { sep = 1; next }
-            armed && /^\| .* \|$/ { head = 1; next }
-            armed && /^## / { exit }
-            END { exit !ok }' "$run/report.md" 2>/dev/null; then
-        problem "report.md has no table for $wl"
+    has_table "$wl" || problem "report.md has no table for $wl"
+    if [ "$mpi" = 1 ] && { [ "$wl" = primes ] || [ "$wl" = sum ]; }; then
+        has_mode "$wl" mpi || problem "no MPI results for $wl"
+        grep -q '^"C MPI ranks' "$run/data/speedup-$wl.dat" 2>/dev/null ||
+            problem "the speedup chart of $wl has no MPI series"
     fi
 done
+ranks=""
+if [ "$mpi" = 1 ]; then
+    ranks=$(sed -n 's/^mpi_ranks=//p' "$run/suite.txt")
+    IFS=, read -ra rl <<<"$ranks"
+    for r in "${rl[@]}"; do
+        for v in launch startup; do
+            awk -F, -v r="$r" -v v="$v" '$1 == "mpirun" && $5 == r &&
+                    ($4 == v || $4 == v "+oversub") && $14 == "ok" \
+                    { found = 1 } END { exit !found }' \
+                "$run/mpi-startup.csv" 2>/dev/null ||
+                problem "mpi-startup.csv has no $v time for $r ranks"
+        done
+    done
+    has_table mpirun || problem "report.md has no mpirun start-up table"
+fi
 grep -q '^## Summary' "$run/report.md" 2>/dev/null ||
     problem "report.md has no summary"
 
@@ -94,4 +124,5 @@ if [ $problems -gt 0 ]; then
     echo "check-run: $run: $problems problem(s)" >&2
     exit 1
 fi
-echo "check-run: $run: complete (${#charts[@]} charts, tables for $workloads)"
+echo "check-run: $run: complete (${#charts[@]} charts, tables for" \
+    "$workloads${ranks:+; mpirun start-up for $ranks ranks})"

@@ -11,6 +11,15 @@ perfectly up to 2 workers, Python threads and --gil threads not at all.
 Symbolic links name it primes, sum, io, overhead, chunks (or NAME.py for a
 Python twin); the name picks the workload.
 
+Named mpirun, it stands in for Open MPI's launcher (MPIRUN=that link, for
+scripts/mpi-run.sh): it reads -np R, skips the other mpirun options, and
+runs the program once with MOCKBENCH_RANKS=R in its environment, and
+MOCKBENCH_OVERSUB=1 when --oversubscribe was given.  A program started so
+plays an MPI program (benchmarks/mpi/): mode "mpi", workers = R (a
+different --workers is a bad option, exit 2, as in the real ones),
+--variant static|dynamic|local, and "+oversub" on the variant when
+oversubscribed.  MPI ranks scale perfectly up to 2, like C threads.
+
 MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
 result (check FAIL, exit 1), to test that the suite stops on it.
 MOCKBENCH_SLEEP=S makes every kernel take S seconds, to test interruption.
@@ -37,13 +46,43 @@ def usage(name, msg):
     sys.exit(2)
 
 
+def mpirun():
+    """mpirun [OPTIONS] -np R PROGRAM [ARGS]: runs PROGRAM once."""
+    args = sys.argv[1:]
+    env = dict(os.environ)
+    with_value = ('--hostfile', '--mca', '--bind-to', '--map-by')
+    while args and args[0] != '-np':
+        a = args.pop(0)
+        if a == '--oversubscribe':
+            env['MOCKBENCH_OVERSUB'] = '1'
+        elif a in with_value:
+            args = args[2 if a == '--mca' else 1:]
+        elif not a.startswith('-'):
+            sys.stderr.write('mpirun (mock): no -np before %s\n' % a)
+            return 2
+    if len(args) < 3 or not args[1].isdigit():
+        sys.stderr.write('mpirun (mock): usage: mpirun -np R PROGRAM\n')
+        return 2
+    env['MOCKBENCH_RANKS'] = args[1]
+    try:
+        os.execvpe(args[2], args[2:], env)
+    except OSError as e:
+        sys.stderr.write('mpirun (mock): %s: %s\n' % (args[2], e))
+        return 127
+
+
 def main():
     base = os.path.basename(sys.argv[0])
+    if base == 'mpirun':
+        return mpirun()
+    ranks = os.environ.get('MOCKBENCH_RANKS')
     lang = 'python' if base.endswith('.py') else 'c'
     name = base[:-3] if base.endswith('.py') else base
     o = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
          'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
          'delay-ms': '1', 'variant': 'bulk'}
+    if ranks:
+        o.update(mode='mpi', workers=ranks, variant='static')
     flags = set()
     args = sys.argv[1:]
     i = 0
@@ -65,6 +104,13 @@ def main():
     w = int(o['workers'])
     if not 1 <= w <= 1024:
         usage(name, '--workers out of range: %d' % w)
+    if ranks and o['workers'] != ranks:
+        usage(name, '--workers %s: mpirun started %s ranks' % (
+            o['workers'], ranks))
+    if ranks and (o['mode'] != 'mpi' or
+                  o['variant'] not in ('static', 'dynamic', 'local')):
+        usage(name, 'an MPI program: --mode mpi, --variant '
+              'static|dynamic|local')
     modes = [o['mode']]
     if name == 'overhead' and o['mode'] == 'all':
         modes = PY_IMPLS if lang == 'python' else C_IMPLS
@@ -76,7 +122,10 @@ def main():
             n = int(o['n'])
             chunk = int(o['chunk']) or max(1, n // (4 * ww))
             variant = ('gil' if 'gil' in flags else 'copy' if 'copy' in flags
-                       else o['variant'] if name == 'overhead' else '-')
+                       else o['variant'] if name == 'overhead' or ranks
+                       else '-')
+            if ranks and os.environ.get('MOCKBENCH_OVERSUB'):
+                variant += '+oversub'
             res = exp = n // 7
             if name == 'io':
                 n = int(o['tasks'])

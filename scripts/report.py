@@ -28,6 +28,16 @@ third and the first quartile of T_p.  Efficiency is speedup / p.  The
 Karp-Flatt metric e = (1/S - 1/p) / (1 - 1/p) is the serial fraction that
 Amdahl's law would need to explain the measured speedup S on p workers.
 
+Open MPI.  The MPI programs run through scripts/mpi-run.sh (mode "mpi",
+workers = ranks).  A record whose variant ends in "+oversub" ran more ranks
+than CPUs: the suffix is taken off the variant, so that the point joins its
+series, and kept as a flag that rings the point on the charts and marks
+its table row.  Their kernel times exclude mpirun's start-up, which
+bench.sh measures apart into RUN_DIR/mpi-startup.csv (records with bench
+"mpirun": variant "launch" for the launcher alone, "startup" for an empty
+MPI program); the report tabulates it, and weighs it against the kernel
+time saved to say from which sequential time distributing pays.
+
 Every output file is written under a temporary name and renamed.  Only the
 Python standard library is used (Debian's /usr/bin/python3).
 """
@@ -51,12 +61,25 @@ CPU_BOUND = ('primes', 'sum', 'images')
 # that its figures are not to be trusted: on 2 CPUs, 20% is another program
 # taking almost half a core.
 BUSY_WARN = 20
-MODE_NAME = {'seq': 'sequential', 'threads': 'threads', 'procs': 'processes'}
+MODE_NAME = {'seq': 'sequential', 'threads': 'threads', 'procs': 'processes',
+             'mpi': 'MPI ranks'}
+MODE_ORDER = {'seq': 0, 'threads': 1, 'procs': 2, 'mpi': 3}
 LANG_NAME = {'c': 'C', 'python': 'Python'}
 # Chart colours (colour-blind safe, from the Okabe-Ito palette) by series.
+# The palette has eight colours and the threads, processes and their
+# variants take six; the MPI series add a dark purple, a dark yellow (the
+# palette's yellow, F0E442, does not show on white) and a grey, and a
+# square marker and dash-dot line (POINT, DASH_MPI) so that they are told
+# apart without colour as well.
 COLOR = {('c', 'threads'): '#0072B2', ('c', 'procs'): '#D55E00',
          ('python', 'threads'): '#56B4E9', ('python', 'procs'): '#E69F00',
-         ('c', 'threads', 'gil'): '#CC79A7', ('c', 'procs', 'copy'): '#009E73'}
+         ('c', 'threads', 'gil'): '#CC79A7', ('c', 'procs', 'copy'): '#009E73',
+         ('c', 'mpi', 'static'): '#6A3D9A', ('c', 'mpi', 'dynamic'): '#A08000',
+         ('c', 'mpi', 'local'): '#606060'}
+# gnuplot point types: 7 a filled circle, 5 a filled square; dash type 4
+# is dash-dot.
+POINT = {'mpi': 5}
+DASH_MPI = 4
 
 
 class Fail(Exception):
@@ -144,7 +167,22 @@ def parse_command(cmd):
     lang = 'c'
     prog = argv[0]
     rest = argv[1:]
-    if prog.endswith('python3') or prog.endswith('python') or \
+    mpi_ranks = None
+    if os.path.basename(prog) == 'mpi-run.sh':
+        # scripts/mpi-run.sh [-n R] [--hostfile F] [--dry-run] PROGRAM ...
+        while rest and rest[0].startswith('-'):
+            a = rest.pop(0)
+            if a in ('-n', '-np', '--np', '--hostfile') and rest:
+                v = rest.pop(0)
+                if a != '--hostfile':
+                    mpi_ranks = v
+            elif a.startswith('--np='):
+                mpi_ranks = a.split('=', 1)[1]
+            elif a == '--':
+                break
+        prog = rest[0] if rest else 'mpi-run.sh'
+        rest = rest[1:]
+    elif prog.endswith('python3') or prog.endswith('python') or \
             (rest and rest[0].endswith('.py')):
         lang = 'python'
         prog = rest[0]
@@ -163,7 +201,19 @@ def parse_command(cmd):
             out[a[2:]] = rest[i + 1]
             i += 1
         i += 1
+    if os.path.basename(argv[0]) == 'mpi-run.sh':
+        # The ranks are the workers, whatever --workers says (the programs
+        # accept it only when it agrees).
+        out['mode'] = 'mpi'
+        if mpi_ranks is not None:
+            out['workers'] = mpi_ranks
     return out
+
+
+def base_variant(variant):
+    """A record's variant without the "+oversub" mark: "static+oversub"
+    is the static split on more ranks than CPUs."""
+    return variant.split('+', 1)[0]
 
 
 def record_matches(rec, cmd):
@@ -173,7 +223,8 @@ def record_matches(rec, cmd):
     if rec['mode'] != 'seq' and cmd['workers'] is not None and \
             rec['workers'] != cmd['workers']:
         return False
-    if cmd['variant'] is not None and rec['variant'] != cmd['variant']:
+    if cmd['variant'] is not None and \
+            base_variant(rec['variant']) != cmd['variant']:
         return False
     if cmd['chunk'] not in (None, '0') and rec['chunk'] != cmd['chunk']:
         return False
@@ -194,6 +245,8 @@ class Config:
         self.cmd = None
         self.stat = None
         self.wall_stat = None
+        # More MPI ranks than CPUs ("+oversub" records).
+        self.oversub = False
 
     def __getattr__(self, name):
         if name in KEY:
@@ -249,9 +302,12 @@ def load_run(run):
                     if rec['check'] != 'ok':
                         raise Fail('%s: a record failed its check: %s'
                                    % (base, ','.join(rec[f] for f in FIELDS)))
+                    oversub = rec['variant'] != base_variant(rec['variant'])
+                    rec = dict(rec, variant=base_variant(rec['variant']))
                     key = tuple(rec[f] for f in KEY)
                     keys.add(key)
                     c = configs.setdefault(key, Config(key))
+                    c.oversub = c.oversub or oversub
                     k = float(rec['kernel_s'])
                     c.kernel.append(k)
                     c.setup.append(float(rec['setup_s']))
@@ -269,6 +325,31 @@ def load_run(run):
         c.stat = stats(c.kernel)
         c.wall_stat = stats(c.wall) if c.wall else None
     return suite, machine, configs, sampling
+
+
+def load_startup(run):
+    """mpirun's start-up as bench.sh measured it (mpi-startup.csv):
+    {(ranks, 'launch'|'startup'): {'stat': stats, 'oversub': bool}}."""
+    path = os.path.join(run, 'mpi-startup.csv')
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for row in csv.reader(f):
+            if not row or row[0] == 'bench':
+                continue
+            rec = dict(zip(FIELDS, row))
+            if rec['check'] != 'ok':
+                raise Fail('%s: a start-up measurement failed: %s'
+                           % (path, ','.join(row)))
+            v = base_variant(rec['variant'])
+            e = out.setdefault((int(rec['workers']), v),
+                               {'times': [], 'oversub': False})
+            e['times'].append(float(rec['kernel_s']))
+            e['oversub'] = e['oversub'] or v != rec['variant']
+    for e in out.values():
+        e['stat'] = stats(e['times'])
+    return out
 
 
 # ---- derived figures ---------------------------------------------------------
@@ -377,10 +458,14 @@ def line_chart(run, name, blocks, styles, **v):
     v.setdefault('logy', 0)
     v.setdefault('ncpu', 0)
     v.setdefault('xlabel', 'workers (threads or processes)')
+    # Ring the flagged points (a fifth column of 1) when there are any.
+    v.setdefault('marked', int(any(
+        len(r) > 4 and r[4] for _, rows in blocks for r in rows)))
     return gnuplot(run, 'lines.gp', name, dict(
         v, datafile=dat, nseries=len(blocks),
         colors=' '.join(s[0] for s in styles),
-        dashes=' '.join(str(s[1]) for s in styles)))
+        dashes=' '.join(str(s[1]) for s in styles),
+        points=' '.join(str(s[2] if len(s) > 2 else 7) for s in styles)))
 
 
 def speedup_blocks(configs, bench, kinds, what):
@@ -390,14 +475,20 @@ def speedup_blocks(configs, bench, kinds, what):
                if c.speedup is not None]
         if not pts:
             continue
+        # The fifth column flags an oversubscribed point (lines.gp rings
+        # it).
         if what == 'speedup':
-            rows = [(c.w, c.speedup, c.s_lo, c.s_hi) for c in pts]
+            rows = [(c.w, c.speedup, c.s_lo, c.s_hi, int(c.oversub))
+                    for c in pts]
         else:
-            rows = [(c.w, c.eff, c.s_lo / c.w, c.s_hi / c.w) for c in pts]
+            rows = [(c.w, c.eff, c.s_lo / c.w, c.s_hi / c.w,
+                     int(c.oversub)) for c in pts]
         blocks.append((label(lang, mode, variant), rows))
         styles.append((COLOR.get((lang, mode, variant),
                                  COLOR.get((lang, mode), '#000000')),
-                       1 if lang == 'c' else 2))
+                       DASH_MPI if mode == 'mpi' else
+                       1 if lang == 'c' else 2,
+                       POINT.get(mode, 7)))
     return blocks, styles
 
 
@@ -422,7 +513,9 @@ def charts_for(run, bench, configs, machine, suite):
         kinds = sorted({(c.lang, c.mode, c.variant) for c in configs.values()
                         if c.bench == bench and c.mode != 'seq' and
                         c.variant != 'gil'},
-                       key=lambda k: (k[0] != 'c', k[1] != 'threads', k[2]))
+                       key=lambda k: (k[0] != 'c', MODE_ORDER.get(k[1], 9),
+                                      k[2]))
+        mpi = any(k[1] == 'mpi' for k in kinds)
         for what, ylabel, ideal in (
                 ('speedup', 'speedup over sequential (x)', 'x'),
                 ('efficiency', 'parallel efficiency (speedup / workers)',
@@ -431,12 +524,18 @@ def charts_for(run, bench, configs, machine, suite):
             if not blocks:
                 continue
             name = '%s-%s' % (what, bench)
+            # With the MPI series there are too many entries for a legend
+            # inside the plot: it would hide points; it goes below.
             made.append((line_chart(
                 run, name, blocks, styles, ideal=ideal, ncpu=ncpu,
-                ylabel=ylabel, title='%s: %s vs workers (%s)\\n%s' % (
+                ylabel=ylabel, keypos='below' if mpi else 'top left',
+                xlabel='workers (threads, processes%s)' % (
+                    ' or MPI ranks' if mpi else ''),
+                title='%s: %s vs workers (%s)\\n%s' % (
                     bench, what, sizes_text(configs, bench), mline)),
                 '%s of %s against the sequential baseline of the same '
-                'language' % (what, bench)))
+                'language%s' % (what, bench, mpi_caption(configs, bench)
+                                 if mpi else '')))
         if bench == 'primes':
             gil_kinds = [('c', 'threads', '-'), ('c', 'threads', 'gil'),
                          ('python', 'threads', None),
@@ -520,6 +619,14 @@ def charts_for(run, bench, configs, machine, suite):
     if bench in ('crawl', 'images'):
         made += cases_chart(run, bench, configs, suite, mline)
     return made
+
+
+def mpi_caption(configs, bench):
+    return ('; MPI ranks from kernel times, without mpirun\'s start-up '
+            '(table "mpirun start-up")%s' % (
+                '; ringed: more ranks than CPUs (oversubscribed)' if any(
+                    c.oversub for c in configs.values() if c.bench == bench)
+                else ''))
 
 
 def cases_chart(run, bench, configs, suite, mline):
@@ -636,7 +743,8 @@ def perf_table(configs, bench):
                 'whole-process speedup']
     rows = []
     for c in cs:
-        r = [LANG_NAME[c.lang], c.mode, c.variant, c.w]
+        r = [LANG_NAME[c.lang], c.mode,
+             c.variant + (' (oversubscribed)' if c.oversub else ''), c.w]
         if bench == 'chunks':
             r.append(c.chunk)
         r += [c.n, c.tasks, fmt_ms(c.stat['median']), spread(c), rng(c),
@@ -772,6 +880,102 @@ def sentences_cpu(configs, bench, ncpu):
                        '(--copy) reach %s, against %s when they share it.'
                        % (fmt_x(cp.speedup), fmt_x(sh.speedup)))
     return out
+
+
+def ranks_text(r):
+    return '%d rank%s' % (r, '' if r == 1 else 's')
+
+
+def sentences_mpi(configs, bench, ncpu, startup):
+    """The MPI ranks against threads and processes, what mpirun's start-up
+    costs and from which sequential time distributing pays, and (sum) what
+    moving the data costs."""
+    out = []
+    cs = [c for c in configs.values() if c.bench == bench and
+          c.mode == 'mpi' and c.speedup is not None]
+    if not cs:
+        return out
+    # The best split at the CPU count, where every mode should peak; else
+    # the best that is not oversubscribed; else the best of all.
+    pool = [c for c in cs if c.w == ncpu] or \
+        [c for c in cs if not c.oversub] or cs
+    m = max(pool, key=lambda c: c.speedup)
+    s = ('!C MPI ranks: %s with %s (%s split), efficiency %s' % (
+        fmt_x(m.speedup), ranks_text(m.w), m.variant, fmt_pct(m.eff)))
+    others = []
+    for mode in ('threads', 'procs'):
+        at = [c for c in series(configs, bench, 'c', mode, '-')
+              if c.w == m.w and c.speedup is not None]
+        if at:
+            others.append('%s for %s' % (fmt_x(at[0].speedup),
+                                         MODE_NAME[mode]))
+    if others:
+        s += ', against %s with as many workers' % ' and '.join(others)
+    out.append(s + ' (kernel times: mpirun\'s start-up is not in them).')
+    su = startup.get((m.w, 'startup'))
+    if su and m.base:
+        u = su['stat']['median']
+        tseq = m.base.stat['median']
+        s = ('Starting and stopping %s of an MPI program takes %s ms '
+             '(median, table "mpirun start-up")' % (ranks_text(m.w),
+                                                     fmt_ms(u)))
+        if m.speedup > 1:
+            # Sequential time T against U + T/S: MPI pays when
+            # T (1 - 1/S) > U.
+            even = u / (1 - 1 / m.speedup)
+            s += ('; at %s, distributing pays once the sequential work '
+                  'exceeds U / (1 - 1/S) = %s ms, and this run\'s '
+                  'sequential kernel took %s ms: %s' % (
+                      fmt_x(m.speedup), fmt_ms(even), fmt_ms(tseq),
+                      'here it pays' if tseq > even else
+                      'here the start-up outweighs the time saved'))
+        else:
+            s += '; without a speedup, distributing cannot pay it back'
+        if m.wall_speedup:
+            s += (' (whole-process speedup, start-up included: %s)'
+                  % fmt_x(m.wall_speedup))
+        out.append(s + '.')
+    over = [c for c in cs if c.oversub and c.variant == m.variant]
+    if over:
+        o = max(over, key=lambda c: c.w)
+        out.append('With %s on %d CPUs (oversubscribed, ringed on the '
+                   'charts) the %s split reaches %s, against %s with %s: '
+                   'ranks beyond the CPUs take turns on them.' % (
+                       ranks_text(o.w), ncpu, o.variant, fmt_x(o.speedup),
+                       fmt_x(m.speedup), ranks_text(m.w)))
+    if bench == 'sum':
+        at = {c.variant: c for c in cs if c.w == m.w}
+        if 'local' in at and len(at) > 1:
+            loc = at['local'].stat['median']
+            moved = ['%s %s ms (%.1f times as long)' % (
+                v, fmt_ms(at[v].stat['median']),
+                at[v].stat['median'] / loc) for v in ('static', 'dynamic')
+                if v in at]
+            out.append('!Data movement (sum, %s): local, where every rank '
+                       'makes its own values and nothing moves, takes %s ms; '
+                       'sending the array from rank 0: %s.' % (
+                           ranks_text(m.w), fmt_ms(loc), ', '.join(moved)))
+    return out
+
+
+def startup_table(startup):
+    rows = []
+    for r in sorted({k[0] for k in startup}):
+        la, st = startup.get((r, 'launch')), startup.get((r, 'startup'))
+        over = any(e and e['oversub'] for e in (la, st))
+        row = ['%d%s' % (r, ' (oversubscribed)' if over else '')]
+        for e in (la, st):
+            row += [fmt_ms(e['stat']['median']),
+                    '%s-%s' % (fmt_ms(e['stat']['q1']),
+                               fmt_ms(e['stat']['q3']))] if e else ['-', '-']
+        row.append(fmt_ms(st['stat']['median'] - la['stat']['median'])
+                   if la and st else '-')
+        row.append(max(e['stat']['n'] for e in (la, st) if e))
+        rows.append(row)
+    return table(['ranks', 'launch median (ms)', 'launch IQR (ms)',
+                  'startup median (ms)', 'startup IQR (ms)',
+                  'startup - launch (ms)', 'samples'], rows,
+                 ['l'] + ['r'] * 6)
 
 
 def sentences_chunks(configs):
@@ -936,7 +1140,7 @@ def sampling_table(suite, sampling):
                  rows, ['l', 'r', 'r', 'r', 'r'])
 
 
-def write_report(run, suite, machine, configs, charts, sampling):
+def write_report(run, suite, machine, configs, charts, sampling, startup):
     ncpu = int(suite.get('ncpu', '0') or 0)
     L = []
     L.append('# Benchmark run %s' % suite.get(
@@ -1022,12 +1226,15 @@ def write_report(run, suite, machine, configs, charts, sampling):
         L.append('## %s' % TITLES.get(bench, bench))
         L.append('')
         if bench in CPU_BOUND or bench == 'chunks':
-            sents = sentences_cpu(configs, bench, ncpu) \
+            sents = sentences_cpu(configs, bench, ncpu) + \
+                sentences_mpi(configs, bench, ncpu, startup) \
                 if bench in CPU_BOUND else []
         elif bench == 'io':
             sents = sentences_io(configs, suite)
-        else:
+        elif bench == 'overhead':
             sents = sentences_overhead(configs)
+        else:
+            sents = []
         if bench == 'chunks':
             sents += sentences_chunks(configs)
         allsent += ['**%s**: %s' % (bench, s[1:]) for s in sents
@@ -1047,6 +1254,26 @@ def write_report(run, suite, machine, configs, charts, sampling):
         L.append(overhead_table(configs) if bench == 'overhead'
                  else perf_table(configs, bench))
         L.append('')
+    if startup:
+        L.append('## mpirun start-up: what MPI costs before any compute')
+        L.append('')
+        L.append('The MPI programs\' kernel times start when every rank is '
+                 'ready, so they leave out what `mpirun` costs; '
+                 '`scripts/mpi-run.sh --startup` measures that apart: '
+                 '*launch* is `mpirun -np R true` (starting and reaping R '
+                 'processes that are not MPI programs: the launcher alone), '
+                 '*startup* is `mpirun -np R primes --n 2` (an MPI program '
+                 'with nothing to compute: launch plus MPI_Init\'s wire-up '
+                 'and MPI_Finalize). Hyperfine\'s whole-process times for '
+                 'the MPI rows in the tables above include it. Each figure '
+                 'is the wall time of a whole `mpirun` command, measured %s '
+                 'times.' % suite.get('mpi_startup_repeat', 'several'))
+        L.append('')
+        L.append('<!-- table:mpirun -->')
+        L.append('Table: mpirun start-up (median)')
+        L.append('')
+        L.append(startup_table(startup))
+        L.append('')
     L[summary_at:summary_at] = (
         [warn_line, ''] if warn_line else []) + \
         ['- ' + s for s in allsent] + ['']
@@ -1057,7 +1284,8 @@ def write_summary(run, configs):
     cols = list(KEY) + ['samples', 'kernel_median_s', 'kernel_q1_s',
                         'kernel_q3_s', 'kernel_min_s', 'kernel_max_s',
                         'wall_median_s', 'speedup', 'speedup_lo',
-                        'speedup_hi', 'efficiency', 'karp_flatt']
+                        'speedup_hi', 'efficiency', 'karp_flatt',
+                        'oversubscribed']
     lines = [','.join(cols)]
     for c in sorted(configs.values(), key=lambda c: c.key):
         s = c.stat
@@ -1069,7 +1297,8 @@ def write_summary(run, configs):
             '%.4f' % c.s_lo if c.speedup else '',
             '%.4f' % c.s_hi if c.speedup else '',
             '%.4f' % c.eff if c.eff else '',
-            '%.4f' % c.kf if c.kf is not None else '']
+            '%.4f' % c.kf if c.kf is not None else '',
+            '1' if c.oversub else '0']
         lines.append(','.join(vals))
     write_atomic(os.path.join(run, 'summary.csv'), '\n'.join(lines) + '\n')
 
@@ -1086,7 +1315,8 @@ def analyze(run):
     for bench in suite.get('workloads', '').split(','):
         if bench:
             charts[bench] = charts_for(run, bench, configs, machine, suite)
-    write_report(run, suite, machine, configs, charts, sampling)
+    write_report(run, suite, machine, configs, charts, sampling,
+                 load_startup(run))
     names = [n for v in charts.values() for n, _ in v]
     write_atomic(os.path.join(run, 'charts.txt'), '\n'.join(names) + '\n')
     print('report: %d configurations, %d charts, %s' % (

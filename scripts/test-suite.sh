@@ -9,7 +9,10 @@
 # the command and leaves no run; Ctrl-C (SIGINT) and SIGTERM leave no
 # process and no half-built folder; a complete run has every chart and
 # table, and results/latest points at it; check-run.sh notices a broken
-# chart or a missing table; compare.sh compares two runs.
+# chart or a missing table; compare.sh compares two runs; with Open MPI (a
+# mock mpirun, MPIRUN=mockbench.py as "mpirun") the MPI ranks are run,
+# matched to their records, charted with oversubscribed points flagged, and
+# mpirun's start-up is tabulated; without it the suite says so and goes on.
 #
 #   scripts/test-suite.sh         prints "ok N - ..." per check, exit 0 if all
 set -u
@@ -107,7 +110,7 @@ check "Python threads at 2 workers: speedup 1" \
     [ "$(speed primes python threads 2)" = 1.0000 ]
 check "Karp-Flatt of a perfect speedup is 0" \
     awk -F, '$1 == "primes" && $2 == "c" && $3 == "threads" && $4 == "-" &&
-             $5 == 2 { found = 1; exit !($NF == 0) } END { exit !found }' \
+             $5 == 2 { found = 1; exit !($20 == 0) } END { exit !found }' \
         "$scratch/results/run-a/summary.csv"
 check "the report names the winner of primes" \
     grep -q 'win primes' "$scratch/results/run-a/report.md"
@@ -138,6 +141,72 @@ check "compare.sh prints ratios" grep -q 'B/A' "$scratch/out"
 check "compare.sh plots them" is_png "$scratch/cmp/charts/compare.png"
 check "latest moved to the newer run" \
     [ "$(readlink "$scratch/results/latest")" = run-b ]
+
+# ---- Open MPI, through a mock mpirun -------------------------------------------
+# A bin folder with MPI programs, and mockbench.py as mpirun.  Ranks: 1, 2
+# and one more than this machine's CPUs, which mpi-run.sh must
+# oversubscribe (it counts slots with nproc).
+mkdir -p "$scratch/mbin/mpi"
+for p in primes sum; do
+    ln -s "$here/mockbench.py" "$scratch/mbin/$p"
+    ln -s "$here/mockbench.py" "$scratch/mbin/mpi/$p"
+done
+ln -s "$here/mockbench.py" "$scratch/mpirun"
+over=$(( $(nproc) + 1 ))
+mpi=("${small[@]}" --bin "$scratch/mbin" --workloads primes,sum --no-python
+     --mpi-ranks "1,2,$over")
+MPIRUN=$scratch/mpirun bench "${mpi[@]}" --dry-run
+check "--dry-run lists the MPI runs through mpi-run.sh" \
+    grep -q -- "-L variant static,dynamic -L np 1,2,$over '.*/mpi-run.sh -n {np} primes --variant {variant} --workers {np}" \
+        "$scratch/out"
+MPIRUN=$scratch/mpirun bench "${mpi[@]}" --dry-run --no-mpi; rc=$?
+check "--no-mpi leaves them out" \
+    eval '[ $rc -eq 0 ] && grep -q "primes --mode seq" "$scratch/out" &&
+          ! grep -q mpi-run.sh "$scratch/out"'
+MPIRUN=/nonexistent/mpirun bench "${mpi[@]}" --dry-run; rc=$?
+check "without mpirun the suite says so and goes on" \
+    eval '[ $rc -eq 0 ] && grep -q "mpirun not found: the Open MPI runs" \
+        "$scratch/err" && ! grep -q mpi-run.sh "$scratch/out"'
+MPIRUN=$scratch/mpirun bench "${mpi[@]}" --out "$scratch/results/run-m"
+check "a run with MPI ranks succeeds" [ $? -eq 0 ]
+m_sum=$scratch/results/run-m/summary.csv
+mrow() {   # bench variant ranks column
+    awk -F, -v b="$1" -v v="$2" -v w="$3" -v col="$4" \
+        '$1 == b && $2 == "c" && $3 == "mpi" && $4 == v && $5 == w \
+         { print $col }' "$m_sum"
+}
+check "MPI records are matched to their commands, each variant" \
+    eval '[ -n "$(mrow primes static 2 1)" ] &&
+          [ -n "$(mrow primes dynamic 2 1)" ] &&
+          [ -n "$(mrow sum local 2 1)" ]'
+check "MPI ranks at 2: speedup 2 against C sequential" \
+    [ "$(mrow primes static 2 16)" = 2.0000 ]
+check "oversubscribed ranks are flagged, the others not" \
+    eval '[ "$(mrow primes static "$over" 21)" = 1 ] &&
+          [ "$(mrow primes static 2 21)" = 0 ]'
+check "the speedup chart has the MPI series and rings oversubscribed points" \
+    eval 'grep -q "^\"C MPI ranks (static)\"" \
+              "$scratch/results/run-m/data/speedup-primes.dat" &&
+          grep -q "^$over .* 1\$" \
+              "$scratch/results/run-m/data/speedup-primes.dat"'
+check "mpirun start-up is measured for every rank count" \
+    eval '[ "$(cut -d, -f1,4,5 "$scratch/results/run-m/mpi-startup.csv" |
+              sed "s/+oversub//" | sort -u | wc -l)" = 6 ]'
+check "the report tabulates mpirun start-up" \
+    grep -q '^<!-- table:mpirun -->' "$scratch/results/run-m/report.md"
+check "check-run passes on the MPI run" \
+    "$here/check-run.sh" "$scratch/results/run-m"
+cp -r "$scratch/results/run-m" "$scratch/broken3"
+sed -i '/^mpirun,c,mpi,startup,2,/d' "$scratch/broken3/mpi-startup.csv"
+"$here/check-run.sh" "$scratch/broken3" 2>"$scratch/err"
+check "check-run fails on a missing start-up time" [ $? -eq 1 ]
+check "report.py reads mpi-run.sh's options, hostfile and all" \
+    eval '[ "$(PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c "
+import sys; sys.path.insert(0, sys.argv[1]); import report
+c = report.parse_command(sys.argv[2])
+print(c[\"bench\"], c[\"mode\"], c[\"workers\"], c[\"variant\"])" "$here" \
+        "/x/mpi-run.sh -n 3 --hostfile h primes --variant dynamic --n 9")" \
+        = "primes mpi 3 dynamic" ]'
 
 # ---- a benchmark failing its check -------------------------------------------
 MOCKBENCH_FAIL=primes:threads:2 bench "${small[@]}" --workloads primes \
