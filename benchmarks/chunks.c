@@ -1,0 +1,257 @@
+/*
+ * chunks - what the chunk size does to a map: the tutorial's
+ * pool.map(is_prime, numbers) (section 3) run with chunk sizes from 1 up,
+ * for the batching lesson (section 6, "批处理优化").
+ *
+ *     chunks --mode threads --workers 2           sweep 1, 4, 16, ... N/W
+ *     chunks --mode procs --workers 2 --n 1e5
+ *     chunks --mode procs --chunk 64              one chunk size only
+ *
+ * A map hands its items to the workers in chunks: one chunk is one task
+ * for the thread pool (tp_map) and one message for the process pool
+ * (pp_map).  Each task or message has a fixed cost (taking it from a queue,
+ * waking a worker, for processes a trip through a socket and back), paid
+ * once per chunk, so:
+ *
+ *  - chunks that are too small spend more time on that fixed cost than on
+ *    the work: with a chunk of one number, a cheap is_prime call is
+ *    dwarfed by its task;
+ *  - chunks that are too large balance badly: the work is split into few
+ *    pieces, the cost of a number grows with the number, and a worker
+ *    that got the last, dearest chunk is still busy when the others are
+ *    done.
+ *
+ * In between lies a wide flat bottom.  The program runs every chunk size
+ * C = min-chunk * factor^k up to max-chunk and prints one record per chunk
+ * size and repetition (bench=chunks; chunk = C, tasks = the number of
+ * chunks), so the suite can plot kernel time against C.  --chunk C (not 0)
+ * runs that one size; --mode seq runs the plain loop once per repetition,
+ * the baseline for the plot.
+ *
+ * The work per item is the tutorial's is_prime (wl_is_prime); each item's
+ * answer is one byte, written in place (threads) or sent back in the
+ * item's result (processes), as Python's map returns one result per item.
+ * The number of primes found is checked against the known pi(N).
+ *
+ * How tp_map is driven: tp_map lets the calling thread work on chunks too,
+ * which would make W workers plus the main thread, one thread too many.  So
+ * the main thread submits one task that calls tp_map on its own pool (the
+ * header allows it): then exactly the W workers compute, one of them also
+ * handing out the chunks, and the main thread only waits.
+ */
+#include "bench.h"
+#include "procpool.h"
+#include "threadpool.h"
+#include "workloads.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The item function of the thread pool's map: in = the number, out = one
+ * byte, 1 if it is prime. */
+static int prime_fn(void *ctx, size_t i, const void *in, void *out)
+{
+    uint64_t n;
+
+    (void)ctx;
+    (void)i;
+    memcpy(&n, in, sizeof(n));
+    *(unsigned char *)out = wl_is_prime(n);
+    return 0;
+}
+
+/* One tp_map, run as a task of the pool it maps on (see the top). */
+struct map_job {
+    struct tp_pool *pool;
+    const uint64_t *numbers;
+    unsigned char *flags;
+    size_t n, chunk;
+};
+
+static int map_task(void *arg, void **result)
+{
+    struct map_job *job = arg;
+
+    (void)result;
+    return tp_map(job->pool, prime_fn, NULL, job->numbers,
+                  sizeof(job->numbers[0]), job->flags, 1, job->n,
+                  job->chunk, NULL);
+}
+
+/* The process pool's item: the number in, one byte back. */
+static int prime_item(const struct pp_task *task, struct pp_out *out)
+{
+    uint64_t n;
+    unsigned char flag;
+
+    if (task->arg_len != sizeof(n))
+        return EINVAL;
+    memcpy(&n, task->arg, sizeof(n));
+    flag = wl_is_prime(n);
+    return pp_out_write(out, &flag, 1);
+}
+
+static int run_threads(struct map_job *job, uint64_t *count)
+{
+    struct tp_future *f;
+    int err = tp_submit(job->pool, map_task, job, &f);
+
+    if (err != 0)
+        return err;
+    err = tp_future_get(f, NULL);
+    tp_future_free(f);
+    *count = 0;
+    for (size_t i = 0; err == 0 && i < job->n; i++)
+        *count += job->flags[i];
+    return err;
+}
+
+static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
+                     size_t n, size_t chunk, uint64_t *count)
+{
+    struct pp_results *res = NULL;
+    int err = pp_map(pool, prime_item, numbers, sizeof(numbers[0]), n,
+                     chunk, &res, NULL);
+
+    *count = 0;
+    for (size_t i = 0; err == 0 && i < n; i++) {
+        const void *data;
+        size_t len;
+
+        err = pp_results_get(res, i, &data, &len);
+        if (err == 0 && len != 1)
+            err = EPROTO;
+        if (err == 0)
+            *count += *(const unsigned char *)data;
+    }
+    pp_results_destroy(res);
+    return err;
+}
+
+int main(int argc, char **argv)
+{
+    long long n = 200000, min_chunk = 1, max_chunk = 0, factor = 4;
+    const struct bench_opt opts[] = {
+        { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 1,
+          .max = 100000000, .metavar = "N",
+          .help = "map is_prime over the numbers below N" },
+        { .name = "min-chunk", .type = BENCH_OPT_INT, .num = &min_chunk,
+          .min = 1, .max = 100000000, .metavar = "C",
+          .help = "smallest chunk size of the sweep" },
+        { .name = "max-chunk", .type = BENCH_OPT_INT, .num = &max_chunk,
+          .min = 0, .max = 100000000, .metavar = "C",
+          .help = "largest chunk size; 0 = ceil(N / W), one per worker" },
+        { .name = "factor", .type = BENCH_OPT_INT, .num = &factor,
+          .min = 2, .max = 1000, .metavar = "F",
+          .help = "each chunk size is F times the one before" },
+        { 0 }
+    };
+    static const char *const modes[] = { "threads", "procs", "seq", NULL };
+    const struct bench_spec spec = {
+        .name = "chunks",
+        .summary = "map is_prime over [0, N) with a sweep of chunk sizes",
+        .modes = modes,
+        .opts = opts,
+    };
+    struct bench b;
+    struct tp_options topt = TP_OPTIONS_INIT;
+    struct pp_options popt = PP_OPTIONS_INIT;
+    struct tp_pool *tpool = NULL;
+    struct pp_pool *ppool = NULL;
+    uint64_t *numbers = NULL, expected;
+    unsigned char *flags = NULL;
+    long long first, last;
+    double setup_s = 0.0, t0;
+    bool seq;
+    int err = 0, rc;
+
+    rc = bench_parse(&b, &spec, argc, argv);
+    if (rc != BENCH_CONTINUE)
+        return rc;
+    seq = strcmp(b.mode, "seq") == 0;
+    if (max_chunk == 0)
+        max_chunk = (n + b.workers - 1) / b.workers;
+    first = b.chunk > 0 ? b.chunk : min_chunk;
+    last = b.chunk > 0 ? b.chunk : max_chunk;
+    if (b.chunk > n)            /* one chunk holds every number */
+        first = last = n;
+    if (seq)
+        first = last = n;
+    if (first > last)
+        return bench_usage_error(&b, "--min-chunk %lld is above "
+                                 "--max-chunk %lld", first, last);
+    if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {
+        bench_error(&b, "computing the expected count", err);
+        goto done;
+    }
+
+    /* Set-up: the items (the numbers, as the tutorial's numbers list), the
+     * answers' room, the pool. */
+    t0 = bench_now();
+    numbers = malloc((size_t)n * sizeof(*numbers));
+    flags = malloc((size_t)n);
+    if (numbers == NULL || flags == NULL) {
+        bench_error(&b, "allocating the items", ENOMEM);
+        goto done;
+    }
+    for (long long i = 0; i < n; i++)
+        numbers[i] = (uint64_t)i;
+    if (strcmp(b.mode, "threads") == 0) {
+        topt.workers = (unsigned)b.workers;
+        err = tp_pool_create(&topt, &tpool);
+    } else if (!seq) {
+        popt.workers = (unsigned)b.workers;
+        err = pp_pool_create(&popt, &ppool);
+    }
+    setup_s = bench_now() - t0;
+    if (err != 0) {
+        bench_error(&b, "creating the pool", err);
+        goto done;
+    }
+
+    for (long long c = first; c <= last && err == 0; ) {
+        struct map_job job = { tpool, numbers, flags, (size_t)n, (size_t)c };
+
+        for (long rep = 0; rep < b.repeat; rep++) {
+            struct bench_record r;
+            uint64_t count = 0;
+
+            bench_record_init(&b, &r, rep);
+            r.n = n;
+            r.chunk = c;
+            r.tasks = (n + c - 1) / c;
+            r.setup_s = c == first && rep == 0 ? setup_s : 0.0;
+            t0 = bench_now();
+            if (tpool)
+                err = run_threads(&job, &count);
+            else if (ppool)
+                err = run_procs(ppool, numbers, (size_t)n, (size_t)c,
+                                &count);
+            else
+                count = wl_count_primes(0, (uint64_t)n);
+            r.kernel_s = bench_now() - t0;
+            if (err != 0) {
+                bench_error(&b, "running the map", err);
+                break;
+            }
+            r.result = (int64_t)count;
+            r.expected = (int64_t)expected;
+            if ((err = bench_emit(&b, &r)) != 0)
+                break;
+        }
+        /* The next size; the last one is max-chunk itself, so the sweep
+         * always ends with one chunk per worker. */
+        if (c == last)
+            break;
+        c = c > last / factor ? last : c * factor;
+    }
+
+done:
+    tp_pool_destroy(tpool);
+    pp_pool_destroy(ppool);
+    free(flags);
+    free(numbers);
+    return bench_finish(&b);
+}

@@ -1,0 +1,249 @@
+/*
+ * io - T tasks that each sleep D milliseconds, on W workers: the I/O-bound
+ * workload of the tutorial (section 2, "three threads run five 2-second
+ * sleeps in about 4 s instead of 10").
+ *
+ *     io --mode seq                               5 x 200 ms = 1 s
+ *     io --mode threads --workers 3               ceil(5/3) x 200 ms = 0.4 s
+ *     io --mode threads --tasks 64 --workers 64 --delay-ms 10
+ *     io --mode procs --tasks 64 --workers 64 --delay-ms 10
+ *
+ * A sleeping task stands for one waiting on a disk or a network: it uses no
+ * CPU, so W workers can wait at the same time even on a 2-core machine, and
+ * T tasks take ceil(T / W) rounds of D milliseconds.  That is the ideal
+ * this program prints beside the measured time.  Nothing can beat it; what
+ * a pool adds on top is its overhead (handing out tasks, waking workers,
+ * collecting results), and that is what the benchmark shows.
+ *
+ * The ideal is not quite reachable for a second reason that has nothing to
+ * do with pools: nanosleep() sleeps at least as long as asked, never
+ * exactly, because the kernel wakes the thread at its next timer tick
+ * after the deadline (plus "timer slack", 50 us by default on Linux) and
+ * the scheduler must then run it.  So in text mode the program first
+ * measures that oversleep for one sleep on this machine and prints
+ * ideal + rounds x oversleep, the best a perfect pool could do here.
+ *
+ * Modes:
+ *   seq      a loop of T sleeps on the main thread.
+ *   threads  T tasks on a tp_pool of W threads (pools/threadpool.h), each
+ *            a future the main thread waits for.
+ *   procs    pp_map() of T items on a pp_pool of W processes
+ *            (pools/procpool.h), one item per message and no prefetching,
+ *            so that each worker holds at most one sleeping task and the
+ *            sleeps spread over all W workers.
+ *
+ * The record's result is the number of tasks that completed their sleep
+ * and expected is T: a pool that lost or failed a task fails the check.
+ */
+#include "bench.h"
+#include "procpool.h"
+#include "threadpool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Sleeps used to measure the timer's oversleep (their median is taken). */
+#define OVERSLEEP_SAMPLES 5
+
+/* Sleeps ms milliseconds, resuming after a signal.  Returns 0 or errno. */
+static int sleep_ms(long long ms)
+{
+    struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+                           .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0)
+        if (errno != EINTR)
+            return errno;
+    return 0;
+}
+
+/* A thread-pool task: sleep, then report success through its status. */
+static int sleep_task(void *arg, void **result)
+{
+    (void)result;
+    return sleep_ms(*(const long long *)arg);
+}
+
+/* A process-pool task: the item is the delay in milliseconds. */
+static int sleep_item(const struct pp_task *task, struct pp_out *out)
+{
+    long long ms;
+
+    (void)out;
+    if (task->arg_len != sizeof(ms))
+        return EINVAL;
+    memcpy(&ms, task->arg, sizeof(ms));
+    return sleep_ms(ms);
+}
+
+/* The median time one nanosleep of ms milliseconds takes beyond ms. */
+static double measure_oversleep(long long ms)
+{
+    double over[OVERSLEEP_SAMPLES];
+
+    for (int i = 0; i < OVERSLEEP_SAMPLES; i++) {
+        double t0 = bench_now();
+
+        sleep_ms(ms);
+        over[i] = bench_now() - t0 - (double)ms / 1000.0;
+    }
+    return bench_median(over, OVERSLEEP_SAMPLES);
+}
+
+/* Runs the T sleeps on the thread pool; returns how many succeeded. */
+static long long run_threads(struct tp_pool *pool, struct tp_future **fs,
+                             long long tasks, long long *delay, int *err)
+{
+    long long submitted = 0, done = 0;
+
+    for (; submitted < tasks; submitted++)
+        if ((*err = tp_submit(pool, sleep_task, delay, &fs[submitted])) != 0)
+            break;
+    for (long long i = 0; i < submitted; i++) {
+        int status = tp_future_get(fs[i], NULL);
+
+        if (status == 0)
+            done++;
+        else if (*err == 0)
+            *err = status;
+        tp_future_free(fs[i]);
+    }
+    return done;
+}
+
+/* Runs the T sleeps as one pp_map; returns how many succeeded. */
+static long long run_procs(struct pp_pool *pool, const long long *delays,
+                           long long tasks, int *err)
+{
+    struct pp_results *res = NULL;
+    long long done = 0;
+
+    *err = pp_map(pool, sleep_item, delays, sizeof(delays[0]),
+                  (size_t)tasks, 1, &res, NULL);
+    for (size_t i = 0; res != NULL && i < pp_results_count(res); i++)
+        if (pp_results_get(res, i, NULL, NULL) == 0)
+            done++;
+    pp_results_destroy(res);
+    return done;
+}
+
+int main(int argc, char **argv)
+{
+    /* The tutorial's 5 tasks on 3 workers, with 2 s scaled to 200 ms. */
+    long long tasks = 5, delay = 200;
+    const struct bench_opt opts[] = {
+        { .name = "tasks", .type = BENCH_OPT_INT, .num = &tasks, .min = 1,
+          .max = 100000, .metavar = "T", .help = "number of sleeping tasks" },
+        { .name = "delay-ms", .type = BENCH_OPT_INT, .num = &delay,
+          .min = 0, .max = 60000, .metavar = "MS",
+          .help = "how long each task sleeps" },
+        { 0 }
+    };
+    static const char *const modes[] = { "threads", "seq", "procs", NULL };
+    const struct bench_spec spec = {
+        .name = "io",
+        .summary = "T tasks that each sleep D ms, on W workers",
+        .modes = modes,
+        .opts = opts,
+        .default_workers = 3,
+    };
+    struct bench b;
+    struct tp_options topt = TP_OPTIONS_INIT;
+    struct pp_options popt = PP_OPTIONS_INIT;
+    struct tp_pool *tpool = NULL;
+    struct pp_pool *ppool = NULL;
+    struct tp_future **futures = NULL;
+    long long *delays = NULL, rounds;
+    double setup_s = 0.0, oversleep = 0.0, ideal, t0;
+    bool seq, procs;
+    int err = 0, rc;
+
+    rc = bench_parse(&b, &spec, argc, argv);
+    if (rc != BENCH_CONTINUE)
+        return rc;
+    if (b.chunk > 1)
+        return bench_usage_error(&b, "--chunk: io runs one sleep per task");
+    seq = strcmp(b.mode, "seq") == 0;
+    procs = strcmp(b.mode, "procs") == 0;
+    rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
+    ideal = (double)rounds * (double)delay / 1000.0;
+
+    if (b.format == BENCH_TEXT) {
+        oversleep = measure_oversleep(delay < 10 ? delay : 10);
+        bench_text(&b, "io: ideal %s%lld x %lld ms = %.3f ms; the timer "
+                   "oversleeps %.3f ms per sleep, so ideal + oversleep = "
+                   "%.3f ms\n", seq ? "" : "ceil(T/W) = ", rounds, delay,
+                   ideal * 1e3, oversleep * 1e3,
+                   (ideal + (double)rounds * oversleep) * 1e3);
+    }
+
+    t0 = bench_now();
+    if (!seq && !procs) {
+        futures = calloc((size_t)tasks, sizeof(*futures));
+        topt.workers = (unsigned)b.workers;
+        if (futures == NULL)
+            err = ENOMEM;
+        else
+            err = tp_pool_create(&topt, &tpool);
+    } else if (procs) {
+        delays = calloc((size_t)tasks, sizeof(*delays));
+        popt.workers = (unsigned)b.workers;
+        popt.prefetch = 1;
+        if (delays == NULL) {
+            err = ENOMEM;
+        } else {
+            for (long long i = 0; i < tasks; i++)
+                delays[i] = delay;
+            err = pp_pool_create(&popt, &ppool);
+        }
+    }
+    setup_s = bench_now() - t0;
+    if (err != 0) {
+        bench_error(&b, "creating the pool", err);
+        goto done;
+    }
+
+    for (long rep = 0; rep < b.repeat; rep++) {
+        struct bench_record r;
+        long long done = 0;
+
+        bench_record_init(&b, &r, rep);
+        r.n = tasks;
+        r.chunk = 1;
+        r.tasks = tasks;
+        r.setup_s = rep == 0 ? setup_s : 0.0;
+
+        t0 = bench_now();
+        if (seq) {
+            for (long long i = 0; i < tasks; i++)
+                if ((err = sleep_ms(delay)) == 0)
+                    done++;
+        } else if (procs) {
+            done = run_procs(ppool, delays, tasks, &err);
+        } else {
+            done = run_threads(tpool, futures, tasks, &delay, &err);
+        }
+        r.kernel_s = bench_now() - t0;
+        if (err != 0) {
+            bench_error(&b, "running the tasks", err);
+            break;
+        }
+        r.result = done;
+        r.expected = tasks;
+        if (bench_emit(&b, &r) != 0)
+            break;
+        bench_text(&b, "  %.3f ms over the ideal, %.3f ms over ideal + "
+                   "oversleep\n", (r.kernel_s - ideal) * 1e3,
+                   (r.kernel_s - ideal - (double)rounds * oversleep) * 1e3);
+    }
+
+done:
+    tp_pool_destroy(tpool);
+    pp_pool_destroy(ppool);
+    free(futures);
+    free(delays);
+    return bench_finish(&b);
+}

@@ -1,0 +1,275 @@
+/*
+ * bench.h - the small harness every benchmark program shares.
+ *
+ * A benchmark program describes itself once (its name, its modes, its own
+ * options) in a struct bench_spec, lets bench_parse() read the command line,
+ * times its kernel with bench_now(), and hands one struct bench_record per
+ * repetition to bench_emit(), which prints it in the chosen format and, with
+ * --out, appends it to a file.  bench_finish() ends the run and returns the
+ * program's exit status.  The harness is the only place that knows the
+ * record contract below, so the C programs, the Python twins in
+ * benchmarks/python/ and the suite (scripts/bench.sh) agree on one format.
+ *
+ * A program looks like this:
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         long long n = 1000000;          (the initial values are defaults)
+ *         bool gil = false;
+ *         const struct bench_opt opts[] = {
+ *             { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 2,
+ *               .max = 1000000000, .metavar = "N",
+ *               .help = "count the primes below N" },
+ *             { .name = "gil", .type = BENCH_OPT_FLAG, .flag = &gil,
+ *               .help = "threads: hold one global lock per task" },
+ *             { 0 }
+ *         };
+ *         static const char *const modes[] = { "seq", "threads", "procs",
+ *                                              NULL };
+ *         const struct bench_spec spec = {
+ *             .name = "primes", .summary = "count primes by trial division",
+ *             .modes = modes, .opts = opts,
+ *         };
+ *         struct bench b;
+ *         int rc = bench_parse(&b, &spec, argc, argv);
+ *
+ *         if (rc != BENCH_CONTINUE)
+ *             return rc;                  (0 after --help, 2 after an error)
+ *         for (long rep = 0; rep < b.repeat; rep++) {
+ *             struct bench_record r;
+ *
+ *             bench_record_init(&b, &r, rep);
+ *             double t0 = bench_now();
+ *             ... the kernel ...
+ *             r.kernel_s = bench_now() - t0;
+ *             r.n = n; r.tasks = ...; r.result = ...; r.expected = ...;
+ *             if (bench_emit(&b, &r) != 0)
+ *                 break;                  (a failed check stops the run)
+ *         }
+ *         return bench_finish(&b);
+ *     }
+ *
+ * The option table and the variables it points to live in main(), so a
+ * program has no mutable globals; spec must outlive the struct bench.
+ *
+ * THE RECORD CONTRACT
+ *
+ * Common options, parsed here for every program:
+ *   --mode M        one of spec->modes (default: spec->modes[0])
+ *   --workers W     1..BENCH_MAX_WORKERS (default spec->default_workers, or
+ *                   the number of online CPUs when that is 0); a seq record
+ *                   always says workers 1
+ *   --chunk C       0 = automatic (the program chooses), else items per task
+ *   --repeat R      run the timed kernel R times in-process, one record each
+ *   --format F      text (for humans, default) | csv | json
+ *   --out FILE      also append every record to FILE as a CSV line without
+ *                   header; FILE is opened O_APPEND and each record is one
+ *                   write(2), so concurrent runs never interleave lines
+ *   --help          usage on stdout, exit 0
+ * Options are "--name value" or "--name=value"; integers are decimal, with
+ * an optional power-of-ten exponent ("2e7" = 20000000).  Nothing else is
+ * accepted: an unknown option, a missing or malformed value, a value out of
+ * range or a stray argument prints what is wrong and a usage line on stderr
+ * and exits 2 before anything runs.
+ *
+ * Exit status: 0 success; 1 a self-check failed (the wrong and the expected
+ * value are printed on stderr) or the run itself failed (a pool could not be
+ * created...: the reason is printed on stderr); 2 a bad command line.
+ *
+ * One record per repetition.  CSV columns, in this order (--format csv
+ * prints this header line first; --out never writes it):
+ *   bench,lang,mode,variant,workers,n,chunk,tasks,rep,setup_s,kernel_s,
+ *   result,expected,check
+ *   bench     io | primes | sum | overhead | chunks
+ *   lang      c | python
+ *   mode      seq | threads | procs, or overhead's implementation
+ *   variant   "-" or a qualifier: gil, copy, shm, bulk, roundtrip, map...
+ *   workers   integer, 1 for seq
+ *   n         problem size (primes: the bound; sum: the count of values;
+ *             io and overhead: the number of tasks)
+ *   chunk     the chunk size actually used (seq: n)
+ *   tasks     the number of tasks (chunks) submitted (seq: 1)
+ *   rep       0-based repetition number
+ *   setup_s   seconds of set-up not counted in kernel_s (array fill, pool
+ *             creation); set-up that the repetitions of one run share is
+ *             done once and reported in the rep 0 record, 0 in the others
+ *   kernel_s  seconds of the timed section, CLOCK_MONOTONIC, %.9f
+ *   result    the computed answer, an integer, or "-"
+ *   expected  the known-correct answer, an integer, or "-"
+ *   check     ok | FAIL
+ * --format json prints one JSON object per line with the same keys in the
+ * same order; numbers are JSON numbers, "-" is null.  Per-task overhead is
+ * kernel_s / tasks.
+ *
+ * The chunk-size sweep of the batching lesson is its own program, `chunks`
+ * (bench=chunks): it runs the primes workload once per chunk size and
+ * prints one record per chunk size and repetition.  sum and primes have no
+ * --sweep option.
+ *
+ * Thread safety: a struct bench belongs to the main thread; call nothing
+ * here from pool workers except bench_now().
+ */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* bench_parse()'s "go on and run" answer; any other value is an exit code. */
+#define BENCH_CONTINUE (-1)
+#define BENCH_EXIT_OK 0
+#define BENCH_EXIT_FAIL 1
+#define BENCH_EXIT_USAGE 2
+
+/* "-" in a record's result or expected column. */
+#define BENCH_NONE INT64_MIN
+
+/* Upper bound for --workers: far above any sane count, low enough that a
+ * typo (--workers 20000000) is an error rather than a fork bomb. */
+#define BENCH_MAX_WORKERS 1024
+
+enum bench_format { BENCH_TEXT, BENCH_CSV, BENCH_JSON };
+
+enum bench_opt_type {
+    BENCH_OPT_FLAG,     /* --name, no value: sets *flag to true */
+    BENCH_OPT_INT,      /* --name N, min <= N <= max: sets *num */
+    BENCH_OPT_CHOICE,   /* --name WORD, one of choices: sets *choice */
+};
+
+/* One program-specific option.  A table of them ends with { 0 }.  The
+ * harness writes through exactly one of flag/num/choice, by type, and only
+ * when the option is given, so the variable's initial value is the default
+ * (shown by --help). */
+struct bench_opt {
+    const char *name;               /* without the dashes: "delay-ms" */
+    enum bench_opt_type type;
+    const char *metavar;            /* "MS" in "--delay-ms MS" */
+    const char *help;               /* one line for --help */
+    bool *flag;
+    long long *num;
+    long long min, max;             /* BENCH_OPT_INT: inclusive range */
+    const char **choice;
+    const char *const *choices;     /* BENCH_OPT_CHOICE: NULL-terminated */
+};
+
+/* What a program says about itself; usually a static const. */
+struct bench_spec {
+    const char *name;               /* the record's bench column */
+    const char *summary;            /* one line for --help */
+    const char *const *modes;       /* NULL-terminated; [0] is the default */
+    const struct bench_opt *opts;   /* NULL, or a table ending with { 0 } */
+    long default_workers;           /* 0: the number of online CPUs */
+    long long default_chunk;        /* usually 0 (automatic) */
+};
+
+/* The parsed command line and the run's state.  Fields above the line are
+ * the options, to read after bench_parse(); the rest is the harness's. */
+struct bench {
+    const struct bench_spec *spec;
+    const char *mode;               /* points into spec->modes */
+    long workers;
+    long long chunk;                /* as given; 0 = automatic */
+    long repeat;
+    enum bench_format format;
+    const char *out_path;           /* NULL without --out */
+    /* ---- */
+    int out_fd;                     /* -1 without --out */
+    bool out_created;               /* bench_parse() created the file */
+    long emitted;                   /* records printed so far */
+    long failed;                    /* records whose check failed */
+    double *kernel_s;               /* every record's kernel_s, for the */
+    size_t kernel_cap;              /* median that bench_finish() prints */
+    bool mixed;                     /* records of several configurations */
+    char conf[160];                 /* the first record's configuration */
+};
+
+/* One repetition's record.  Use bench_record_init() and then fill in what
+ * the program knows; strings are not copied and must live until
+ * bench_emit() returns. */
+struct bench_record {
+    const char *mode;               /* defaults to b->mode */
+    const char *variant;            /* defaults to "-" (NULL also means "-") */
+    long workers;                   /* defaults to b->workers, 1 for seq */
+    long long n;
+    long long chunk;
+    long long tasks;
+    long rep;
+    double setup_s;
+    double kernel_s;
+    int64_t result;                 /* BENCH_NONE for "-" */
+    int64_t expected;               /* BENCH_NONE for "-" */
+};
+
+/*
+ * Parses argv into *b by the rules above.  Returns BENCH_CONTINUE when the
+ * program should run; then call bench_finish() (or bench_release()) at the
+ * end.  Otherwise returns the exit status the program should return at once
+ * without calling anything else here: 0 after printing --help, 2 after
+ * printing an error and the usage line on stderr.  Opens --out here, so an
+ * unwritable file is a command-line error, found before anything runs.
+ */
+int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
+                char **argv);
+
+/* For a program's own checks of its command line after bench_parse()
+ * (an option that only makes sense in one mode, say): prints "NAME: ",
+ * the message and the usage line on stderr, releases *b and returns
+ * BENCH_EXIT_USAGE for main() to return.  Call it before running anything:
+ * it also removes the --out file if bench_parse() created it, so that a
+ * rejected command line leaves nothing behind. */
+int bench_usage_error(struct bench *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Frees what bench_parse() took (the --out descriptor, the time list).
+ * bench_finish() calls it; call it yourself only when not finishing. */
+void bench_release(struct bench *b);
+
+/* Fills *r with the run's defaults: mode, "-" variant, workers (1 for seq),
+ * chunk as given, rep, result and expected BENCH_NONE, zero times. */
+void bench_record_init(const struct bench *b, struct bench_record *r,
+                       long rep);
+
+/*
+ * Prints *r in b->format on stdout (the CSV header before the first
+ * record) and appends it as CSV to --out.  The check is ok when expected is
+ * BENCH_NONE or equals result.  When it fails, also prints the wrong and
+ * the expected value on stderr.  Returns 0; or 1 (BENCH_EXIT_FAIL) when the
+ * check failed or --out could not be written (reason on stderr), after
+ * which the program should stop repeating and return bench_finish().
+ */
+int bench_emit(struct bench *b, const struct bench_record *r);
+
+/* printf to stdout only when --format is text: for the lines a student
+ * reads (the ideal time of io, the bandwidth of sum) that would break a
+ * CSV or JSON stream. */
+void bench_text(const struct bench *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reports a failure that stops the run (a pool could not be created...) on
+ * stderr as "NAME: WHAT: strerror(err)" and marks the run failed, so that
+ * bench_finish() returns 1. */
+void bench_error(struct bench *b, const char *what, int err);
+
+/* Ends the run: in text format prints the median kernel time over the
+ * records (when there were several and all had the same mode, variant,
+ * workers, n and chunk), releases *b and returns the exit status: 0 if
+ * every record checked ok and nothing failed, else 1. */
+int bench_finish(struct bench *b);
+
+/* CLOCK_MONOTONIC in seconds.  Safe from any thread. */
+double bench_now(void);
+
+/* Median of v[0..n-1] (mean of the middle two when n is even); sorts v in
+ * place.  0 when n is 0. */
+double bench_median(double *v, size_t n);
+
+/* Parses a count the way the options do: decimal digits with an optional
+ * exponent ("2e7").  Returns 0, or EINVAL (not a number) or ERANGE (does
+ * not fit in long long).  For programs that read counts elsewhere. */
+int bench_parse_count(const char *s, long long *out);
+
+/* The number of online CPUs, at least 1. */
+long bench_cpus(void);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * primes - count the primes below N by trial division, sequentially, on a
+ * thread pool and on a process pool (tutorial, sections 3 and 4).
+ *
+ *     primes --mode seq --n 2e6
+ *     primes --mode threads --workers 2 --n 2e7
+ *     primes --mode threads --workers 2 --gil     (threads under a "GIL")
+ *     primes --mode procs --workers 2
+ *
+ * The work: wl_count_primes() over [0, N), the tutorial's is_prime() on
+ * every number (benchmarks/lib/workloads.c).  The answer is checked against
+ * the known value of pi(N), or a sieve for an N not in the table.
+ *
+ * How it is split: [0, N) is cut into chunks of C consecutive numbers, one
+ * task each, submitted in order; a worker that finishes a chunk takes the
+ * next one, so the load balances itself as long as there are many more
+ * chunks than workers.  That matters here because the cost of a number
+ * grows like its square root: the last chunk is the most expensive, and
+ * with one chunk per worker (W equal halves) the worker holding the top
+ * half would still be busy long after the others went idle.  The automatic
+ * chunk size makes 64 chunks per worker, so the idle tail at the end is at
+ * most about one chunk, under 1/64 of a worker's share.
+ *
+ * Modes:
+ *   seq      one loop over [0, N) on the main thread, no pool: the honest
+ *            baseline a speedup is measured against.
+ *   threads  the chunks go to a tp_pool of W threads (pools/threadpool.h);
+ *            each task writes its count into its own chunk record, so the
+ *            tasks share nothing while they run.  The main thread only
+ *            submits and waits.
+ *            --gil: every task holds one lock, shared by all tasks, for as
+ *            long as it computes.  That is what CPython's global
+ *            interpreter lock does to Python threads running Python code:
+ *            only one of them computes at a time, so W threads take as long
+ *            as one, plus the cost of handing the lock around.  Run it
+ *            beside plain threads to see the GIL's effect on a chart.
+ *   procs    the chunks go to a pp_pool of W processes
+ *            (pools/procpool.h), as multiprocessing.Pool.map does in the
+ *            tutorial: each chunk's bounds go to a worker through the pool
+ *            and its count comes back.
+ *
+ * Timing: the pool is created before the clock starts (setup_s, in the
+ * first record); kernel_s covers submitting every chunk, computing, and
+ * collecting every count.
+ */
+#include "bench.h"
+#include "procpool.h"
+#include "threadpool.h"
+#include "workloads.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunks per worker when --chunk is 0 (see the comment at the top). */
+#define CHUNKS_PER_WORKER 64
+
+/* One task's work and answer.  Each task writes only its own record; the
+ * main thread reads the counts after tp_future_get() has returned, which
+ * orders the task's write before the read. */
+struct chunk {
+    uint64_t from, to;          /* count the primes in [from, to) */
+    uint64_t count;
+    pthread_mutex_t *gil;       /* --gil: held while counting; or NULL */
+};
+
+static int count_task(void *arg, void **result)
+{
+    struct chunk *c = arg;
+    int err;
+
+    (void)result;
+    if (c->gil && (err = pthread_mutex_lock(c->gil)) != 0)
+        return err;
+    c->count = wl_count_primes(c->from, c->to);
+    if (c->gil)
+        pthread_mutex_unlock(c->gil);
+    return 0;
+}
+
+/* Submits every chunk to the pool and waits for all of them.  Returns 0,
+ * or the first error (a failed submit, or a task's status); every task
+ * that was submitted has finished when it returns, either way. */
+static int run_threads(struct tp_pool *pool, struct chunk *chunks,
+                       struct tp_future **futures, size_t tasks)
+{
+    size_t submitted = 0;
+    int err = 0, status;
+
+    for (; submitted < tasks; submitted++) {
+        err = tp_submit(pool, count_task, &chunks[submitted],
+                        &futures[submitted]);
+        if (err != 0)
+            break;
+    }
+    for (size_t i = 0; i < submitted; i++) {
+        status = tp_future_get(futures[i], NULL);
+        if (err == 0)
+            err = status;
+        tp_future_free(futures[i]);
+    }
+    return err;
+}
+
+/* A process-pool task: the item is a chunk's two bounds, the result its
+ * count, as 8 bytes. */
+static int count_item(const struct pp_task *task, struct pp_out *out)
+{
+    uint64_t bounds[2], count;
+
+    if (task->arg_len != sizeof(bounds))
+        return EINVAL;
+    memcpy(bounds, task->arg, sizeof(bounds));
+    count = wl_count_primes(bounds[0], bounds[1]);
+    return pp_out_write(out, &count, sizeof(count));
+}
+
+/* Maps the chunks over the process pool and adds up their counts into
+ * *count.  Returns 0, or the first error. */
+static int run_procs(struct pp_pool *pool, const uint64_t *bounds,
+                     size_t tasks, uint64_t *count)
+{
+    struct pp_results *res = NULL;
+    int err;
+
+    /* One chunk per message: a message of several chunks would go to one
+     * worker as a block and undo the balancing that many chunks buy. */
+    err = pp_map(pool, count_item, bounds, 2 * sizeof(bounds[0]), tasks, 1,
+                 &res, NULL);
+    *count = 0;
+    for (size_t i = 0; err == 0 && i < tasks; i++) {
+        const void *data;
+        size_t len;
+        uint64_t c;
+
+        err = pp_results_get(res, i, &data, &len);
+        if (err == 0 && len != sizeof(c))
+            err = EPROTO;
+        if (err == 0) {
+            memcpy(&c, data, sizeof(c));
+            *count += c;
+        }
+    }
+    pp_results_destroy(res);
+    return err;
+}
+
+int main(int argc, char **argv)
+{
+    long long n = 2000000;      /* the tutorial's measurement: 2*10^6 */
+    bool gil = false;
+    const struct bench_opt opts[] = {
+        { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
+          .max = (long long)WL_PRIMES_MAX, .metavar = "N",
+          .help = "count the primes below N" },
+        { .name = "gil", .type = BENCH_OPT_FLAG, .flag = &gil,
+          .help = "threads: every task holds one global lock (a GIL)" },
+        { 0 }
+    };
+    static const char *const modes[] = { "seq", "threads", "procs", NULL };
+    const struct bench_spec spec = {
+        .name = "primes",
+        .summary = "count the primes below N by trial division",
+        .modes = modes,
+        .opts = opts,
+    };
+    struct bench b;
+    struct tp_options topt = TP_OPTIONS_INIT;
+    struct pp_options popt = PP_OPTIONS_INIT;
+    struct tp_pool *tpool = NULL;
+    struct pp_pool *ppool = NULL;
+    struct chunk *chunks = NULL;
+    uint64_t *bounds = NULL;
+    struct tp_future **futures = NULL;
+    pthread_mutex_t gil_lock = PTHREAD_MUTEX_INITIALIZER;
+    uint64_t expected, chunk, tasks;
+    double setup_s = 0.0, t0;
+    int err, rc;
+
+    rc = bench_parse(&b, &spec, argc, argv);
+    if (rc != BENCH_CONTINUE)
+        return rc;
+    if (gil && strcmp(b.mode, "threads") != 0)
+        return bench_usage_error(&b, "--gil needs --mode threads");
+
+    /* The expected count: a table look-up, or a sieve, before any timing. */
+    if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {
+        bench_error(&b, "computing the expected count", err);
+        goto done;
+    }
+
+    if (strcmp(b.mode, "seq") == 0) {
+        chunk = (uint64_t)n;
+        tasks = 1;
+    } else {
+        uint64_t per = (uint64_t)CHUNKS_PER_WORKER * (uint64_t)b.workers;
+
+        chunk = (uint64_t)b.chunk;
+        if (chunk == 0)
+            chunk = ((uint64_t)n + per - 1) / per;
+        if (chunk > (uint64_t)n)        /* one chunk holds everything */
+            chunk = (uint64_t)n;
+        if (chunk == 0)         /* n == 0: no numbers, no tasks */
+            chunk = 1;
+        tasks = n > 0 ? ((uint64_t)n + chunk - 1) / chunk : 0;
+        chunks = calloc(tasks ? tasks : 1, sizeof(*chunks));
+        futures = calloc(tasks ? tasks : 1, sizeof(*futures));
+        bounds = calloc(tasks ? 2 * tasks : 1, sizeof(*bounds));
+        if (chunks == NULL || futures == NULL || bounds == NULL) {
+            bench_error(&b, "allocating the chunks", ENOMEM);
+            goto done;
+        }
+        for (uint64_t i = 0; i < tasks; i++) {
+            chunks[i].from = bounds[2 * i] = i * chunk;
+            chunks[i].to = bounds[2 * i + 1] =
+                i + 1 < tasks ? (i + 1) * chunk : (uint64_t)n;
+            chunks[i].gil = gil ? &gil_lock : NULL;
+        }
+        t0 = bench_now();
+        if (strcmp(b.mode, "threads") == 0) {
+            topt.workers = (unsigned)b.workers;
+            err = tp_pool_create(&topt, &tpool);
+        } else {
+            /* No prefetching: a worker asks for its next chunk only when
+             * it is done with this one, which is what balances the load. */
+            popt.workers = (unsigned)b.workers;
+            popt.prefetch = 1;
+            err = pp_pool_create(&popt, &ppool);
+        }
+        if (err != 0) {
+            bench_error(&b, "creating the pool", err);
+            goto done;
+        }
+        setup_s = bench_now() - t0;
+    }
+
+    for (long rep = 0; rep < b.repeat; rep++) {
+        struct bench_record r;
+        uint64_t count = 0;
+
+        bench_record_init(&b, &r, rep);
+        r.variant = gil ? "gil" : "-";
+        r.n = n;
+        r.chunk = (long long)chunk;
+        r.tasks = (long long)tasks;
+        r.setup_s = rep == 0 ? setup_s : 0.0;
+
+        t0 = bench_now();
+        if (tpool != NULL) {
+            err = run_threads(tpool, chunks, futures, tasks);
+            for (uint64_t i = 0; i < tasks; i++)
+                count += chunks[i].count;
+        } else if (ppool != NULL) {
+            err = run_procs(ppool, bounds, tasks, &count);
+        } else {
+            count = wl_count_primes(0, (uint64_t)n);
+        }
+        r.kernel_s = bench_now() - t0;
+        if (err != 0) {
+            bench_error(&b, "running the tasks", err);
+            break;
+        }
+        r.result = (int64_t)count;
+        r.expected = (int64_t)expected;
+        if (bench_emit(&b, &r) != 0)
+            break;
+    }
+
+done:
+    tp_pool_destroy(tpool);
+    pp_pool_destroy(ppool);
+    free(bounds);
+    free(futures);
+    free(chunks);
+    return bench_finish(&b);
+}

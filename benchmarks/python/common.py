@@ -1,0 +1,319 @@
+"""The shared harness of the Python twins of the benchmark programs.
+
+The C programs in benchmarks/ share benchmarks/lib/bench.c; these scripts
+share this module, which keeps the same contract (see bench.h): the same
+common options (--mode, --workers, --chunk, --repeat, --format, --out,
+--help), the same number syntax ("2e7"), the same records in text, CSV and
+JSON, the same exit codes (0 ok, 1 a failed check or run, 2 a bad command
+line, before anything runs), and the same known answers: the table of
+pi(N), the sum workload's values and their closed-form total.  The suite
+charts C and Python side by side, so any difference here would be a lie on
+a chart.
+
+Run with Debian's /usr/bin/python3 (numpy comes from python3-numpy).
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+CSV_HEADER = ("bench,lang,mode,variant,workers,n,chunk,tasks,rep,"
+              "setup_s,kernel_s,result,expected,check")
+MAX_WORKERS = 1024      # as BENCH_MAX_WORKERS in bench.h
+MAX_REPEAT = 100000
+LLONG_MAX = 2**63 - 1
+
+
+def now():
+    """CLOCK_MONOTONIC in seconds, the clock the C programs use."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def cpus():
+    """Online CPUs, as sysconf(_SC_NPROCESSORS_ONLN) in C."""
+    return max(1, os.sysconf("SC_NPROCESSORS_ONLN"))
+
+
+def median(values):
+    v = sorted(values)
+    if not v:
+        return 0.0
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+def parse_count(text):
+    """Digits with an optional power-of-ten exponent, as bench_parse_count:
+    "2e7" is 20000000.  No sign, no spaces, no fractions."""
+    digits, sep, exp = text.replace("E", "e", 1).partition("e")
+    for part in (digits, exp) if sep else (digits,):
+        if not (part.isascii() and part.isdigit()):
+            raise ValueError(text)
+    if sep and int(exp) > 18:
+        raise OverflowError(text)
+    value = int(digits) * 10 ** (int(exp) if sep else 0)
+    if value > LLONG_MAX:
+        raise OverflowError(text)
+    return value
+
+
+def int_option(name, low, high):
+    """An argparse type: a count within [low, high], else exit 2."""
+    def convert(text):
+        try:
+            value = parse_count(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a non-negative integer") from None
+        except OverflowError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range {low}..{high}")
+        return value
+    convert.__name__ = name
+    return convert
+
+
+class Bench:
+    """The parsed command line and the run's records.
+
+    spec: name, summary, modes (first is the default), default_workers
+    (0: the online CPUs), and options, a list of
+    (name, kind, default, help, extra) where kind is "flag", "int"
+    (extra = (low, high, metavar)) or "choice" (extra = the choices).
+    After parse(), the program's options are attributes with dashes turned
+    into underscores: b.delay_ms, b.gil...
+    """
+
+    def __init__(self, name, summary, modes, options=(), default_workers=0,
+                 argv=None):
+        self.name = name
+        self.modes = modes
+        self.emitted = 0
+        self.failed = 0
+        self.kernels = []
+        self.conf = None
+        self.mixed = False
+        workers = default_workers or cpus()
+        p = argparse.ArgumentParser(
+            prog=name, description=summary, add_help=False,
+            allow_abbrev=False,
+            epilog="Records: " + CSV_HEADER + ".  Exit status: 0 ok, "
+                   "1 a failed check or run, 2 a bad option.")
+        p.add_argument("--mode", choices=modes, default=modes[0])
+        p.add_argument("--workers", type=int_option("workers", 1,
+                                                    MAX_WORKERS),
+                       default=workers, metavar="W")
+        p.add_argument("--chunk", type=int_option("chunk", 0, LLONG_MAX),
+                       default=0, metavar="C",
+                       help="items per task, 0 = automatic")
+        p.add_argument("--repeat", type=int_option("repeat", 1, MAX_REPEAT),
+                       default=1, metavar="R")
+        p.add_argument("--format", choices=("text", "csv", "json"),
+                       default="text")
+        p.add_argument("--out", metavar="FILE",
+                       help="also append the records to FILE as CSV")
+        p.add_argument("--help", action="help",
+                       help="show this help and exit")
+        for opt_name, kind, default, text, extra in options:
+            flag = "--" + opt_name
+            if kind == "flag":
+                p.add_argument(flag, action="store_true", help=text)
+            elif kind == "int":
+                low, high, metavar = extra
+                p.add_argument(flag, type=int_option(opt_name, low, high),
+                               default=default, metavar=metavar,
+                               help=f"{text} ({low}..{high}, "
+                                    f"default {default})")
+            else:
+                p.add_argument(flag, choices=extra, default=default,
+                               help=text)
+        self.parser = p
+        args = p.parse_args(argv)
+        for key, value in vars(args).items():
+            setattr(self, key, value)
+        self.out_fd = None
+        if self.out is not None:
+            if self.out == "":
+                p.error("--out: empty file name")
+            try:
+                self.out_fd = os.open(
+                    self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
+                    os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                p.error(f"--out: cannot open '{self.out}': {e.strerror}")
+
+    def usage_error(self, message):
+        """A program's own command-line check failed: exit 2 now."""
+        self.parser.error(message)
+
+    def record(self, rep, **fields):
+        """A record with the run's defaults, as bench_record_init."""
+        r = dict(mode=self.mode, variant="-",
+                 workers=1 if self.mode == "seq" else self.workers,
+                 n=0, chunk=self.chunk, tasks=0, rep=rep, setup_s=0.0,
+                 kernel_s=0.0, result=None, expected=None)
+        r.update(fields)
+        return r
+
+    def _values(self, r, json):
+        none = "null" if json else "-"
+        res = none if r["result"] is None else str(int(r["result"]))
+        exp = none if r["expected"] is None else str(int(r["expected"]))
+        ok = r["expected"] is None or r["result"] == r["expected"]
+        return res, exp, ok
+
+    def _csv(self, r):
+        res, exp, ok = self._values(r, False)
+        return (f"{self.name},python,{r['mode']},{r['variant'] or '-'},"
+                f"{r['workers']},{r['n']},{r['chunk']},{r['tasks']},"
+                f"{r['rep']},{r['setup_s']:.9f},{r['kernel_s']:.9f},"
+                f"{res},{exp},{'ok' if ok else 'FAIL'}\n")
+
+    def _json(self, r):
+        res, exp, ok = self._values(r, True)
+        return (f'{{"bench": "{self.name}", "lang": "python", '
+                f'"mode": "{r["mode"]}", "variant": "{r["variant"] or "-"}",'
+                f' "workers": {r["workers"]}, "n": {r["n"]}, '
+                f'"chunk": {r["chunk"]}, "tasks": {r["tasks"]}, '
+                f'"rep": {r["rep"]}, "setup_s": {r["setup_s"]:.9f}, '
+                f'"kernel_s": {r["kernel_s"]:.9f}, "result": {res}, '
+                f'"expected": {exp}, "check": "{"ok" if ok else "FAIL"}"}}\n')
+
+    def _text(self, r):
+        res, exp, ok = self._values(r, False)
+        variant = r["variant"] or "-"
+        mode = r["mode"] + ("" if variant == "-" else "/" + variant)
+        return (f"{self.name} python {mode}: workers {r['workers']}, "
+                f"n {r['n']}, chunk {r['chunk']}, tasks {r['tasks']}, "
+                f"rep {r['rep']}: kernel {r['kernel_s']:.6f} s "
+                f"(setup {r['setup_s']:.6f} s), result {res}, "
+                f"expected {exp}: {'ok' if ok else 'FAIL'}\n")
+
+    def emit(self, r):
+        """Prints r, appends it to --out; returns 0, or 1 when the check
+        failed or --out could not be written (then stop repeating)."""
+        status = 0
+        if self.format == "csv" and self.emitted == 0:
+            sys.stdout.write(CSV_HEADER + "\n")
+        line = {"csv": self._csv, "json": self._json,
+                "text": self._text}[self.format](r)
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        conf = (r["mode"], r["variant"], r["workers"], r["n"], r["chunk"])
+        if self.conf is None:
+            self.conf = conf
+        elif conf != self.conf:
+            self.mixed = True
+        self.kernels.append(r["kernel_s"])
+        self.emitted += 1
+        if self.out_fd is not None:
+            data = self._csv(r).encode()
+            try:
+                # One write(2) on an O_APPEND descriptor: whole lines only.
+                if os.write(self.out_fd, data) != len(data):
+                    raise OSError(0, "short write")
+            except OSError as e:
+                self.error(self.out, e.strerror)
+                status = 1
+        _, _, ok = self._values(r, False)
+        if not ok:
+            variant = r["variant"] or "-"
+            mode = r["mode"] + ("" if variant == "-" else "/" + variant)
+            print(f"{self.name}: {mode}: wrong result {r['result']}, "
+                  f"expected {r['expected']}", file=sys.stderr)
+            self.failed += 1
+            status = 1
+        return status
+
+    def text(self, message):
+        """Prints a line for humans, in text format only."""
+        if self.format == "text":
+            print(message, flush=True)
+
+    def error(self, what, reason):
+        """A failure that stops the run: reported, exit status 1."""
+        print(f"{self.name}: {what}: {reason}", file=sys.stderr)
+        self.failed += 1
+
+    def finish(self):
+        """Prints the median in text format; returns the exit status."""
+        if self.format == "text" and self.emitted > 1 and not self.mixed:
+            print(f"{self.name}: median kernel {median(self.kernels):.6f} s "
+                  f"over {self.emitted} records")
+        sys.stdout.flush()
+        if self.out_fd is not None:
+            os.close(self.out_fd)
+        return 1 if self.failed else 0
+
+
+# ---- primes: the tutorial's is_prime and the known answers ---------------
+
+PRIMES_MAX = 2000000000     # as WL_PRIMES_MAX
+
+# pi(N) for N = 10^k, 2*10^k, 5*10^k: the table of workloads.c.
+KNOWN_PI = {
+    10: 4, 20: 8, 50: 15, 100: 25, 200: 46, 500: 95, 1000: 168,
+    2000: 303, 5000: 669, 10000: 1229, 20000: 2262, 50000: 5133,
+    100000: 9592, 200000: 17984, 500000: 41538, 1000000: 78498,
+    2000000: 148933, 5000000: 348513, 10000000: 664579,
+    20000000: 1270607, 50000000: 3001134, 100000000: 5761455,
+    200000000: 11078937, 500000000: 26355867, 1000000000: 50847534,
+    2000000000: 98222287,
+}
+
+
+def is_prime(n):
+    """The tutorial's is_prime (section 3), unchanged."""
+    if n < 2:
+        return False
+    for i in range(2, int(math.sqrt(n)) + 1):
+        if n % i == 0:
+            return False
+    return True
+
+
+def primes_sieve(n):
+    """The number of primes below n by a sieve of Eratosthenes over the odd
+    numbers: index j stands for 2j + 1, as in workloads.c."""
+    if n <= 2:
+        return 0
+    m = n // 2                      # odd numbers below n
+    odd = bytearray([1]) * m
+    odd[0] = 0                      # 1 is not prime
+    for j in range(1, m):
+        p = 2 * j + 1
+        if p * p >= n:
+            break
+        if odd[j]:
+            start = (p * p - 1) // 2
+            odd[start::p] = bytes(len(range(start, m, p)))
+    return 1 + sum(odd)             # 1 for the prime 2
+
+
+def primes_expected(n):
+    """The number of primes below n: the table, else a sieve."""
+    return KNOWN_PI[n] if n in KNOWN_PI else primes_sieve(n)
+
+
+# ---- sum: the array's values and their exact total ----------------------
+
+def value(i):
+    """Value number i of the sum workload, as wl_value() in workloads.h."""
+    return (i * 40503) & 0xFFFF
+
+
+def sum_expected(n):
+    """The exact total of value(i) for i < n, by the closed form."""
+    period = 65536
+    full, rest = divmod(n, period)
+    return full * (period * (period - 1) // 2) + \
+        sum(value(i) for i in range(n - rest, n))
+
+
+def split(n, chunk):
+    """[0, n) cut into (start, stop) pairs of chunk numbers."""
+    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
