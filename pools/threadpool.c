@@ -1,0 +1,1526 @@
+/*
+ * threadpool.c - a thread pool with futures, done-callbacks and map.
+ *
+ * What it does.  A fixed (or, in a dynamic pool, growing and shrinking) set
+ * of worker threads takes tasks from one queue and runs them; each task may
+ * carry a future through which its submitter waits for the status and the
+ * result.  tp_map cuts an array into chunks and runs them on the workers
+ * and on the calling thread.  threadpool.h is the manual.
+ *
+ * How it works, in the order a task travels.  Each step names the choice
+ * that makes it fast, against the textbook pool in
+ * benchmarks/lib/textbook_pool.c (benchmarks/overhead measures both):
+ *
+ * 1. Cheap futures.  tp_submit takes a future from the pool's store of
+ *    freed ones (struct fstore) and only calls malloc when the store is
+ *    empty; a task submitted without a future needs none at all.  Reusing
+ *    memory matters more than it seems: a fresh page costs a page fault on
+ *    first touch, about one per 20 futures.
+ *
+ * 2. A ring buffer, not a list, with two locks.  The task is three words
+ *    {fn, arg, future} copied into one array; the array doubles when it is
+ *    full and is never shrunk, so a busy pool stops calling malloc for its
+ *    queue (the textbook pool mallocs and frees a node per task).
+ *    Submitters add at the tail under the pool's lock, workers take from
+ *    the head under take_lock, so a submitter and a worker never wait for
+ *    each other (the two-lock queue of Michael and Scott, 1996, on an
+ *    array).  The tail and head counters are atomics: each side reads the
+ *    other's to see how full the queue is.
+ *
+ * 3. Wake a worker only when one sleeps.  Submit signals the condition
+ *    variable only if a worker is asleep and no wake-up is already on its
+ *    way (pool->idle > pool->waking), and not at all if a worker is polling
+ *    for work (pool->spinning).  A signal to a sleeper is a system call;
+ *    the textbook pool makes one per submit.  A worker that takes a task
+ *    and sees more waiting wakes the next sleeper itself, so wake-ups
+ *    spread like a chain.  In a dynamic pool, if no worker is free at all,
+ *    submit starts one (up to the maximum): "grow when work waits".
+ *
+ * 4. Poll before sleeping.  A worker that has run a task, or finds the
+ *    queue empty, first polls the queue's head and tail counters (no lock)
+ *    for spin_ns, then sleeps.  Only one worker polls at a time: one is
+ *    enough to catch the next task.  A thread waiting on a future polls it
+ *    the same way.  Waking a sleeping thread takes tens of microseconds on
+ *    a virtual machine, so a submit followed by a wait (a round trip) is
+ *    many times faster than in the textbook pool, which puts both threads
+ *    to sleep every time.  Polling yields the CPU (sched_yield) after a
+ *    short while, so that on a machine with more threads than cores it
+ *    does not steal the time slice of the thread it is waiting for.
+ *
+ * 5. Short critical sections, and locks that do not sleep at once.
+ *    Every lock is held for a few dozen instructions; a thread that finds
+ *    one taken retries briefly before sleeping in the kernel (glibc's
+ *    adaptive mutex).  Without that, threads taking turns at the queue put
+ *    each other to sleep thousands of times a second.  A worker's counters
+ *    are added to the pool's at its next trip to take_lock, so running a
+ *    task costs one trip to one lock.
+ *
+ * 6. Finishing a future takes no lock in the common case: the worker writes
+ *    the status and result, then stores state = DONE.  Only if someone
+ *    sleeps on the future or has set a callback (future->watchers > 0)
+ *    does it take the future's lock to wake them.  The waiter raises
+ *    watchers before it checks the state, the worker stores the state
+ *    before it reads watchers; both are sequentially consistent atomics,
+ *    so at least one of them sees the other and no wake-up is lost.
+ *
+ * 7. map is batching: tp_map cuts the items into chunks (about
+ *    n / (4 * workers), as CPython's multiprocessing does), so one task
+ *    carries thousands of items and the per-task cost above is paid once
+ *    per chunk.  Chunks are handed out by an atomic counter to whoever is
+ *    free, the calling thread included, and results are written in place.
+ *
+ * What we tried and left out: a worker taking a batch of queued tasks per
+ * trip to the lock.  It saves lock traffic, but a task in one worker's
+ * batch then waits behind a long task while another worker sits idle, and
+ * a dynamic pool does not grow for it.  Here a free worker never waits
+ * while a task is queued.
+ *
+ * Lifetime of a future: it holds a reference count, one for the caller and
+ * one for the pool while the task is queued or running.  Whoever drops the
+ * last reference frees it, so the caller may free a future whose task is
+ * still running, and a future outlives its pool.  Cancelling is a race
+ * between the canceller and the worker for the state PENDING -> CLAIMED
+ * (compare-and-swap): exactly one wins, so a task never both runs and is
+ * cancelled.
+ *
+ * Guarantees: tasks start in submission order (FIFO), though with several
+ * workers they may finish in any order.  Every task accepted by a submit
+ * either runs or is cancelled, never both, never neither; every worker is
+ * joined by tp_pool_destroy.  No mutable globals: pools share nothing.
+ *
+ * What it deliberately does not do: no work stealing and no per-worker
+ * queues (one queue is easier to follow and fast enough here), no priority,
+ * no cancelling of running tasks (C has no safe way to interrupt a thread),
+ * no detached threads.
+ */
+
+/*
+ * _GNU_SOURCE: sched_getaffinity and CPU_COUNT, which tell us how many CPUs
+ * this process may use (tp_cpu_count), are Linux extensions, not POSIX.
+ * Everything else in this file is POSIX.1-2008 and C11.
+ */
+#define _GNU_SOURCE
+#include "threadpool.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* First capacity of an unbounded queue; it doubles when full. */
+#define RING_MIN 64
+
+/* Default idle time before an extra worker retires (header: 1 second). */
+#define IDLE_DEFAULT_S 1.0
+
+/* Clamp for timeouts so that time_t cannot overflow: about 31 years. */
+#define TIMEOUT_MAX_S 1e9
+
+/*
+ * Polling loops: the first SPIN_PAUSES polls are a CPU "pause" apart (some
+ * 40 ns each on current x86), the rest a sched_yield apart, so that on a
+ * machine with more threads than cores a poller hands its core to whoever
+ * needs it (often the very thread it waits for) instead of burning its
+ * time slice.  From then on the clock is read every 16 polls.  16 pauses
+ * cover a hand-off between two free cores; on a busy machine, where the
+ * submitter and the worker end up sharing one core, yielding sooner
+ * matters: 64 made round trips twice as slow there (benchmarks/overhead).
+ */
+#define SPIN_PAUSES 16u
+#define SPIN_CLOCK_MASK 15u
+
+/*
+ * Futures start on a cache line of their own (64 bytes on x86-64 and most
+ * ARM cores) and fill whole lines: a worker finishing one future then never
+ * writes to the line where the submitter is setting up the next one.
+ */
+#define CACHE_LINE 64
+#define FUTURE_SIZE \
+    ((sizeof(struct tp_future) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE)
+
+/* Future states.  CLAIMED: a worker runs it, or a canceller is ending it. */
+enum { F_PENDING, F_CLAIMED, F_DONE };
+
+/* Worker slot states. */
+enum { SLOT_FREE, SLOT_RUNNING, SLOT_EXITED };
+
+/* One thread blocked in tp_wait_any, linked into every future it waits on. */
+struct any_waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool fired;                 /* lock */
+};
+
+struct any_link {
+    struct any_waiter *w;
+    struct any_link *next;      /* the future's lock */
+};
+
+struct fstore;
+
+struct tp_future {
+    _Atomic int state;          /* F_PENDING -> F_CLAIMED -> F_DONE */
+    _Atomic int refs;           /* caller + pool; the last one releases */
+    _Atomic int watchers;       /* sleepers and callback: finish must lock */
+    int status;                 /* written before state becomes F_DONE */
+    void *result;               /* likewise */
+    long spin_ns;               /* copied from the pool: may outlive it */
+    pthread_mutex_t lock;
+    pthread_cond_t cv;          /* broadcast when done; with lock */
+    bool has_cb;                /* lock: a callback was ever set */
+    tp_done_fn *cb;             /* lock: still to run */
+    void *cb_arg;               /* lock */
+    struct any_link *links;     /* lock: tp_wait_any callers */
+    struct fstore *store;       /* where its memory goes when freed */
+    struct tp_future *next_free; /* store->lock: in the store's free list */
+};
+
+struct task {
+    tp_task_fn *fn;
+    void *arg;
+    struct tp_future *f;        /* NULL: nobody wants the result */
+};
+
+struct slot {
+    struct tp_pool *pool;       /* constant */
+    pthread_t thread;           /* pool->lock */
+    int state;                  /* pool->lock */
+    uint64_t busy_ns;           /* pool->take_lock */
+};
+
+/*
+ * Two locks, so that submitting and taking do not wait for each other:
+ * lock (the pool's) for queueing, sleeping and everything else, take_lock
+ * for taking a task.  Lock order: lock before take_lock.  The atomics
+ * written under one lock may be read without it, as hints that are
+ * checked again under the lock before anything depends on them.
+ */
+struct tp_pool {
+    pthread_mutex_t lock;
+    pthread_mutex_t take_lock;
+    pthread_cond_t work_cv;     /* workers sleep here waiting for tasks */
+    pthread_cond_t room_cv;     /* submitters sleep here on a full queue */
+
+    /* The queue: task number k (counting from the pool's start) lives in
+     * ring[k % cap]; tasks head..tail-1 are waiting. */
+    struct task *ring;          /* both locks to change, either to read */
+    size_t cap;                 /* likewise */
+    _Atomic size_t tail;        /* lock to write: tasks ever queued */
+    _Atomic size_t head;        /* take_lock to write: tasks ever taken */
+    size_t limit;               /* constant: 0 unbounded */
+    _Atomic bool stopping;      /* lock to write */
+    _Atomic unsigned spinning;  /* 1 while a worker polls for tasks */
+
+    unsigned nmin, nmax;        /* constant: workers kept, workers at most */
+    _Atomic unsigned alive;     /* lock to write: workers running */
+    unsigned peak;              /* lock: most workers ever */
+    _Atomic unsigned idle;      /* lock to write: workers asleep */
+    _Atomic unsigned waking;    /* lock to write: signals not yet taken */
+    _Atomic unsigned blocked;   /* lock to write: submitters asleep */
+    struct slot *slots;         /* lock; busy_ns: take_lock */
+
+    uint64_t submitted;         /* lock */
+    size_t queue_peak;          /* lock */
+    uint64_t completed, cancelled;  /* take_lock */
+
+    long spin_ns;               /* constant */
+    double idle_s;              /* constant */
+    struct fstore *store;       /* recycled futures */
+};
+
+/* ---- Small helpers --------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One step of a polling loop, the i-th.  The pause instruction tells the CPU
+ * we are polling (it saves power and helps the sibling hyperthread); it is
+ * left out where we do not know it.
+ */
+static void poll_step(unsigned i)
+{
+    if (i >= SPIN_PAUSES) {
+        sched_yield();
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/*
+ * Whether a polling loop should give up after its i-th poll.  The clock is
+ * first read when the pause phase ends, which starts the limit_ns budget:
+ * a poll that succeeds within the pause phase never reads the clock.
+ */
+static bool poll_expired(unsigned i, uint64_t *end, uint64_t limit_ns)
+{
+    if (i < SPIN_PAUSES || (i & SPIN_CLOCK_MASK) != 0)
+        return false;
+    if (i == SPIN_PAUSES) {
+        *end = now_ns() + limit_ns;
+        return false;
+    }
+    return now_ns() >= *end;
+}
+
+/* A non-negative timeout in nanoseconds, clamped so the cast is defined. */
+static uint64_t timeout_ns(double timeout_s)
+{
+    if (timeout_s > TIMEOUT_MAX_S)
+        timeout_s = TIMEOUT_MAX_S;
+    return (uint64_t)(timeout_s * 1e9);
+}
+
+/*
+ * The pool's locks are held for a few dozen instructions at a time, so a
+ * thread that finds one taken does better to retry for a moment than to
+ * sleep in the kernel at once: glibc's "adaptive" mutex does that.  Where
+ * it does not exist, an ordinary mutex.
+ */
+static int quick_mutex_init(pthread_mutex_t *m)
+{
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_t attr;
+    int rc;
+
+    if ((rc = pthread_mutexattr_init(&attr)) != 0)
+        return rc;
+    if ((rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP)) == 0)
+        rc = pthread_mutex_init(m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc;
+#else
+    return pthread_mutex_init(m, NULL);
+#endif
+}
+
+/* The absolute CLOCK_MONOTONIC time timeout_s seconds from now. */
+static struct timespec deadline_after(double timeout_s)
+{
+    struct timespec ts;
+    double whole;
+    double frac;
+
+    if (timeout_s > TIMEOUT_MAX_S)
+        timeout_s = TIMEOUT_MAX_S;
+    frac = modf(timeout_s, &whole);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)whole;
+    ts.tv_nsec += (long)(frac * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/*
+ * Initialises a condition variable whose timed waits use CLOCK_MONOTONIC, so
+ * that a change of the wall clock cannot stretch or cut a timeout.
+ */
+static int monotonic_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t attr;
+    int rc;
+
+    if ((rc = pthread_condattr_init(&attr)) != 0)
+        return rc;
+    if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+        rc = pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
+unsigned tp_cpu_count(void)
+{
+    cpu_set_t set;
+    long n;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* ---- Futures --------------------------------------------------------- */
+
+/*
+ * The future store.  A freed future's memory goes back here for reuse, up to
+ * as many as were ever out at once, so a pool that keeps submitting stops
+ * calling malloc and stops touching fresh pages (each first touch of a page
+ * is a page fault: with 192-byte futures, one per 21 tasks).  The store is
+ * its own object because futures outlive their pool: the pool closes it when
+ * it is destroyed, and the last future out frees it.
+ */
+struct fstore {
+    pthread_mutex_t lock;
+    struct tp_future *free_list;    /* lock: linked through next_free */
+    size_t nfree;                   /* lock */
+    size_t nout;                    /* lock: handed out and not yet freed */
+    size_t keep;                    /* lock: most ever out at once */
+    bool closed;                    /* lock: the pool is gone */
+};
+
+static int fstore_create(struct fstore **out)
+{
+    struct fstore *st = calloc(1, sizeof(*st));
+    int rc;
+
+    if (st == NULL)
+        return ENOMEM;
+    if ((rc = quick_mutex_init(&st->lock)) != 0) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+static void future_destroy(struct tp_future *f)
+{
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+/* Called by the pool's destroy: frees what is kept, and the store itself
+ * unless futures are still out (then the last one frees it). */
+static void fstore_close(struct fstore *st)
+{
+    struct tp_future *list, *f;
+    bool last;
+
+    pthread_mutex_lock(&st->lock);
+    st->closed = true;
+    list = st->free_list;
+    st->free_list = NULL;
+    st->nfree = 0;
+    last = st->nout == 0;
+    pthread_mutex_unlock(&st->lock);
+    while ((f = list) != NULL) {
+        list = f->next_free;
+        future_destroy(f);
+    }
+    if (last) {
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+    }
+}
+
+static struct tp_future *future_new(struct tp_pool *pool)
+{
+    struct fstore *st = pool->store;
+    struct tp_future *f;
+
+    pthread_mutex_lock(&st->lock);
+    if ((f = st->free_list) != NULL) {
+        st->free_list = f->next_free;
+        st->nfree--;
+    }
+    if (++st->nout > st->keep)
+        st->keep = st->nout;
+    pthread_mutex_unlock(&st->lock);
+
+    if (f == NULL) {
+        if ((f = aligned_alloc(CACHE_LINE, FUTURE_SIZE)) == NULL)
+            goto fail;
+        memset(f, 0, sizeof(*f));
+        if (pthread_mutex_init(&f->lock, NULL) != 0)
+            goto fail_free;
+        if (monotonic_cond_init(&f->cv) != 0)
+            goto fail_lock;
+    }
+    /* A reused future's lock and condition variable are unlocked and
+     * without waiters: they are reused as they are. */
+    atomic_init(&f->state, F_PENDING);
+    atomic_init(&f->refs, 2);
+    atomic_init(&f->watchers, 0);
+    f->status = 0;
+    f->result = NULL;
+    f->spin_ns = pool->spin_ns;
+    f->has_cb = false;
+    f->cb = NULL;
+    f->cb_arg = NULL;
+    f->links = NULL;
+    f->store = st;
+    return f;
+
+fail_lock:
+    pthread_mutex_destroy(&f->lock);
+fail_free:
+    free(f);
+fail:
+    pthread_mutex_lock(&st->lock);
+    st->nout--;
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+static void future_unref(struct tp_future *f)
+{
+    struct fstore *st = f->store;
+    bool keep, last;
+
+    if (atomic_fetch_sub(&f->refs, 1) != 1)
+        return;
+    assert(f->links == NULL);
+    pthread_mutex_lock(&st->lock);
+    st->nout--;
+    keep = !st->closed && st->nfree < st->keep;
+    if (keep) {
+        f->next_free = st->free_list;
+        st->free_list = f;
+        st->nfree++;
+    }
+    last = st->closed && st->nout == 0;
+    pthread_mutex_unlock(&st->lock);
+    if (!keep)
+        future_destroy(f);
+    if (last) {
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+    }
+}
+
+void tp_future_free(struct tp_future *f)
+{
+    if (f != NULL)
+        future_unref(f);
+}
+
+/*
+ * Ends a claimed future: publishes status and result, wakes whoever waits
+ * and runs the callback, in this thread.  Caller holds a reference.
+ */
+static void future_finish(struct tp_future *f, int status, void *result)
+{
+    struct any_link *l;
+    tp_done_fn *cb;
+    void *cb_arg;
+
+    f->status = status;
+    f->result = result;
+    atomic_store(&f->state, F_DONE);
+    if (atomic_load(&f->watchers) == 0)
+        return;
+
+    pthread_mutex_lock(&f->lock);
+    cb = f->cb;
+    cb_arg = f->cb_arg;
+    f->cb = NULL;
+    pthread_cond_broadcast(&f->cv);
+    for (l = f->links; l != NULL; l = l->next) {
+        pthread_mutex_lock(&l->w->lock);
+        l->w->fired = true;
+        pthread_cond_signal(&l->w->cv);
+        pthread_mutex_unlock(&l->w->lock);
+    }
+    pthread_mutex_unlock(&f->lock);
+    if (cb != NULL)
+        cb(f, cb_arg);
+}
+
+/* Claims a pending future for cancelling; 0 if a worker got there first. */
+static bool future_claim(struct tp_future *f)
+{
+    int expected = F_PENDING;
+
+    return atomic_compare_exchange_strong(&f->state, &expected, F_CLAIMED);
+}
+
+bool tp_future_done(const struct tp_future *f)
+{
+    /* The cast drops const only for atomic_load's C11 prototype. */
+    return atomic_load((_Atomic int *)&f->state) == F_DONE;
+}
+
+/* Polls f's state for up to spin_ns; true if it became done. */
+static bool future_spin(struct tp_future *f, uint64_t limit_ns)
+{
+    uint64_t end = 0;
+    unsigned i;
+
+    if (f->spin_ns <= 0 || limit_ns == 0)
+        return tp_future_done(f);
+    if (limit_ns > (uint64_t)f->spin_ns)
+        limit_ns = (uint64_t)f->spin_ns;
+    for (i = 1;; i++) {
+        if (atomic_load_explicit(&f->state, memory_order_acquire) == F_DONE)
+            return true;
+        poll_step(i);
+        if (poll_expired(i, &end, limit_ns))
+            return tp_future_done(f);
+    }
+}
+
+/*
+ * Waits for f; with deadline NULL for ever.  Returns 0 or ETIMEDOUT.
+ */
+static int future_wait_until(struct tp_future *f,
+                             const struct timespec *deadline,
+                             uint64_t spin_limit_ns)
+{
+    int rc = 0;
+
+    if (future_spin(f, spin_limit_ns))
+        return 0;
+    pthread_mutex_lock(&f->lock);
+    atomic_fetch_add(&f->watchers, 1);
+    while (atomic_load(&f->state) != F_DONE && rc == 0) {
+        if (deadline == NULL)
+            pthread_cond_wait(&f->cv, &f->lock);
+        else
+            rc = pthread_cond_timedwait(&f->cv, &f->lock, deadline);
+    }
+    if (atomic_load(&f->state) == F_DONE)
+        rc = 0;
+    atomic_fetch_sub(&f->watchers, 1);
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int tp_future_get(struct tp_future *f, void **result)
+{
+    future_wait_until(f, NULL, UINT64_MAX);
+    if (result != NULL)
+        *result = f->result;
+    return f->status;
+}
+
+int tp_future_wait(struct tp_future *f, double timeout_s)
+{
+    struct timespec deadline;
+
+    if (f == NULL || isnan(timeout_s))
+        return EINVAL;
+    if (timeout_s < 0)
+        return future_wait_until(f, NULL, UINT64_MAX);
+    if (tp_future_done(f))
+        return 0;
+    if (timeout_s == 0)
+        return ETIMEDOUT;
+    deadline = deadline_after(timeout_s);
+    return future_wait_until(f, &deadline, timeout_ns(timeout_s));
+}
+
+int tp_future_cancel(struct tp_future *f)
+{
+    if (f == NULL)
+        return EINVAL;
+    if (!future_claim(f))
+        return EBUSY;
+    /* The queue entry keeps the pool's reference; the worker that pops it
+     * sees a claimed future, skips it and drops that reference. */
+    future_finish(f, ECANCELED, NULL);
+    return 0;
+}
+
+int tp_future_on_done(struct tp_future *f, tp_done_fn *fn, void *arg)
+{
+    if (f == NULL || fn == NULL)
+        return EINVAL;
+    pthread_mutex_lock(&f->lock);
+    if (f->has_cb) {
+        pthread_mutex_unlock(&f->lock);
+        return EBUSY;
+    }
+    f->has_cb = true;
+    if (atomic_load(&f->state) != F_DONE) {
+        f->cb = fn;
+        f->cb_arg = arg;
+        atomic_fetch_add(&f->watchers, 1);
+        /* Look again now that the finisher must see watchers > 0: if it
+         * finished in between, it will find f->cb NULL once we clear it. */
+        if (atomic_load(&f->state) != F_DONE) {
+            pthread_mutex_unlock(&f->lock);
+            return 0;
+        }
+        f->cb = NULL;
+    }
+    pthread_mutex_unlock(&f->lock);
+    fn(f, arg);
+    return 0;
+}
+
+static int check_futures(struct tp_future *const *fs, size_t n,
+                         double timeout_s)
+{
+    size_t i;
+
+    if (isnan(timeout_s) || (n > 0 && fs == NULL))
+        return EINVAL;
+    for (i = 0; i < n; i++)
+        if (fs[i] == NULL)
+            return EINVAL;
+    return 0;
+}
+
+static bool first_done(struct tp_future *const *fs, size_t n, size_t *index)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (tp_future_done(fs[i])) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
+                size_t *index)
+{
+    struct any_waiter w;
+    struct any_link *links;
+    struct any_link **pp;
+    struct timespec deadline;
+    size_t i, linked = 0, found;
+    int rc;
+
+    if (n == 0 || (rc = check_futures(fs, n, timeout_s)) != 0)
+        return EINVAL;
+    if (first_done(fs, n, &found))
+        goto done;
+    if (timeout_s == 0)
+        return ETIMEDOUT;
+    if ((links = calloc(n, sizeof(*links))) == NULL)
+        return ENOMEM;
+    if ((rc = pthread_mutex_init(&w.lock, NULL)) != 0)
+        goto fail;
+    if ((rc = monotonic_cond_init(&w.cv)) != 0)
+        goto fail_lock;
+    w.fired = false;
+    if (timeout_s > 0)
+        deadline = deadline_after(timeout_s);
+
+    /* Join every future's list of waiters, unless one is already done. */
+    for (i = 0; i < n; i++) {
+        struct tp_future *f = fs[i];
+
+        pthread_mutex_lock(&f->lock);
+        atomic_fetch_add(&f->watchers, 1);
+        if (atomic_load(&f->state) == F_DONE) {
+            atomic_fetch_sub(&f->watchers, 1);
+            pthread_mutex_unlock(&f->lock);
+            break;
+        }
+        links[i].w = &w;
+        links[i].next = f->links;
+        f->links = &links[i];
+        linked = i + 1;
+        pthread_mutex_unlock(&f->lock);
+    }
+
+    rc = 0;
+    if (linked == n) {
+        pthread_mutex_lock(&w.lock);
+        while (!w.fired && rc == 0) {
+            if (timeout_s < 0)
+                pthread_cond_wait(&w.cv, &w.lock);
+            else
+                rc = pthread_cond_timedwait(&w.cv, &w.lock, &deadline);
+        }
+        pthread_mutex_unlock(&w.lock);
+    }
+
+    /* Leave every list we joined; after this no finisher can touch w. */
+    for (i = 0; i < linked; i++) {
+        struct tp_future *f = fs[i];
+
+        pthread_mutex_lock(&f->lock);
+        for (pp = &f->links; *pp != &links[i]; pp = &(*pp)->next)
+            assert(*pp != NULL);
+        *pp = links[i].next;
+        atomic_fetch_sub(&f->watchers, 1);
+        pthread_mutex_unlock(&f->lock);
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.lock);
+    free(links);
+    if (!first_done(fs, n, &found))
+        return ETIMEDOUT;
+done:
+    if (index != NULL)
+        *index = found;
+    return 0;
+
+fail_lock:
+    pthread_mutex_destroy(&w.lock);
+fail:
+    free(links);
+    return rc;
+}
+
+int tp_wait_all(struct tp_future *const *fs, size_t n, double timeout_s)
+{
+    struct timespec deadline;
+    size_t i;
+    int rc;
+
+    if ((rc = check_futures(fs, n, timeout_s)) != 0)
+        return rc;
+    if (timeout_s > 0)
+        deadline = deadline_after(timeout_s);
+    for (i = 0; i < n; i++) {
+        if (tp_future_done(fs[i]))
+            continue;
+        if (timeout_s == 0)
+            return ETIMEDOUT;
+        rc = future_wait_until(fs[i], timeout_s < 0 ? NULL : &deadline,
+                               timeout_s < 0 ? UINT64_MAX
+                                             : timeout_ns(timeout_s));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- The queue: a ring buffer ---------------------------------------- */
+
+/* Tasks waiting.  Exact under both locks, a hint otherwise. */
+static size_t queue_len(const struct tp_pool *p)
+{
+    /* Read head first: tail only grows, so the difference is never
+     * negative even if a task is queued in between. */
+    size_t head = atomic_load((_Atomic size_t *)&p->head);
+
+    return atomic_load((_Atomic size_t *)&p->tail) - head;
+}
+
+/*
+ * Doubles the ring of an unbounded queue that is full.  Caller holds
+ * pool->lock; we take take_lock too, the only time both are needed.
+ */
+static int ring_grow(struct tp_pool *p)
+{
+    struct task *ring;
+    size_t cap, k, head, tail;
+
+    assert(p->limit == 0);
+    cap = p->cap == 0 ? RING_MIN : 2 * p->cap;
+    if (cap < p->cap || cap > SIZE_MAX / sizeof(*ring))
+        return ENOMEM;
+    if ((ring = malloc(cap * sizeof(*ring))) == NULL)
+        return ENOMEM;
+    pthread_mutex_lock(&p->take_lock);
+    head = atomic_load(&p->head);
+    tail = atomic_load(&p->tail);
+    for (k = head; k != tail; k++)
+        ring[k % cap] = p->ring[k % p->cap];
+    free(p->ring);
+    p->ring = ring;
+    p->cap = cap;
+    pthread_mutex_unlock(&p->take_lock);
+    return 0;
+}
+
+/* Queues t.  Caller holds pool->lock and has checked the bounded limit. */
+static int ring_push(struct tp_pool *p, const struct task *t)
+{
+    size_t tail = atomic_load(&p->tail);
+    size_t len = tail - atomic_load(&p->head);
+    int rc;
+
+    if (len == p->cap && (rc = ring_grow(p)) != 0)
+        return rc;
+    p->ring[tail % p->cap] = *t;
+    /* Publishes the task to the takers (a release store). */
+    atomic_store(&p->tail, tail + 1);
+    if (len + 1 > p->queue_peak)
+        p->queue_peak = len + 1;
+    return 0;
+}
+
+/* Takes the oldest task into *t.  Caller holds pool->take_lock.  Returns
+ * false if the queue is empty. */
+static bool ring_take(struct tp_pool *p, struct task *t)
+{
+    size_t head = atomic_load(&p->head);
+
+    if (head == atomic_load(&p->tail))
+        return false;
+    *t = p->ring[head % p->cap];
+    /* Frees the slot for the submitters (a release store). */
+    atomic_store(&p->head, head + 1);
+    return true;
+}
+
+/* ---- Workers --------------------------------------------------------- */
+
+static void map_helper_drop(void *arg);
+static int map_helper(void *arg, void **result);
+
+/* Runs one popped task.  Returns 1 if it ran, 0 if it had been cancelled. */
+static int run_task(const struct task *t)
+{
+    struct tp_future *f = t->f;
+    void *result = NULL;
+    int status;
+
+    if (f != NULL) {
+        int expected = F_PENDING;
+
+        if (!atomic_compare_exchange_strong(&f->state, &expected,
+                                            F_CLAIMED)) {
+            future_unref(f);
+            return 0;
+        }
+    }
+    status = t->fn(t->arg, &result);
+    if (f != NULL) {
+        future_finish(f, status, result);
+        future_unref(f);
+    }
+    return 1;
+}
+
+/*
+ * Polls the queue without the lock for up to spin_ns, if no other worker is
+ * polling already: one poller is enough to catch the next task, and two
+ * would only fight over it.  Returns at once if tasks are queued.
+ */
+static void spin_for_work(struct tp_pool *p)
+{
+    uint64_t end = 0;
+    unsigned expected = 0;
+    unsigned i;
+
+    if (p->spin_ns <= 0 || queue_len(p) > 0 ||
+        !atomic_compare_exchange_strong(&p->spinning, &expected, 1))
+        return;
+    for (i = 1;; i++) {
+        if (queue_len(p) > 0 ||
+            atomic_load_explicit(&p->stopping, memory_order_relaxed))
+            break;
+        poll_step(i);
+        if (poll_expired(i, &end, (uint64_t)p->spin_ns))
+            break;
+    }
+    /* Sequentially consistent: a submit that still sees 1 here has pushed
+     * its task before we take the lock and look at the queue. */
+    atomic_store(&p->spinning, 0);
+}
+
+/*
+ * Wakes a sleeping worker if tasks wait and nobody is already coming for
+ * them; in a dynamic pool with every worker busy, starts a new one.
+ * Caller holds pool->lock.
+ */
+static int worker_start(struct tp_pool *p);
+
+/* Whether wake_or_grow would do anything: readable without the lock. */
+static bool should_wake_or_grow(struct tp_pool *p)
+{
+    unsigned idle = atomic_load(&p->idle);
+
+    return queue_len(p) > 0 && atomic_load(&p->spinning) == 0 &&
+           (idle > atomic_load(&p->waking) ||
+            (idle == 0 && atomic_load(&p->alive) < p->nmax));
+}
+
+static void wake_or_grow(struct tp_pool *p)
+{
+    if (queue_len(p) == 0 || atomic_load(&p->spinning) > 0)
+        return;
+    if (p->idle > p->waking) {
+        p->waking++;
+        pthread_cond_signal(&p->work_cv);
+    } else if (p->idle == 0 && p->alive < p->nmax &&
+               !atomic_load_explicit(&p->stopping, memory_order_relaxed)) {
+        /* If the system refuses a thread, the workers we have will get to
+         * the task: there is always at least one (nmin >= 1). */
+        (void)worker_start(p);
+    }
+}
+
+/*
+ * A worker.  It takes one task at a time, so that a task never waits
+ * behind a long one while another worker is free.  Taking a task needs only
+ * take_lock, which submitters never touch; the worker takes the pool's lock
+ * only to sleep, to wake another worker, or to let a blocked submitter go.
+ * Its counters (tasks run, cancelled ones skipped, busy time) are added to
+ * the pool's at its next trip to take_lock.
+ */
+static void *worker_main(void *arg)
+{
+    struct slot *self = arg;
+    struct tp_pool *p = self->pool;
+    struct task t;
+    uint64_t t0, busy = 0, ran = 0, skipped = 0;
+    bool may_spin = false, took;
+    int rc;
+
+    for (;;) {
+        pthread_mutex_lock(&p->take_lock);
+        self->busy_ns += busy;
+        p->completed += ran;
+        p->cancelled += skipped;
+        busy = ran = skipped = 0;
+        took = ring_take(p, &t);
+        pthread_mutex_unlock(&p->take_lock);
+
+        if (took) {
+            if (atomic_load(&p->blocked) > 0 || should_wake_or_grow(p)) {
+                pthread_mutex_lock(&p->lock);
+                if (p->blocked > 0)
+                    pthread_cond_signal(&p->room_cv);
+                wake_or_grow(p);
+                pthread_mutex_unlock(&p->lock);
+            }
+            t0 = now_ns();
+            if (run_task(&t))
+                ran++;
+            else
+                skipped++;
+            busy = now_ns() - t0;
+            /* Poll for the next task before going back to the lock. */
+            spin_for_work(p);
+            may_spin = false;
+            continue;
+        }
+        if (may_spin) {
+            may_spin = false;
+            spin_for_work(p);
+            continue;
+        }
+
+        /* Sleep.  The queue is checked again under the pool's lock, under
+         * which submitters queue and decide whom to wake. */
+        pthread_mutex_lock(&p->lock);
+        if (queue_len(p) > 0) {
+            pthread_mutex_unlock(&p->lock);
+            continue;
+        }
+        if (atomic_load(&p->stopping))
+            break;
+        p->idle++;
+        if (p->alive > p->nmin) {
+            struct timespec deadline = deadline_after(p->idle_s);
+
+            rc = pthread_cond_timedwait(&p->work_cv, &p->lock, &deadline);
+        } else {
+            rc = pthread_cond_wait(&p->work_cv, &p->lock);
+        }
+        p->idle--;
+        if (p->waking > 0)
+            p->waking--;
+        may_spin = true;
+        /* Retire an extra worker that found nothing to do for idle_s. */
+        if (rc == ETIMEDOUT && queue_len(p) == 0 && p->alive > p->nmin &&
+            !atomic_load(&p->stopping))
+            break;
+        pthread_mutex_unlock(&p->lock);
+    }
+    /* Here with the pool's lock held. */
+    p->alive--;
+    self->state = SLOT_EXITED;
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/*
+ * Starts a worker in a free slot, first joining one that has retired.
+ * Caller holds pool->lock.  Joining under the lock is safe: a retired
+ * worker marked itself SLOT_EXITED under the lock and then only returns.
+ */
+static int worker_start(struct tp_pool *p)
+{
+    struct slot *s = NULL;
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < p->nmax && s == NULL; i++) {
+        if (p->slots[i].state == SLOT_EXITED) {
+            pthread_join(p->slots[i].thread, NULL);
+            p->slots[i].state = SLOT_FREE;
+        }
+        if (p->slots[i].state == SLOT_FREE)
+            s = &p->slots[i];
+    }
+    assert(s != NULL);
+    if ((rc = pthread_create(&s->thread, NULL, worker_main, s)) != 0)
+        return rc;
+    s->state = SLOT_RUNNING;
+    p->alive++;
+    if (p->alive > p->peak)
+        p->peak = p->alive;
+    return 0;
+}
+
+/* Joins every worker.  Called with stopping set, without the lock. */
+static void workers_join(struct tp_pool *p)
+{
+    unsigned i;
+
+    for (i = 0; i < p->nmax; i++) {
+        pthread_t t;
+        bool join;
+
+        pthread_mutex_lock(&p->lock);
+        join = p->slots[i].state != SLOT_FREE;
+        t = p->slots[i].thread;
+        assert(!join || !pthread_equal(t, pthread_self()));
+        pthread_mutex_unlock(&p->lock);
+        if (join)
+            pthread_join(t, NULL);
+        pthread_mutex_lock(&p->lock);
+        p->slots[i].state = SLOT_FREE;
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* ---- Lifecycle ------------------------------------------------------- */
+
+int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
+{
+    static const struct tp_options defaults = TP_OPTIONS_INIT;
+    struct tp_pool *p;
+    unsigned i;
+    int rc;
+
+    if (out == NULL)
+        return EINVAL;
+    *out = NULL;
+    if (opt == NULL)
+        opt = &defaults;
+    if (isnan(opt->idle_timeout_s) || opt->idle_timeout_s < 0)
+        return EINVAL;
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return ENOMEM;
+    p->nmin = opt->workers > 0 ? opt->workers : tp_cpu_count();
+    p->nmax = opt->max_workers > p->nmin ? opt->max_workers : p->nmin;
+    p->idle_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s
+                                        : IDLE_DEFAULT_S;
+    p->spin_ns = opt->spin_ns == 0 ? TP_SPIN_DEFAULT_NS
+                 : opt->spin_ns < 0 ? 0 : opt->spin_ns;
+    p->limit = opt->queue_limit;
+    atomic_init(&p->tail, 0);
+    atomic_init(&p->head, 0);
+    atomic_init(&p->stopping, false);
+    atomic_init(&p->spinning, 0);
+    atomic_init(&p->alive, 0);
+    atomic_init(&p->idle, 0);
+    atomic_init(&p->waking, 0);
+    atomic_init(&p->blocked, 0);
+
+    if ((rc = fstore_create(&p->store)) != 0)
+        goto fail;
+    rc = ENOMEM;
+    if ((p->slots = calloc(p->nmax, sizeof(*p->slots))) == NULL)
+        goto fail_store;
+    for (i = 0; i < p->nmax; i++)
+        p->slots[i].pool = p;
+    if (p->limit > 0) {
+        if (p->limit > SIZE_MAX / sizeof(*p->ring))
+            goto fail_slots;
+        if ((p->ring = malloc(p->limit * sizeof(*p->ring))) == NULL)
+            goto fail_slots;
+        p->cap = p->limit;
+    }
+    if ((rc = quick_mutex_init(&p->lock)) != 0)
+        goto fail_ring;
+    if ((rc = quick_mutex_init(&p->take_lock)) != 0)
+        goto fail_lock;
+    if ((rc = monotonic_cond_init(&p->work_cv)) != 0)
+        goto fail_take;
+    if ((rc = monotonic_cond_init(&p->room_cv)) != 0)
+        goto fail_work;
+
+    pthread_mutex_lock(&p->lock);
+    for (i = 0; i < p->nmin && rc == 0; i++)
+        rc = worker_start(p);
+    if (rc != 0)
+        atomic_store(&p->stopping, true);
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->lock);
+    if (rc != 0) {
+        workers_join(p);
+        goto fail_room;
+    }
+    *out = p;
+    return 0;
+
+fail_room:
+    pthread_cond_destroy(&p->room_cv);
+fail_work:
+    pthread_cond_destroy(&p->work_cv);
+fail_take:
+    pthread_mutex_destroy(&p->take_lock);
+fail_lock:
+    pthread_mutex_destroy(&p->lock);
+fail_ring:
+    free(p->ring);
+fail_slots:
+    free(p->slots);
+fail_store:
+    fstore_close(p->store);
+fail:
+    free(p);
+    return rc;
+}
+
+int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
+{
+    struct task *ring;
+    size_t cap, head, tail, k;
+    uint64_t cancelled = 0;
+    int rc;
+
+    if (p == NULL || (how != TP_SHUTDOWN_FINISH && how != TP_SHUTDOWN_CANCEL))
+        return EINVAL;
+    pthread_mutex_lock(&p->lock);
+    rc = atomic_load(&p->stopping) ? ESHUTDOWN : 0;
+    atomic_store(&p->stopping, true);
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->room_cv);
+    if (how == TP_SHUTDOWN_FINISH) {
+        pthread_mutex_unlock(&p->lock);
+        return rc;
+    }
+
+    /* Take the whole queue out, then cancel it without the locks: the
+     * callbacks may call back into the pool.  The empty queue left behind
+     * has no ring; nothing is queued into it any more (stopping). */
+    pthread_mutex_lock(&p->take_lock);
+    ring = p->ring;
+    cap = p->cap;
+    head = atomic_load(&p->head);
+    tail = atomic_load(&p->tail);
+    p->ring = NULL;
+    p->cap = 0;
+    atomic_store(&p->head, tail);
+    pthread_mutex_unlock(&p->take_lock);
+    pthread_mutex_unlock(&p->lock);
+
+    for (k = head; k != tail; k++) {
+        struct task *t = &ring[k % cap];
+
+        if (t->f != NULL) {
+            if (future_claim(t->f))
+                future_finish(t->f, ECANCELED, NULL);
+            future_unref(t->f);
+        } else if (t->fn == map_helper) {
+            map_helper_drop(t->arg);
+        }
+        cancelled++;
+    }
+    free(ring);
+
+    pthread_mutex_lock(&p->take_lock);
+    p->cancelled += cancelled;
+    pthread_mutex_unlock(&p->take_lock);
+    return rc;
+}
+
+void tp_pool_destroy(struct tp_pool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stopping, true);
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->room_cv);
+    pthread_mutex_unlock(&p->lock);
+    workers_join(p);
+    /* With every worker gone the queue is empty: FINISH drained it, CANCEL
+     * took it out. */
+    assert(queue_len(p) == 0 && p->blocked == 0);
+    pthread_cond_destroy(&p->room_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->take_lock);
+    pthread_mutex_destroy(&p->lock);
+    free(p->ring);
+    free(p->slots);
+    fstore_close(p->store);
+    free(p);
+}
+
+/* ---- Submitting ------------------------------------------------------ */
+
+/*
+ * Queues t (its future, if any, already made).  block: wait for room in a
+ * bounded queue, else EAGAIN.  Caller holds pool->lock.
+ */
+static int enqueue(struct tp_pool *p, const struct task *t, bool block)
+{
+    int rc;
+
+    for (;;) {
+        if (atomic_load_explicit(&p->stopping, memory_order_relaxed))
+            return ESHUTDOWN;
+        if (p->limit == 0 || queue_len(p) < p->limit)
+            break;
+        if (!block)
+            return EAGAIN;
+        /* Announce ourselves, then look again: a worker that takes a task
+         * after this sees blocked > 0 and signals (both are sequentially
+         * consistent atomics, so one of us sees the other). */
+        p->blocked++;
+        if (queue_len(p) >= p->limit &&
+            !atomic_load(&p->stopping))
+            pthread_cond_wait(&p->room_cv, &p->lock);
+        p->blocked--;
+    }
+    if ((rc = ring_push(p, t)) != 0)
+        return rc;
+    p->submitted++;
+    wake_or_grow(p);
+    return 0;
+}
+
+static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
+                  struct tp_future **out, bool block)
+{
+    struct task t = { fn, arg, NULL };
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (p == NULL || fn == NULL)
+        return EINVAL;
+    if (out != NULL && (t.f = future_new(p)) == NULL)
+        return ENOMEM;
+    pthread_mutex_lock(&p->lock);
+    rc = enqueue(p, &t, block);
+    pthread_mutex_unlock(&p->lock);
+    if (rc != 0) {
+        if (t.f != NULL) {
+            future_unref(t.f);
+            future_unref(t.f);
+        }
+        return rc;
+    }
+    if (out != NULL)
+        *out = t.f;
+    return 0;
+}
+
+int tp_submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
+              struct tp_future **out)
+{
+    return submit(p, fn, arg, out, true);
+}
+
+int tp_try_submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
+                  struct tp_future **out)
+{
+    return submit(p, fn, arg, out, false);
+}
+
+/* ---- Map ------------------------------------------------------------- */
+
+/*
+ * One tp_map call.  Chunks are handed out by an atomic counter, so whoever
+ * is free takes the next one: the caller and every helper task.  The job
+ * lives on the heap with a reference count because a helper may start
+ * after the caller has returned (all chunks taken); it then finds nothing
+ * to do and drops its reference.
+ */
+struct map_job {
+    tp_map_fn *fn;
+    void *ctx;
+    const char *in;
+    char *out;
+    size_t in_size, out_size, n, chunk, nchunks;
+    _Atomic size_t next;        /* next chunk to hand out */
+    _Atomic size_t done;        /* chunks finished or skipped */
+    _Atomic size_t failed;      /* lowest failing index, n if none */
+    _Atomic int refs;
+    int status;                 /* lock: status of item `failed` */
+    pthread_mutex_t lock;
+    pthread_cond_t cv;          /* broadcast when done reaches nchunks */
+};
+
+static void map_job_unref(struct map_job *job)
+{
+    if (atomic_fetch_sub(&job->refs, 1) != 1)
+        return;
+    pthread_cond_destroy(&job->cv);
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+}
+
+static void map_fail(struct map_job *job, size_t i, int status)
+{
+    pthread_mutex_lock(&job->lock);
+    if (i < atomic_load(&job->failed)) {
+        atomic_store(&job->failed, i);
+        job->status = status;
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* Takes chunks until none is left. */
+static void map_work(struct map_job *job)
+{
+    size_t c, i, begin, end, finished = 0;
+    int status;
+
+    while ((c = atomic_fetch_add(&job->next, 1)) < job->nchunks) {
+        begin = c * job->chunk;
+        end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
+        /* A chunk after a known failure cannot change the answer. */
+        if (begin < atomic_load_explicit(&job->failed, memory_order_relaxed)) {
+            for (i = begin; i < end; i++) {
+                status = job->fn(job->ctx, i,
+                                 job->in ? job->in + i * job->in_size : NULL,
+                                 job->out ? job->out + i * job->out_size
+                                          : NULL);
+                if (status != 0) {
+                    map_fail(job, i, status);
+                    break;
+                }
+            }
+        }
+        finished++;
+    }
+    if (finished > 0 &&
+        atomic_fetch_add(&job->done, finished) + finished == job->nchunks) {
+        pthread_mutex_lock(&job->lock);
+        pthread_cond_broadcast(&job->cv);
+        pthread_mutex_unlock(&job->lock);
+    }
+}
+
+static int map_helper(void *arg, void **result)
+{
+    (void)result;
+    map_work(arg);
+    map_job_unref(arg);
+    return 0;
+}
+
+static void map_helper_drop(void *arg)
+{
+    map_job_unref(arg);
+}
+
+int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
+           const void *in, size_t in_size, void *out, size_t out_size,
+           size_t n, size_t chunk, size_t *failed_index)
+{
+    struct map_job *job;
+    struct task t;
+    size_t helpers, h, workers;
+    int rc;
+
+    if (failed_index != NULL)
+        *failed_index = n;
+    if (p == NULL || fn == NULL || (n > 0 && in == NULL && in_size > 0) ||
+        (n > 0 && out == NULL && out_size > 0))
+        return EINVAL;
+    if (atomic_load(&p->stopping))
+        return ESHUTDOWN;
+    if (n == 0)
+        return 0;
+    workers = p->nmin;
+    if (chunk == 0)
+        chunk = n / (4 * workers) + (n % (4 * workers) != 0);
+    if ((job = calloc(1, sizeof(*job))) == NULL)
+        return ENOMEM;
+    job->fn = fn;
+    job->ctx = ctx;
+    job->in = in_size > 0 ? in : NULL;
+    job->out = out_size > 0 ? out : NULL;
+    job->in_size = in_size;
+    job->out_size = out_size;
+    job->n = n;
+    job->chunk = chunk;
+    job->nchunks = n / chunk + (n % chunk != 0);
+    atomic_init(&job->next, 0);
+    atomic_init(&job->done, 0);
+    atomic_init(&job->failed, n);
+    atomic_init(&job->refs, 1);
+    if ((rc = pthread_mutex_init(&job->lock, NULL)) != 0)
+        goto fail;
+    if ((rc = pthread_cond_init(&job->cv, NULL)) != 0)
+        goto fail_lock;
+
+    /* One helper per worker at most, and none for the chunk the caller
+     * takes; if the queue is full or shut down we just get fewer. */
+    helpers = job->nchunks - 1 < workers ? job->nchunks - 1 : workers;
+    t.fn = map_helper;
+    t.arg = job;
+    t.f = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (h = 0; h < helpers; h++) {
+        atomic_fetch_add(&job->refs, 1);
+        if (enqueue(p, &t, false) != 0) {
+            atomic_fetch_sub(&job->refs, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+
+    map_work(job);
+    if (atomic_load(&job->done) < job->nchunks) {
+        pthread_mutex_lock(&job->lock);
+        while (atomic_load(&job->done) < job->nchunks)
+            pthread_cond_wait(&job->cv, &job->lock);
+        pthread_mutex_unlock(&job->lock);
+    }
+    rc = job->status;
+    if (rc != 0 && failed_index != NULL)
+        *failed_index = atomic_load(&job->failed);
+    map_job_unref(job);
+    return rc;
+
+fail_lock:
+    pthread_mutex_destroy(&job->lock);
+fail:
+    free(job);
+    return rc;
+}
+
+/* ---- Queries --------------------------------------------------------- */
+
+int tp_pool_stats(struct tp_pool *p, struct tp_stats *out)
+{
+    if (p == NULL || out == NULL)
+        return EINVAL;
+    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->take_lock);
+    out->submitted = p->submitted;
+    out->completed = p->completed;
+    out->cancelled = p->cancelled;
+    out->queue_len = queue_len(p);
+    out->queue_peak = p->queue_peak;
+    out->workers = p->alive;
+    out->workers_peak = p->peak;
+    out->workers_max = p->nmax;
+    pthread_mutex_unlock(&p->take_lock);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+int tp_pool_busy(struct tp_pool *p, uint64_t *busy_ns, size_t n,
+                 size_t *slots)
+{
+    size_t i;
+
+    if (p == NULL || (n > 0 && busy_ns == NULL))
+        return EINVAL;
+    pthread_mutex_lock(&p->take_lock);
+    for (i = 0; i < n && i < p->nmax; i++)
+        busy_ns[i] = p->slots[i].busy_ns;
+    pthread_mutex_unlock(&p->take_lock);
+    if (slots != NULL)
+        *slots = p->nmax;
+    return 0;
+}

@@ -1,0 +1,290 @@
+/*
+ * threadpool.h - a thread pool with futures, done-callbacks and map.
+ *
+ * This is the C form of Python's concurrent.futures.ThreadPoolExecutor, the
+ * subject of section 2 of the tutorial (../shared/reference/), plus the
+ * pool of section 6 that grows its workers on demand:
+ *
+ *     Python                                  C
+ *     ex = ThreadPoolExecutor(max_workers=3)  tp_pool_create(&opt, &pool)
+ *     f = ex.submit(task, arg)                tp_submit(pool, task, arg, &f)
+ *     f.result()                              tp_future_get(f, &result)
+ *     f.result(timeout=1.0)                   tp_future_wait(f, 1.0), then get
+ *     f.cancel()                              tp_future_cancel(f)
+ *     f.add_done_callback(cb)                 tp_future_on_done(f, cb, arg)
+ *     wait(fs, return_when=FIRST_COMPLETED)   tp_wait_any(fs, n, t, &i)
+ *     wait(fs, return_when=ALL_COMPLETED)     tp_wait_all(fs, n, t)
+ *     ex.map(fn, items, chunksize=c)          tp_map(pool, fn, ..., c, &bad)
+ *     ex.shutdown(cancel_futures=True)        tp_pool_shutdown(pool, CANCEL)
+ *     end of the "with" block                 tp_pool_destroy(pool)
+ *
+ * A task is a function that returns a status and a result pointer.  A
+ * non-zero status is what an exception is in Python: it travels through the
+ * future to whoever calls tp_future_get.
+ *
+ * Errors: every call that can fail returns 0 or a positive errno value, and
+ * results come back through out-parameters placed last.  If a call that
+ * takes a callback fails, the callback never runs.
+ *
+ * Threads: every function may be called from any thread, including from a
+ * task or a callback running on the pool itself, except tp_pool_destroy
+ * (never from one of the pool's own workers: it would join itself).
+ * Beware, as in Python: a task that waits for another task of its own pool
+ * (tp_future_get, tp_wait_all) holds its worker while it waits, so with
+ * every worker waiting the pool deadlocks; tp_map is safe (the caller works
+ * on chunks itself).  Several pools in one program share nothing.
+ *
+ * Futures: tp_submit hands you a future that you own and must free exactly
+ * once with tp_future_free.  You may free it at any time, even while its
+ * task is queued or running: the pool keeps its own reference until the
+ * task has finished and its callback has returned, so nothing dangles.  A
+ * future stays valid after its pool is destroyed.
+ */
+#ifndef POOLS_THREADPOOL_H
+#define POOLS_THREADPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tp_pool;
+struct tp_future;
+
+/*
+ * A task.  It returns 0 on success or a positive error code (the "exception")
+ * and may store a result pointer in *result (which starts as NULL).  The
+ * pool never looks at the result: what it points to is between the task and
+ * the caller.  A task may call any tp_ function on its own pool except
+ * tp_pool_destroy.
+ */
+typedef int tp_task_fn(void *arg, void **result);
+
+/*
+ * A done-callback, set with tp_future_on_done.  It receives the future
+ * (still valid: read its status with tp_future_get, which does not block
+ * now; it may even tp_future_free it, if the caller has handed its
+ * ownership to the callback) and the argument given with it.
+ */
+typedef void tp_done_fn(struct tp_future *f, void *arg);
+
+/*
+ * An item function for tp_map: computes item number i from *in and writes
+ * its answer to *out (in or out is NULL when its element size is 0).
+ * Returns 0, or a positive error code that stops the map (see tp_map).
+ */
+typedef int tp_map_fn(void *ctx, size_t i, const void *in, void *out);
+
+/* Pool options.  Start from TP_OPTIONS_INIT: every 0 field means "default". */
+struct tp_options {
+    /*
+     * Worker threads kept alive the whole time.  0: as many as the CPUs this
+     * process may run on (sched_getaffinity), see tp_cpu_count.
+     */
+    unsigned workers;
+    /*
+     * For a dynamic pool (tutorial section 6): up to this many workers in
+     * all.  A new worker starts when a task is queued and no worker is free
+     * to take it; a worker beyond the first `workers` that has been idle for
+     * idle_timeout_s seconds retires.  0 (or <= workers): a fixed pool.
+     */
+    unsigned max_workers;
+    /* How long an extra worker may idle before it retires.  0: 1 second. */
+    double idle_timeout_s;
+    /*
+     * Bounded queue: at most this many tasks waiting.  tp_submit then blocks
+     * while the queue is full, tp_try_submit returns EAGAIN.  0: unbounded.
+     */
+    size_t queue_limit;
+    /*
+     * How long, in nanoseconds, an idle worker (one at a time) and a thread
+     * waiting on a future keep polling before they go to sleep in the
+     * kernel.  Waking a sleeping thread costs tens of microseconds on a
+     * virtual machine, so a short poll makes a quick submit-and-wait much
+     * faster.  The poll yields the CPU (sched_yield) after its first
+     * microseconds, so it costs little on a busy machine.  0: the default
+     * (TP_SPIN_DEFAULT_NS); negative: never poll, always sleep at once.
+     */
+    long spin_ns;
+};
+
+#define TP_SPIN_DEFAULT_NS 50000L
+#define TP_OPTIONS_INIT { 0, 0, 0.0, 0, 0 }
+
+/* For tp_pool_shutdown: what happens to the tasks still in the queue. */
+enum tp_shutdown {
+    TP_SHUTDOWN_FINISH, /* run them all, then stop (Python's default) */
+    TP_SHUTDOWN_CANCEL  /* cancel them: their futures end with ECANCELED */
+};
+
+/* For tp_future_wait, tp_wait_any and tp_wait_all: no time limit. */
+#define TP_WAIT_FOREVER (-1.0)
+
+/* Counters for teaching, read with tp_pool_stats. */
+struct tp_stats {
+    uint64_t submitted;     /* tasks accepted (tp_map's chunk tasks too) */
+    uint64_t completed;     /* tasks that ran to the end, whatever status */
+    uint64_t cancelled;     /* tasks cancelled before they started */
+    size_t queue_len;       /* tasks waiting now */
+    size_t queue_peak;      /* most tasks ever waiting at once */
+    unsigned workers;       /* worker threads alive now */
+    unsigned workers_peak;  /* most worker threads ever alive at once */
+    unsigned workers_max;   /* the limit: max_workers, or workers if fixed */
+};
+
+/* ---- Lifecycle ------------------------------------------------------- */
+
+/*
+ * Creates a pool and starts its workers.  opt may be NULL for the defaults.
+ * Returns 0 and the pool in *out, or EINVAL (out NULL, idle_timeout_s
+ * negative or not a number), ENOMEM, EAGAIN (the system refused a thread).
+ * Free it with tp_pool_destroy.
+ */
+int tp_pool_create(const struct tp_options *opt, struct tp_pool **out);
+
+/*
+ * Stops accepting tasks: every later submit returns ESHUTDOWN, and so does
+ * a submit blocked on a full queue.  With TP_SHUTDOWN_FINISH the workers
+ * still run every queued task; with TP_SHUTDOWN_CANCEL the queued tasks are
+ * cancelled here, in the calling thread (their futures end with ECANCELED
+ * and their callbacks run in this thread).  Running tasks always finish.
+ * Does not wait for the workers (tp_pool_destroy does), so a task may shut
+ * down its own pool.  Returns 0, or ESHUTDOWN if the pool was already shut
+ * down (a CANCEL after a FINISH still cancels what is queued).
+ */
+int tp_pool_shutdown(struct tp_pool *pool, enum tp_shutdown how);
+
+/*
+ * Shuts the pool down with TP_SHUTDOWN_FINISH (unless it already is), waits
+ * for the queue to drain, joins every worker thread and frees the pool.
+ * Futures stay valid and still have to be freed.  NULL does nothing.  Must
+ * not be called from one of the pool's own tasks or callbacks.
+ */
+void tp_pool_destroy(struct tp_pool *pool);
+
+/* ---- Operations ------------------------------------------------------ */
+
+/*
+ * Queues fn(arg).  If out is not NULL, *out receives a new future that the
+ * caller owns (free it with tp_future_free); with out NULL the task runs
+ * without one and its status is lost.  Blocks while a bounded queue is
+ * full.  Returns 0, EINVAL (pool or fn NULL), ESHUTDOWN (the pool is shut
+ * down, or was while we waited for room), or ENOMEM.  On failure *out is
+ * set to NULL and fn will never run.
+ */
+int tp_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
+              struct tp_future **out);
+
+/* As tp_submit, but returns EAGAIN instead of blocking on a full queue. */
+int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
+                  struct tp_future **out);
+
+/*
+ * Runs fn on n items, like Python's executor.map: item i is read from
+ * in + i * in_size and its answer written to out + i * out_size, so the
+ * results are in input order and written in place.  The items are cut into
+ * chunks of `chunk` items (0: chosen for you, about n / (4 * workers) as
+ * CPython's multiprocessing does), each chunk one task; the calling thread
+ * works on chunks too, so tp_map never waits for a free worker and may be
+ * called from a task.  Blocks until every chunk is done.
+ *
+ * Returns 0 when every item returned 0, else the status of the failing item
+ * with the lowest index, whose index goes to *failed_index (if not NULL; it
+ * gets n when no item failed).  A chunk stops at its first failure and
+ * chunks after a known failure are skipped, so items after the reported
+ * one may not have run; every item before it has.  Also returns EINVAL
+ * (pool or fn NULL, or n > 0 with a NULL array of non-zero element size)
+ * or ESHUTDOWN (pool shut down), before running anything.
+ */
+int tp_map(struct tp_pool *pool, tp_map_fn *fn, void *ctx,
+           const void *in, size_t in_size, void *out, size_t out_size,
+           size_t n, size_t chunk, size_t *failed_index);
+
+/*
+ * Blocks until f is done, then returns the task's status (0 or its error)
+ * or ECANCELED if it was cancelled, and stores the task's result in *result
+ * (if not NULL; NULL when cancelled).  Never times out; once f is done it
+ * returns at once, as often as you like.  f must not be NULL (there is no
+ * status left to say so).
+ */
+int tp_future_get(struct tp_future *f, void **result);
+
+/*
+ * Waits until f is done or timeout_s seconds have passed (TP_WAIT_FOREVER:
+ * no limit; 0: just look).  Returns 0 if f is done (read it with
+ * tp_future_get), ETIMEDOUT if not: the task is still queued or running and
+ * carries on.  EINVAL if f is NULL or timeout_s is not a number.
+ */
+int tp_future_wait(struct tp_future *f, double timeout_s);
+
+/*
+ * Cancels f if its task has not started.  Returns 0 if it did: the task
+ * will never run, f is done with status ECANCELED, and the done-callback,
+ * if any, runs in this thread before tp_future_cancel returns.  Returns
+ * EBUSY if the task is running or done (nothing changes), EINVAL if f is
+ * NULL.
+ */
+int tp_future_cancel(struct tp_future *f);
+
+/*
+ * Sets f's done-callback: fn(f, arg) runs once, when f is done.  Which
+ * thread runs it: the worker that finished the task, right after the task
+ * returns and its waiters are woken; or the thread that cancelled it
+ * (tp_future_cancel, tp_pool_shutdown with CANCEL); or, if f is already
+ * done, the calling thread, before tp_future_on_done returns.  The callback
+ * may call any tp_ function, including tp_submit on the same pool and
+ * tp_future_free(f), except tp_pool_destroy.  Returns 0, EINVAL (f or fn
+ * NULL), or EBUSY if f already has a callback (only one per future).
+ */
+int tp_future_on_done(struct tp_future *f, tp_done_fn *fn, void *arg);
+
+/*
+ * Waits until at least one of the n futures is done (FIRST_COMPLETED), or
+ * timeout_s seconds have passed.  Returns 0 and the index of a done future
+ * in *index (the lowest index among those found done), ETIMEDOUT, EINVAL
+ * (n == 0, a NULL entry, or timeout_s not a number) or ENOMEM.  The futures
+ * may come from different pools.
+ */
+int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
+                size_t *index);
+
+/*
+ * Waits until all n futures are done (ALL_COMPLETED) or timeout_s seconds
+ * have passed in all.  Returns 0, ETIMEDOUT, or EINVAL (a NULL entry, or
+ * timeout_s not a number).  n == 0 returns 0 at once.
+ */
+int tp_wait_all(struct tp_future *const *fs, size_t n, double timeout_s);
+
+/*
+ * Gives up the caller's ownership of f.  The task is not cancelled: it
+ * still runs (cancel it first if you want that).  Once the pool is done
+ * with f too, its memory goes back to the pool for the next tp_submit (the
+ * pool keeps at most as many freed futures as were ever out at once, and
+ * frees them when it is destroyed) or, if the pool is gone, to free().
+ * NULL does nothing.
+ */
+void tp_future_free(struct tp_future *f);
+
+/* ---- Queries --------------------------------------------------------- */
+
+/* True once f's task has finished or been cancelled.  Never blocks. */
+bool tp_future_done(const struct tp_future *f);
+
+/* Copies the pool's counters into *out.  Returns 0, or EINVAL if NULL. */
+int tp_pool_stats(struct tp_pool *pool, struct tp_stats *out);
+
+/*
+ * Per-worker busy time: the nanoseconds each worker slot has spent running
+ * tasks and their done-callbacks (not polling, not sleeping).  A slot is
+ * reused when a dynamic pool starts a worker after one retired, and keeps
+ * adding up.  A worker adds its time at its next trip to the pool's lock,
+ * so a task that is still running is not counted yet.  Copies up to n
+ * values into busy_ns and the number of slots (workers_max) into *slots.
+ * Returns 0 or EINVAL.
+ */
+int tp_pool_busy(struct tp_pool *pool, uint64_t *busy_ns, size_t n,
+                 size_t *slots);
+
+/* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
+unsigned tp_cpu_count(void);
+
+#endif /* POOLS_THREADPOOL_H */
