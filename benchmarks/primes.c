@@ -6,6 +6,7 @@
  *     primes --mode threads --workers 2 --n 2e7
  *     primes --mode threads --workers 2 --gil     (threads under a "GIL")
  *     primes --mode procs --workers 2
+ *     primes --mode mpi --workers 2               (2 Open MPI ranks)
  *
  * The work: wl_count_primes() over [0, N), the tutorial's is_prime() on
  * every number (benchmarks/lib/workloads.c).  The answer is checked against
@@ -38,6 +39,14 @@
  *            (pools/procpool.h), as multiprocessing.Pool.map does in the
  *            tutorial: each chunk's bounds go to a worker through the pool
  *            and its count comes back.
+ *   mpi      W Open MPI ranks instead of a pool: the program execs
+ *            `mpirun -np W` on its MPI version, mpi/primes beside it
+ *            (benchmarks/mpi/primes.c), with the same arguments
+ *            (bench_exec_mpi in benchmarks/lib/bench.c).  Same chunks,
+ *            same kernel, same check; --variant static deals the chunks
+ *            round robin with no messages, --variant dynamic has rank 0
+ *            hand them out on request, like a pool's queue.  Needs Open
+ *            MPI (scripts/setup.sh) and the plain build.
  *
  * Timing: the pool is created before the clock starts (setup_s, in the
  * first record); kernel_s covers submitting every chunk, computing, and
@@ -151,15 +160,21 @@ int main(int argc, char **argv)
 {
     long long n = 2000000;      /* the tutorial's measurement: 2*10^6 */
     bool gil = false;
+    const char *variant = NULL;         /* NULL: not given */
+    static const char *const variants[] = { "static", "dynamic", NULL };
     const struct bench_opt opts[] = {
         { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
           .max = (long long)WL_PRIMES_MAX, .metavar = "N",
           .help = "count the primes below N" },
         { .name = "gil", .type = BENCH_OPT_FLAG, .flag = &gil,
           .help = "threads: every task holds one global lock (a GIL)" },
+        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &variant,
+          .choices = variants, .metavar = "static|dynamic",
+          .help = "mpi: chunks round robin (default), or dealt on request" },
         { 0 }
     };
-    static const char *const modes[] = { "seq", "threads", "procs", NULL };
+    static const char *const modes[] = { "seq", "threads", "procs", "mpi",
+                                         NULL };
     const struct bench_spec spec = {
         .name = "primes",
         .summary = "count the primes below N by trial division",
@@ -184,6 +199,10 @@ int main(int argc, char **argv)
         return rc;
     if (gil && strcmp(b.mode, "threads") != 0)
         return bench_usage_error(&b, "--gil needs --mode threads");
+    if (variant && strcmp(b.mode, "mpi") != 0)
+        return bench_usage_error(&b, "--variant needs --mode mpi");
+    if (strcmp(b.mode, "mpi") == 0)
+        return bench_exec_mpi(&b, argc, argv);
 
     /* The expected count: a table look-up, or a sieve, before any timing. */
     if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {

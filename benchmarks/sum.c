@@ -7,6 +7,7 @@
  *     sum --mode threads --workers 2
  *     sum --mode procs --workers 2                workers read shared memory
  *     sum --mode procs --workers 2 --copy         chunks sent through sockets
+ *     sum --mode mpi --workers 2                  2 Open MPI ranks
  *
  * One addition per 8 bytes read: the CPU could add far faster than memory
  * delivers, so this workload measures memory bandwidth and data movement,
@@ -28,6 +29,15 @@
  *    created before the pool, which every worker maps at the
  *    same address: only the chunk's index travels, and the workers read the
  *    array in place, as threads do.
+ *
+ *  - MPI ranks share nothing at all, and may be on other machines: --mode
+ *    mpi execs `mpirun -np W` on this program's MPI version, mpi/sum
+ *    beside it (benchmarks/mpi/sum.c), with the same arguments
+ *    (bench_exec_mpi in benchmarks/lib/bench.c).  --variant static
+ *    scatters the array from rank 0, dynamic sends chunks on request,
+ *    local lets every rank fill and sum its own block: compare the first
+ *    two with local to see what moving the data costs.  Needs Open MPI
+ *    (scripts/setup.sh) and the plain build.
  *
  * The values follow wl_value(i) (benchmarks/lib/workloads.h), whose total
  * has a closed form: the check is exact and independent of the kernel.
@@ -216,6 +226,9 @@ int main(int argc, char **argv)
     /* The tutorial's measurement: 400 MB of 8-byte values. */
     long long n = 50000000;
     bool copy = false;
+    const char *variant = NULL;         /* NULL: not given */
+    static const char *const variants[] = { "static", "dynamic", "local",
+                                            NULL };
     const struct bench_opt opts[] = {
         /* At most 2^34 values (128 GiB): a typo is refused, not paged. */
         { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
@@ -223,9 +236,13 @@ int main(int argc, char **argv)
           .help = "number of 64-bit values to sum" },
         { .name = "copy", .type = BENCH_OPT_FLAG, .flag = &copy,
           .help = "procs: send each chunk through the pool's sockets" },
+        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &variant,
+          .choices = variants, .metavar = "static|dynamic|local",
+          .help = "mpi: scatter (default), chunks on request, or no moving" },
         { 0 }
     };
-    static const char *const modes[] = { "seq", "threads", "procs", NULL };
+    static const char *const modes[] = { "seq", "threads", "procs", "mpi",
+                                         NULL };
     const struct bench_spec spec = {
         .name = "sum",
         .summary = "sum an array of N 64-bit integers in chunks",
@@ -258,6 +275,10 @@ int main(int argc, char **argv)
         return bench_usage_error(&b, "--chunk: with --copy, a chunk is at "
                                  "most %zu values (one message)",
                                  PP_ARG_MAX / sizeof(int64_t));
+    if (variant && strcmp(b.mode, "mpi") != 0)
+        return bench_usage_error(&b, "--variant needs --mode mpi");
+    if (strcmp(b.mode, "mpi") == 0)
+        return bench_exec_mpi(&b, argc, argv);
     expected = wl_sum_expected((uint64_t)n);
 
     if (seq) {

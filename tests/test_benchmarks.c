@@ -676,6 +676,13 @@ START_TEST(bad_command_lines_exit_2_and_run_nothing)
         { "sum", "--copy", NULL, NULL },
         { "sum", "--mode", "threads", "--copy" },
         { "sum", "--n", "-5", NULL },
+        { "primes", "--mode", "mpi", "--workers=0" },
+        { "sum", "--mode=mpi", "--workers", "1025" },
+        { "primes", "--variant", "dynamic", NULL },
+        { "primes", "--mode", "mpi", "--gil" },
+        { "sum", "--mode", "procs", "--variant=local" },
+        { "sum", "--mode", "mpi", "--copy" },
+        { "sum", "--mode=mpi", "--variant", "round-robin" },
         { "io", "--tasks", "0", NULL },
         { "io", "--delay-ms", "1e9", NULL },
         { "io", "--chunk", "4", NULL },
@@ -716,6 +723,11 @@ START_TEST(help_exits_0_with_usage_on_stdout)
         ck_assert_msg(strncmp(r.out, "usage: ", 7) == 0, "%s", r.out);
         ck_assert_msg(strstr(r.out, CSV_HEADER) != NULL, "%s", r.out);
         ck_assert_str_eq(r.err, "");
+        /* primes and sum hand --mode mpi to their Open MPI versions. */
+        if (strcmp(progs[i], "primes") == 0 || strcmp(progs[i], "sum") == 0)
+            ck_assert_msg(strstr(r.out, "--mode seq|threads|procs|mpi]") &&
+                          strstr(r.out, "mpirun -np W"),
+                          "mpi mode not in %s --help:\n%s", progs[i], r.out);
         run_free(&r);
     }
 }

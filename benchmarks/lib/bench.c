@@ -30,6 +30,13 @@
  *    two values go to stderr, and the exit status becomes 1, so a script
  *    cannot mistake a fast wrong answer for a fast right one.
  *
+ *  - --mode mpi is not run here but handed over: bench_exec_mpi() execs
+ *    mpirun on the program's Open MPI version (benchmarks/mpi/), which
+ *    prints the records with the same harness.  The command line is
+ *    checked here first, completely, so that `primes --mode mpi --workers
+ *    0` is refused like any other bad command line, before mpirun starts
+ *    anything.
+ *
  * What it does not do: statistics beyond a median (hyperfine and the suite
  * do those), warm-up runs (ask for --repeat and drop the first record), or
  * pinning threads to CPUs.
@@ -43,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,6 +139,14 @@ int bench_parse_count(const char *s, long long *out)
     return 0;
 }
 
+static int find_word(const char *const *words, const char *w)
+{
+    for (int i = 0; words[i] != NULL; i++)
+        if (strcmp(words[i], w) == 0)
+            return i;
+    return -1;
+}
+
 /* "seq|threads|procs" into buf, for the usage line. */
 static void join_words(char *buf, size_t size, const char *const *words)
 {
@@ -177,7 +193,13 @@ static void print_help(const struct bench_spec *spec, long workers)
     printf("\n%s: %s\n\nCommon options:\n", spec->name, spec->summary);
     join_words(modes, sizeof(modes), spec->modes);
     printf("  --mode M        %s (default %s)\n", modes, spec->modes[0]);
-    printf("  --workers W     threads or processes, 1..%d (default %ld)\n",
+    if (find_word(spec->modes, "mpi") >= 0)
+        printf("                  mpi: the Open MPI version, mpi/%s beside "
+               "this program,\n"
+               "                  under mpirun -np W (needs Open MPI)\n",
+               spec->name);
+    printf("  --workers W     threads, processes%s, 1..%d (default %ld)\n",
+           find_word(spec->modes, "mpi") >= 0 ? " or MPI ranks" : "",
            BENCH_MAX_WORKERS, workers);
     printf("  --chunk C       items per task, 0 = automatic (default %lld)\n",
            spec->default_chunk);
@@ -199,7 +221,7 @@ static void print_help(const struct bench_spec *spec, long workers)
         printf("  %-15s %s", left, o->help ? o->help : "");
         if (o->type == BENCH_OPT_INT)
             printf(" (%lld..%lld, default %lld)", o->min, o->max, *o->num);
-        else if (o->type == BENCH_OPT_CHOICE)
+        else if (o->type == BENCH_OPT_CHOICE && *o->choice != NULL)
             printf(" (default %s)", *o->choice);
         printf("\n");
     }
@@ -222,14 +244,6 @@ static int usage_error(const struct bench_spec *spec, const char *fmt, ...)
     fputc('\n', stderr);
     print_usage_line(stderr, spec);
     return BENCH_EXIT_USAGE;
-}
-
-static int find_word(const char *const *words, const char *w)
-{
-    for (int i = 0; words[i] != NULL; i++)
-        if (strcmp(words[i], w) == 0)
-            return i;
-    return -1;
 }
 
 /* Parses the value of an integer option into *out, within [min, max]. */
@@ -604,5 +618,124 @@ int bench_finish(struct bench *b)
                bench_median(b->kernel_s, (size_t)b->emitted), b->emitted);
     fflush(stdout);
     bench_release(b);
+    return status;
+}
+
+/* ---- --mode mpi --------------------------------------------------------- */
+
+/*
+ * Puts the folder holding this program's own file into dir (size bytes):
+ * 0, or an errno value.  /proc/self/exe is Linux's link to the running
+ * file, read with readlink(), which is POSIX, so no _GNU_SOURCE is needed
+ * (glibc's program_invocation_name or dladdr() would need it); it works
+ * wherever the program was started from and whatever PATH found it by.
+ * Without /proc, argv[0] serves when it holds a slash.
+ */
+static int own_folder(const char *argv0, char *dir, size_t size)
+{
+    ssize_t len = readlink("/proc/self/exe", dir, size);
+
+    if (len < 0) {
+        if (argv0 == NULL || strchr(argv0, '/') == NULL)
+            return errno;
+        if (strlen(argv0) >= size)
+            return ENAMETOOLONG;
+        memcpy(dir, argv0, strlen(argv0) + 1);
+    } else if ((size_t)len >= size) {
+        return ENAMETOOLONG;
+    } else {
+        dir[len] = '\0';
+    }
+    /* "/a/b/primes" becomes "/a/b"; "/primes" becomes "", which is still
+     * right once "/mpi/NAME" is appended. */
+    *strrchr(dir, '/') = '\0';
+    return 0;
+}
+
+int bench_exec_mpi(struct bench *b, int argc, char **argv)
+{
+    const char *name = b->spec->name;
+    const char *mpirun = getenv("MPIRUN"), *extra = getenv("MPIRUN_ARGS");
+    const char **av = NULL;
+    char dir[PATH_MAX], prog[PATH_MAX + 64], np[32];
+    char *words = NULL, *save = NULL;
+    size_t k = 0, max;
+    long cpus = bench_cpus();
+    bool custom = mpirun != NULL && *mpirun != '\0';
+    int err, status = BENCH_EXIT_FAIL;
+
+    if ((err = own_folder(argv[0], dir, sizeof(dir))) != 0) {
+        fprintf(stderr, "%s: --mode mpi: cannot find this program's own "
+                "folder: %s\n", name, strerror(err));
+        goto fail;
+    }
+    snprintf(prog, sizeof(prog), "%s/mpi/%s", dir, name);
+    if (access(prog, X_OK) != 0) {
+        fprintf(stderr, "%s: --mode mpi: no %s: built without Open MPI: "
+                "install openmpi-bin libopenmpi-dev (scripts/setup.sh) and "
+                "rebuild (the sanitizer builds never have it: use the plain "
+                "build)\n", name, prog);
+        status = BENCH_EXIT_USAGE;
+        goto fail;
+    }
+
+    /* mpirun, the MPIRUN_ARGS words (at most one per two characters), two
+     * flags, -np W, the program, argv[1..argc-1], NULL. */
+    if (!custom)
+        mpirun = "mpirun";
+    if (extra != NULL && (words = strdup(extra)) == NULL)
+        goto nomem;
+    max = 1 + (extra ? strlen(extra) / 2 + 1 : 0) + 2 + 2 + 1 +
+          (size_t)argc;
+    if ((av = calloc(max, sizeof(*av))) == NULL)
+        goto nomem;
+    av[k++] = mpirun;
+    for (char *w = words ? strtok_r(words, " \t\n", &save) : NULL; w;
+         w = strtok_r(NULL, " \t\n", &save))
+        av[k++] = w;
+    if (geteuid() == 0)
+        av[k++] = "--allow-run-as-root";
+    if (b->workers > cpus) {
+        av[k++] = "--oversubscribe";
+        fprintf(stderr, "%s: note: %ld ranks on %ld CPUs: oversubscribed; "
+                "the ranks share CPUs, so their times measure sharing, not "
+                "speed-up\n", name, b->workers, cpus);
+    }
+    snprintf(np, sizeof(np), "%ld", b->workers);
+    av[k++] = "-np";
+    av[k++] = np;
+    av[k++] = prog;
+    for (int i = 1; i < argc; i++)
+        av[k++] = argv[i];
+    av[k] = NULL;
+
+    /* The --out descriptor is O_CLOEXEC, but closing it here says that the
+     * MPI program opens the file itself (rank 0 only, see mpibench.h). */
+    bench_release(b);
+    fflush(NULL);
+    /* execvp() takes char *const[]: the strings are not changed (POSIX
+     * explains the type in its rationale for exec), so the cast is safe. */
+    execvp(av[0], (char *const *)av);
+    err = errno;
+    if (err == ENOENT) {
+        fprintf(stderr, "%s: %s not found: install openmpi-bin "
+                "(scripts/setup.sh)%s\n", name, av[0],
+                custom ? ", or correct MPIRUN" : "");
+        status = 127;
+    } else {
+        fprintf(stderr, "%s: cannot run %s: %s\n", name, av[0],
+                strerror(err));
+        status = 126;
+    }
+    goto fail;
+
+nomem:
+    fprintf(stderr, "%s: --mode mpi: %s\n", name, strerror(ENOMEM));
+fail:
+    if (b->out_created)
+        unlink(b->out_path);
+    bench_release(b);
+    free(av);
+    free(words);
     return status;
 }

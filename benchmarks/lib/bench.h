@@ -66,6 +66,11 @@
  *                   header; FILE is opened O_APPEND and each record is one
  *                   write(2), so concurrent runs never interleave lines
  *   --help          usage on stdout, exit 0
+ * A program that lists "mpi" among its modes runs its Open MPI version
+ * for --mode mpi: after bench_parse() has accepted the whole command line,
+ * main() calls bench_exec_mpi(), which replaces the process with
+ * `mpirun -np W DIR/mpi/NAME ARGS...` (see there).  The records are then
+ * the MPI program's: mode mpi, workers = ranks.
  * Options are "--name value" or "--name=value"; integers are decimal, with
  * an optional power-of-ten exponent ("2e7" = 20000000).  Nothing else is
  * accepted: an unknown option, a missing or malformed value, a value out of
@@ -82,8 +87,10 @@
  *   result,expected,check
  *   bench     io | primes | sum | overhead | chunks
  *   lang      c | python
- *   mode      seq | threads | procs, or overhead's implementation
- *   variant   "-" or a qualifier: gil, copy, shm, bulk, roundtrip, map...
+ *   mode      seq | threads | procs | mpi, or overhead's implementation
+ *   variant   "-" or a qualifier: gil, copy, shm, bulk, roundtrip, map,
+ *             or mpi's split (static, dynamic, local, "+oversub" added
+ *             when the ranks outnumber the CPUs)...
  *   workers   integer, 1 for seq
  *   n         problem size (primes: the bound; sum: the count of values;
  *             io and overhead: the number of tasks)
@@ -140,7 +147,8 @@ enum bench_opt_type {
 /* One program-specific option.  A table of them ends with { 0 }.  The
  * harness writes through exactly one of flag/num/choice, by type, and only
  * when the option is given, so the variable's initial value is the default
- * (shown by --help). */
+ * (shown by --help).  A choice may start as NULL: --help then shows no
+ * default, and NULL after bench_parse() means "not given". */
 struct bench_opt {
     const char *name;               /* without the dashes: "delay-ms" */
     enum bench_opt_type type;
@@ -220,6 +228,35 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
  * rejected command line leaves nothing behind. */
 int bench_usage_error(struct bench *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * --mode mpi: replaces this process with the program's Open MPI version,
+ *
+ *     mpirun [$MPIRUN_ARGS] [--allow-run-as-root] [--oversubscribe]
+ *            -np W DIR/mpi/NAME argv[1] ... argv[argc - 1]
+ *
+ * where DIR is the folder this program's own file is in (the Makefile
+ * builds benchmarks/mpi/NAME.c into $(BUILD)/bin/mpi/NAME beside
+ * $(BUILD)/bin/NAME), NAME is spec->name and W is b->workers, so a bad
+ * --workers has already been refused by bench_parse().  The arguments go
+ * through unchanged: the MPI program takes --mode mpi, a --workers equal to
+ * its number of ranks, and the other options, and checks them again.
+ * --allow-run-as-root is added when the effective user is root (Open MPI
+ * refuses root otherwise), --oversubscribe when W exceeds the online CPUs
+ * (with a note on stderr: the ranks then share CPUs).  The environment
+ * variable MPIRUN names another mpirun; MPIRUN_ARGS (split at blanks) adds
+ * options before -np, as for scripts/mpi-run.sh.
+ *
+ * Call it after bench_parse() returned BENCH_CONTINUE with b->mode "mpi"
+ * and after the program's own command-line checks.  It returns only when
+ * the MPI program could not be started, having said why on stderr and
+ * released *b (removing the --out file if bench_parse() created it); the
+ * return value is main()'s exit status: 2 when this build has no MPI
+ * program (built without Open MPI, or a sanitizer build), 127 when mpirun
+ * is not found, 126 when it cannot be run, 1 for anything else.  On
+ * success the exit status is mpirun's, which is the MPI program's.
+ */
+int bench_exec_mpi(struct bench *b, int argc, char **argv);
 
 /* Frees what bench_parse() took (the --out descriptor, the time list).
  * bench_finish() calls it; call it yourself only when not finishing. */
