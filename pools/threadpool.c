@@ -15,7 +15,12 @@
  *    freed ones (struct fstore) and only calls malloc when the store is
  *    empty; a task submitted without a future needs none at all.  Reusing
  *    memory matters more than it seems: a fresh page costs a page fault on
- *    first touch, about one per 20 futures.
+ *    first touch, about one per 20 futures.  Taking a future happens under
+ *    the lock that submit holds to queue the task anyway, and giving one
+ *    back takes no lock at all (a lock-free stack), so a submit makes one
+ *    trip to one lock.  Everything the fast path touches in a future fits
+ *    in its first 64-byte cache line; its mutex and condition variable,
+ *    which are only needed to sleep on it, come after.
  *
  * 2. A ring buffer, not a list, with two locks.  The task is three words
  *    {fn, arg, future} copied into one array; the array doubles when it is
@@ -25,7 +30,8 @@
  *    the head under take_lock, so a submitter and a worker never wait for
  *    each other (the two-lock queue of Michael and Scott, 1996, on an
  *    array).  The tail and head counters are atomics: each side reads the
- *    other's to see how full the queue is.
+ *    other's to see how full the queue is, the submitter only now and then
+ *    (it keeps an old copy of head: see ring_push).
  *
  * 3. Wake a worker only when one sleeps.  Submit signals the condition
  *    variable only if a worker is asleep and no wake-up is already on its
@@ -53,9 +59,19 @@
  *    adaptive mutex).  Without that, threads taking turns at the queue put
  *    each other to sleep thousands of times a second.  A worker's counters
  *    are added to the pool's at its next trip to take_lock, so running a
- *    task costs one trip to one lock.
+ *    task costs one trip to one lock, and one clock read for the busy time
+ *    (tasks run back to back share their readings).
  *
- * 6. Finishing a future takes no lock in the common case: the worker writes
+ * 6. No false sharing.  What the submitter writes on every task (its lock,
+ *    the tail), what a worker writes on every task (take_lock, the head)
+ *    and what hardly changes sit on separate cache lines (struct tp_pool),
+ *    so a submit and a take do not steal each other's lines.  Moving a
+ *    cache line from one core to another costs tens of nanoseconds, a
+ *    good part of what an empty task costs in all; with lock and
+ *    take_lock side by side on one line, as a plain layout puts them,
+ *    every submit and every take paid for such a move.
+ *
+ * 7. Finishing a future takes no lock in the common case: the worker writes
  *    the status and result, then stores state = DONE.  Only if someone
  *    sleeps on the future or has set a callback (future->watchers > 0)
  *    does it take the future's lock to wake them.  The waiter raises
@@ -63,7 +79,7 @@
  *    before it reads watchers; both are sequentially consistent atomics,
  *    so at least one of them sees the other and no wake-up is lost.
  *
- * 7. map is batching: tp_map cuts the items into chunks (about
+ * 8. map is batching: tp_map cuts the items into chunks (about
  *    n / (4 * workers), as CPython's multiprocessing does), so one task
  *    carries thousands of items and the per-task cost above is paid once
  *    per chunk.  Chunks are handed out by an atomic counter to whoever is
@@ -108,6 +124,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,22 +181,35 @@ struct any_link {
 
 struct fstore;
 
+/*
+ * A future.  Everything a submit, a worker and a quick tp_future_get touch
+ * sits in its first cache line (checked below); the
+ * mutex and the condition variable, some 90 bytes, come after it and are
+ * touched only when a thread must sleep on the future or set a callback.
+ * So a task costs one cache line of future, not three.
+ */
 struct tp_future {
     _Atomic int state;          /* F_PENDING -> F_CLAIMED -> F_DONE */
     _Atomic int refs;           /* caller + pool; the last one releases */
     _Atomic int watchers;       /* sleepers and callback: finish must lock */
     int status;                 /* written before state becomes F_DONE */
     void *result;               /* likewise */
-    long spin_ns;               /* copied from the pool: may outlive it */
-    pthread_mutex_t lock;
-    pthread_cond_t cv;          /* broadcast when done; with lock */
-    bool has_cb;                /* lock: a callback was ever set */
+    struct fstore *store;       /* where its memory goes when freed */
     tp_done_fn *cb;             /* lock: still to run */
     void *cb_arg;               /* lock */
-    struct any_link *links;     /* lock: tp_wait_any callers */
-    struct fstore *store;       /* where its memory goes when freed */
-    struct tp_future *next_free; /* store->lock: in the store's free list */
+    union {
+        struct any_link *links; /* lock: tp_wait_any callers, while out */
+        struct tp_future *next_free; /* in a free list: see struct fstore */
+    };
+    bool has_cb;                /* lock: a callback was ever set */
+    /* Cold: only for sleeping and callbacks. */
+    pthread_mutex_t lock;
+    pthread_cond_t cv;          /* broadcast when done; with lock */
 };
+
+/* Keeps the hot fields in one line if someone adds a field. */
+_Static_assert(offsetof(struct tp_future, has_cb) < CACHE_LINE,
+               "a future's hot fields fit one cache line");
 
 struct task {
     tp_task_fn *fn;
@@ -200,23 +230,24 @@ struct slot {
  * for taking a task.  Lock order: lock before take_lock.  The atomics
  * written under one lock may be read without it, as hints that are
  * checked again under the lock before anything depends on them.
+ *
+ * The fields are grouped by who writes them, each group on cache lines of
+ * its own: what the submitter writes on every task (lock, tail), what a
+ * worker writes on every task (take_lock, head), and the rest, which
+ * changes rarely.  Two threads writing to one cache line, even to
+ * different fields ("false sharing"), pass the line back and forth between
+ * their cores, tens of nanoseconds a trip (design comment, step 6).
  */
 struct tp_pool {
-    pthread_mutex_t lock;
-    pthread_mutex_t take_lock;
+    /* Written rarely: read by everyone. */
     pthread_cond_t work_cv;     /* workers sleep here waiting for tasks */
     pthread_cond_t room_cv;     /* submitters sleep here on a full queue */
-
     /* The queue: task number k (counting from the pool's start) lives in
      * ring[k % cap]; tasks head..tail-1 are waiting. */
     struct task *ring;          /* both locks to change, either to read */
     size_t cap;                 /* likewise */
-    _Atomic size_t tail;        /* lock to write: tasks ever queued */
-    _Atomic size_t head;        /* take_lock to write: tasks ever taken */
     size_t limit;               /* constant: 0 unbounded */
     _Atomic bool stopping;      /* lock to write */
-    _Atomic unsigned spinning;  /* 1 while a worker polls for tasks */
-
     unsigned nmin, nmax;        /* constant: workers kept, workers at most */
     _Atomic unsigned alive;     /* lock to write: workers running */
     unsigned peak;              /* lock: most workers ever */
@@ -224,14 +255,27 @@ struct tp_pool {
     _Atomic unsigned waking;    /* lock to write: signals not yet taken */
     _Atomic unsigned blocked;   /* lock to write: submitters asleep */
     struct slot *slots;         /* lock; busy_ns: take_lock */
-
-    uint64_t submitted;         /* lock */
-    size_t queue_peak;          /* lock */
-    uint64_t completed, cancelled;  /* take_lock */
-
     long spin_ns;               /* constant */
     double idle_s;              /* constant */
-    struct fstore *store;       /* recycled futures */
+    struct fstore *store;       /* constant: recycled futures */
+
+    /* Written by the submitter on every task, read by nobody else. */
+    _Alignas(CACHE_LINE) pthread_mutex_t lock;
+    uint64_t submitted;         /* lock */
+    size_t queue_peak;          /* lock */
+    size_t head_seen;           /* lock: an old head, see ring_push */
+    struct tp_future *spare;    /* lock: taken from the store, not used */
+
+    /* tail: tasks ever queued, written under lock.  The submitter writes
+     * it on every task and idle workers poll it: it has a line of its own,
+     * so that polling it does not slow down the lock. */
+    _Alignas(CACHE_LINE) _Atomic size_t tail;
+
+    /* Written by a worker on every task. */
+    _Alignas(CACHE_LINE) pthread_mutex_t take_lock;
+    _Atomic size_t head;        /* take_lock to write: tasks ever taken */
+    uint64_t completed, cancelled;  /* take_lock */
+    _Atomic unsigned spinning;  /* 1 while a worker polls for tasks */
 };
 
 /* ---- Small helpers --------------------------------------------------- */
@@ -360,37 +404,56 @@ unsigned tp_cpu_count(void)
 /* ---- Futures --------------------------------------------------------- */
 
 /*
- * The future store.  A freed future's memory goes back here for reuse, up to
- * as many as were ever out at once, so a pool that keeps submitting stops
- * calling malloc and stops touching fresh pages (each first touch of a page
- * is a page fault: with 192-byte futures, one per 21 tasks).  The store is
- * its own object because futures outlive their pool: the pool closes it when
- * it is destroyed, and the last future out frees it.
+ * The future store.  A freed future's memory goes back here for reuse, so a
+ * pool that keeps submitting stops calling malloc and stops touching fresh
+ * pages (each first touch of a page is a page fault: with 192-byte futures,
+ * one per 21 tasks).  The store is its own object because futures outlive
+ * their pool: the pool closes it when it is destroyed, and the last future
+ * destroyed frees it.
+ *
+ * Giving a future back and taking one out take no lock, and the store never
+ * holds more futures than were ever out at once (we call malloc only when
+ * it is empty).  Whoever drops a future's last reference pushes it onto
+ * `returned`, a lock-free stack (compare-and-swap on its head).  The pool
+ * takes futures out under its own lock, the one submit holds anyway: from
+ * its private list pool->spare, and when that is empty it takes the whole
+ * `returned` stack at once with one atomic exchange.  Taking everything at
+ * once is what keeps the stack simple: a stack that several threads pop
+ * one by one suffers from the "ABA problem" (a head that was popped and
+ * pushed back looks unchanged to a compare-and-swap), one that is only
+ * ever emptied whole does not.  Closing swaps in STORE_CLOSED, after which
+ * a future given back is freed at once.
  */
 struct fstore {
-    pthread_mutex_t lock;
-    struct tp_future *free_list;    /* lock: linked through next_free */
-    size_t nfree;                   /* lock */
-    size_t nout;                    /* lock: handed out and not yet freed */
-    size_t keep;                    /* lock: most ever out at once */
-    bool closed;                    /* lock: the pool is gone */
+    _Atomic(struct tp_future *) returned;  /* given back; or STORE_CLOSED */
+    _Atomic size_t live;        /* futures allocated, + 1 while the pool is */
+    long spin_ns;               /* constant: the pool's, for waiters */
 };
 
-static int fstore_create(struct fstore **out)
+/* The head of a closed store's stack: a pointer no future can have. */
+#define STORE_CLOSED(st) ((struct tp_future *)(void *)(st))
+
+static int fstore_create(long spin_ns, struct fstore **out)
 {
-    struct fstore *st = calloc(1, sizeof(*st));
-    int rc;
+    struct fstore *st = malloc(sizeof(*st));
 
     if (st == NULL)
         return ENOMEM;
-    if ((rc = quick_mutex_init(&st->lock)) != 0) {
-        free(st);
-        return rc;
-    }
+    atomic_init(&st->returned, NULL);
+    atomic_init(&st->live, 1);
+    st->spin_ns = spin_ns;
     *out = st;
     return 0;
 }
 
+/* Drops k of the store's counted references; the last one frees it. */
+static void fstore_put(struct fstore *st, size_t k)
+{
+    if (atomic_fetch_sub(&st->live, k) == k)
+        free(st);
+}
+
+/* Frees a future's memory: not its store reference (see fstore_put). */
 static void future_destroy(struct tp_future *f)
 {
     pthread_cond_destroy(&f->cv);
@@ -398,52 +461,74 @@ static void future_destroy(struct tp_future *f)
     free(f);
 }
 
-/* Called by the pool's destroy: frees what is kept, and the store itself
- * unless futures are still out (then the last one frees it). */
-static void fstore_close(struct fstore *st)
+/* Frees a list linked through next_free; returns how many it freed. */
+static size_t future_list_destroy(struct tp_future *list)
 {
-    struct tp_future *list, *f;
-    bool last;
+    struct tp_future *f;
+    size_t k = 0;
 
-    pthread_mutex_lock(&st->lock);
-    st->closed = true;
-    list = st->free_list;
-    st->free_list = NULL;
-    st->nfree = 0;
-    last = st->nout == 0;
-    pthread_mutex_unlock(&st->lock);
     while ((f = list) != NULL) {
         list = f->next_free;
         future_destroy(f);
+        k++;
     }
-    if (last) {
-        pthread_mutex_destroy(&st->lock);
-        free(st);
-    }
+    return k;
 }
 
+/* Called by the pool's destroy with its spare list: frees what is kept, and
+ * the store itself unless futures are still out (then the last one does). */
+static void fstore_close(struct fstore *st, struct tp_future *spare)
+{
+    size_t k = future_list_destroy(spare);
+
+    k += future_list_destroy(atomic_exchange(&st->returned,
+                                             STORE_CLOSED(st)));
+    fstore_put(st, k + 1);
+}
+
+/* A new future's memory, counted in st->live.  NULL: out of memory. */
+static struct tp_future *future_alloc(struct fstore *st)
+{
+    struct tp_future *f;
+
+    if ((f = aligned_alloc(CACHE_LINE, FUTURE_SIZE)) == NULL)
+        goto fail;
+    memset(f, 0, sizeof(*f));
+    if (pthread_mutex_init(&f->lock, NULL) != 0)
+        goto fail_free;
+    if (monotonic_cond_init(&f->cv) != 0)
+        goto fail_lock;
+    atomic_fetch_add(&st->live, 1);
+    return f;
+
+fail_lock:
+    pthread_mutex_destroy(&f->lock);
+fail_free:
+    free(f);
+fail:
+    return NULL;
+}
+
+/*
+ * A future, from the pool's spare list or the store, else a new one.
+ * Caller holds pool->lock; it is dropped around malloc, so the caller
+ * must check again what it saw under the lock.  NULL: out of memory.
+ */
 static struct tp_future *future_new(struct tp_pool *pool)
 {
     struct fstore *st = pool->store;
     struct tp_future *f;
 
-    pthread_mutex_lock(&st->lock);
-    if ((f = st->free_list) != NULL) {
-        st->free_list = f->next_free;
-        st->nfree--;
-    }
-    if (++st->nout > st->keep)
-        st->keep = st->nout;
-    pthread_mutex_unlock(&st->lock);
-
-    if (f == NULL) {
-        if ((f = aligned_alloc(CACHE_LINE, FUTURE_SIZE)) == NULL)
-            goto fail;
-        memset(f, 0, sizeof(*f));
-        if (pthread_mutex_init(&f->lock, NULL) != 0)
-            goto fail_free;
-        if (monotonic_cond_init(&f->cv) != 0)
-            goto fail_lock;
+    if (pool->spare == NULL)
+        pool->spare = atomic_exchange(&st->returned, NULL);
+    if ((f = pool->spare) != NULL) {
+        pool->spare = f->next_free;
+    } else {
+        pthread_mutex_unlock(&pool->lock);
+        f = future_alloc(st);
+        pthread_mutex_lock(&pool->lock);
+        if (f == NULL)
+            return NULL;
     }
     /* A reused future's lock and condition variable are unlocked and
      * without waiters: they are reused as they are. */
@@ -452,49 +537,32 @@ static struct tp_future *future_new(struct tp_pool *pool)
     atomic_init(&f->watchers, 0);
     f->status = 0;
     f->result = NULL;
-    f->spin_ns = pool->spin_ns;
     f->has_cb = false;
     f->cb = NULL;
     f->cb_arg = NULL;
     f->links = NULL;
     f->store = st;
     return f;
-
-fail_lock:
-    pthread_mutex_destroy(&f->lock);
-fail_free:
-    free(f);
-fail:
-    pthread_mutex_lock(&st->lock);
-    st->nout--;
-    pthread_mutex_unlock(&st->lock);
-    return NULL;
 }
 
+/* Drops a reference; the last one gives the future back to its store. */
 static void future_unref(struct tp_future *f)
 {
     struct fstore *st = f->store;
-    bool keep, last;
+    struct tp_future *head;
 
     if (atomic_fetch_sub(&f->refs, 1) != 1)
         return;
     assert(f->links == NULL);
-    pthread_mutex_lock(&st->lock);
-    st->nout--;
-    keep = !st->closed && st->nfree < st->keep;
-    if (keep) {
-        f->next_free = st->free_list;
-        st->free_list = f;
-        st->nfree++;
-    }
-    last = st->closed && st->nout == 0;
-    pthread_mutex_unlock(&st->lock);
-    if (!keep)
-        future_destroy(f);
-    if (last) {
-        pthread_mutex_destroy(&st->lock);
-        free(st);
-    }
+    head = atomic_load(&st->returned);
+    do {
+        if (head == STORE_CLOSED(st)) {
+            future_destroy(f);
+            fstore_put(st, 1);
+            return;
+        }
+        f->next_free = head;
+    } while (!atomic_compare_exchange_weak(&st->returned, &head, f));
 }
 
 void tp_future_free(struct tp_future *f)
@@ -555,10 +623,12 @@ static bool future_spin(struct tp_future *f, uint64_t limit_ns)
     uint64_t end = 0;
     unsigned i;
 
-    if (f->spin_ns <= 0 || limit_ns == 0)
+    long spin_ns = f->store->spin_ns;
+
+    if (spin_ns <= 0 || limit_ns == 0)
         return tp_future_done(f);
-    if (limit_ns > (uint64_t)f->spin_ns)
-        limit_ns = (uint64_t)f->spin_ns;
+    if (limit_ns > (uint64_t)spin_ns)
+        limit_ns = (uint64_t)spin_ns;
     for (i = 1;; i++) {
         if (atomic_load_explicit(&f->state, memory_order_acquire) == F_DONE)
             return true;
@@ -830,18 +900,34 @@ static int ring_grow(struct tp_pool *p)
     return 0;
 }
 
-/* Queues t.  Caller holds pool->lock and has checked the bounded limit. */
+/*
+ * Queues t.  Caller holds pool->lock and has checked the bounded limit.
+ *
+ * The workers write head on every task, so reading it costs the submitter a
+ * cache miss.  We read our old copy, head_seen, instead: head only grows,
+ * so tail - head_seen is at least the true length, and we read head again
+ * only when that bound says the ring may be full or the length may be a
+ * new peak.
+ */
 static int ring_push(struct tp_pool *p, const struct task *t)
 {
-    size_t tail = atomic_load(&p->tail);
-    size_t len = tail - atomic_load(&p->head);
+    size_t tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
+    size_t len = tail - p->head_seen;
     int rc;
 
+    if (len == p->cap || len + 1 > p->queue_peak) {
+        p->head_seen = atomic_load(&p->head);
+        len = tail - p->head_seen;
+    }
     if (len == p->cap && (rc = ring_grow(p)) != 0)
         return rc;
     p->ring[tail % p->cap] = *t;
-    /* Publishes the task to the takers (a release store). */
-    atomic_store(&p->tail, tail + 1);
+    /* Publishes the task to the takers.  A release store is enough, and
+     * much cheaper than a sequentially consistent one (on x86 that is an
+     * xchg, which stalls until the polling workers hand the line back):
+     * no worker goes to sleep on what it read outside the lock, it looks
+     * at tail again under pool->lock, which we hold. */
+    atomic_store_explicit(&p->tail, tail + 1, memory_order_release);
     if (len + 1 > p->queue_peak)
         p->queue_peak = len + 1;
     return 0;
@@ -893,28 +979,37 @@ static int run_task(const struct task *t)
 /*
  * Polls the queue without the lock for up to spin_ns, if no other worker is
  * polling already: one poller is enough to catch the next task, and two
- * would only fight over it.  Returns at once if tasks are queued.
+ * would only fight over it.  Returns at once if tasks are queued.  Returns
+ * false if it polled past the short "pause" phase (SPIN_PAUSES polls, well
+ * under a microsecond), where it starts giving up the CPU; true if it
+ * returned sooner, keeping the CPU all along.
  */
-static void spin_for_work(struct tp_pool *p)
+static bool spin_for_work(struct tp_pool *p)
 {
     uint64_t end = 0;
     unsigned expected = 0;
     unsigned i;
+    bool quick = true;
 
     if (p->spin_ns <= 0 || queue_len(p) > 0 ||
         !atomic_compare_exchange_strong(&p->spinning, &expected, 1))
-        return;
+        return true;
     for (i = 1;; i++) {
-        if (queue_len(p) > 0 ||
-            atomic_load_explicit(&p->stopping, memory_order_relaxed))
+        quick = i <= SPIN_PAUSES;
+        if (queue_len(p) > 0)
+            break;
+        if (atomic_load_explicit(&p->stopping, memory_order_relaxed))
             break;
         poll_step(i);
         if (poll_expired(i, &end, (uint64_t)p->spin_ns))
             break;
     }
-    /* Sequentially consistent: a submit that still sees 1 here has pushed
-     * its task before we take the lock and look at the queue. */
+    /* A submit that saw 1 here did not wake anyone.  That is safe: before
+     * a worker sleeps it looks at the queue under pool->lock, and the
+     * submit pushed its task under that lock too; one that takes the lock
+     * after us sees 0 and wakes a sleeper. */
     atomic_store(&p->spinning, 0);
+    return quick;
 }
 
 /*
@@ -929,13 +1024,18 @@ static bool should_wake_or_grow(struct tp_pool *p)
 {
     unsigned idle = atomic_load(&p->idle);
 
-    return queue_len(p) > 0 && atomic_load(&p->spinning) == 0 &&
-           (idle > atomic_load(&p->waking) ||
-            (idle == 0 && atomic_load(&p->alive) < p->nmax));
+    if (idle <= atomic_load(&p->waking) &&
+        (idle > 0 || atomic_load(&p->alive) >= p->nmax))
+        return false;
+    return queue_len(p) > 0 && atomic_load(&p->spinning) == 0;
 }
 
 static void wake_or_grow(struct tp_pool *p)
 {
+    /* Cheapest first: idle and alive change only under our lock, while
+     * queue_len and spinning live on lines the workers write. */
+    if (p->idle <= p->waking && (p->idle > 0 || p->alive >= p->nmax))
+        return;
     if (queue_len(p) == 0 || atomic_load(&p->spinning) > 0)
         return;
     if (p->idle > p->waking) {
@@ -962,7 +1062,7 @@ static void *worker_main(void *arg)
     struct slot *self = arg;
     struct tp_pool *p = self->pool;
     struct task t;
-    uint64_t t0, busy = 0, ran = 0, skipped = 0;
+    uint64_t mark = 0, t1, busy = 0, ran = 0, skipped = 0;
     bool may_spin = false, took;
     int rc;
 
@@ -983,20 +1083,28 @@ static void *worker_main(void *arg)
                 wake_or_grow(p);
                 pthread_mutex_unlock(&p->lock);
             }
-            t0 = now_ns();
+            /* Busy time, with one clock read per task: in a run of tasks
+             * taken back to back, without giving up the CPU in between,
+             * one task's end is the next one's start (a clock read costs
+             * as much as the rest of an empty task's trip through the
+             * worker, even through the vDSO). */
+            if (mark == 0)
+                mark = now_ns();
             if (run_task(&t))
                 ran++;
             else
                 skipped++;
-            busy = now_ns() - t0;
+            t1 = now_ns();
+            busy += t1 - mark;
             /* Poll for the next task before going back to the lock. */
-            spin_for_work(p);
+            mark = spin_for_work(p) ? t1 : 0;
             may_spin = false;
             continue;
         }
         if (may_spin) {
             may_spin = false;
-            spin_for_work(p);
+            if (!spin_for_work(p))
+                mark = 0;
             continue;
         }
 
@@ -1009,6 +1117,7 @@ static void *worker_main(void *arg)
         }
         if (atomic_load(&p->stopping))
             break;
+        mark = 0;
         p->idle++;
         if (p->alive > p->nmin) {
             struct timespec deadline = deadline_after(p->idle_s);
@@ -1101,8 +1210,11 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
         opt = &defaults;
     if (isnan(opt->idle_timeout_s) || opt->idle_timeout_s < 0)
         return EINVAL;
-    if ((p = calloc(1, sizeof(*p))) == NULL)
+    /* Aligned, for the cache-line groups of struct tp_pool; its size is a
+     * multiple of CACHE_LINE, as aligned_alloc requires. */
+    if ((p = aligned_alloc(CACHE_LINE, sizeof(*p))) == NULL)
         return ENOMEM;
+    memset(p, 0, sizeof(*p));
     p->nmin = opt->workers > 0 ? opt->workers : tp_cpu_count();
     p->nmax = opt->max_workers > p->nmin ? opt->max_workers : p->nmin;
     p->idle_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s
@@ -1119,7 +1231,7 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     atomic_init(&p->waking, 0);
     atomic_init(&p->blocked, 0);
 
-    if ((rc = fstore_create(&p->store)) != 0)
+    if ((rc = fstore_create(p->spin_ns, &p->store)) != 0)
         goto fail;
     rc = ENOMEM;
     if ((p->slots = calloc(p->nmax, sizeof(*p->slots))) == NULL)
@@ -1169,7 +1281,7 @@ fail_ring:
 fail_slots:
     free(p->slots);
 fail_store:
-    fstore_close(p->store);
+    fstore_close(p->store, NULL);
 fail:
     free(p);
     return rc;
@@ -1247,7 +1359,7 @@ void tp_pool_destroy(struct tp_pool *p)
     pthread_mutex_destroy(&p->lock);
     free(p->ring);
     free(p->slots);
-    fstore_close(p->store);
+    fstore_close(p->store, p->spare);
     free(p);
 }
 
@@ -1294,10 +1406,11 @@ static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
         *out = NULL;
     if (p == NULL || fn == NULL)
         return EINVAL;
-    if (out != NULL && (t.f = future_new(p)) == NULL)
-        return ENOMEM;
     pthread_mutex_lock(&p->lock);
-    rc = enqueue(p, &t, block);
+    if (out != NULL && (t.f = future_new(p)) == NULL)
+        rc = ENOMEM;
+    else
+        rc = enqueue(p, &t, block);
     pthread_mutex_unlock(&p->lock);
     if (rc != 0) {
         if (t.f != NULL) {

@@ -274,10 +274,14 @@ int tp_pool_stats(struct tp_pool *pool, struct tp_stats *out);
 
 /*
  * Per-worker busy time: the nanoseconds each worker slot has spent running
- * tasks and their done-callbacks (not polling, not sleeping).  A slot is
- * reused when a dynamic pool starts a worker after one retired, and keeps
- * adding up.  A worker adds its time at its next trip to the pool's lock,
- * so a task that is still running is not counted yet.  Copies up to n
+ * tasks and their done-callbacks (not sleeping, not polling for more than
+ * a moment).  To read the clock once per task, a task that a worker takes
+ * without giving up its CPU since the previous one ended is counted from
+ * that end, so the few dozen nanoseconds of taking it count as busy too.
+ * A slot is reused when a dynamic pool starts a worker after one retired,
+ * and keeps adding up.  A worker adds its time at its next trip to the
+ * pool's lock, so a task that is still running is not counted yet.
+ * Copies up to n
  * values into busy_ns and the number of slots (workers_max) into *slots.
  * Returns 0 or EINVAL.
  */

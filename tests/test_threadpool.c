@@ -318,6 +318,83 @@ START_TEST(free_while_task_runs_is_safe)
 }
 END_TEST
 
+/*
+ * A freed future's memory is reused by a later submit: nothing of its last
+ * life (state, status, result, callback) may show through.  Fifty rounds,
+ * so that the store hands back futures that had callbacks and errors.
+ */
+START_TEST(recycled_futures_start_clean)
+{
+    struct tp_pool *p = make_pool(1);
+    struct tp_future *f;
+    struct gate g;
+    void *res;
+    int i, edom = EDOM;
+
+    for (i = 0; i < 50; i++) {
+        ck_assert_int_eq(tp_submit(p, status_task, &edom, &f), 0);
+        ck_assert_int_eq(tp_future_on_done(f, noop_cb, NULL), 0);
+        ck_assert_int_eq(tp_future_get(f, &res), EDOM);
+        ck_assert_ptr_eq(res, &edom);
+        tp_future_free(f);
+
+        gate_init(&g);
+        ck_assert_int_eq(tp_submit(p, gated_task, &g, &f), 0);
+        ck_assert(!tp_future_done(f));
+        ck_assert_int_eq(tp_future_wait(f, 0), ETIMEDOUT);
+        ck_assert_int_eq(tp_future_on_done(f, noop_cb, NULL), 0);
+        gate_open(&g);
+        ck_assert_int_eq(tp_future_get(f, &res), 0);
+        ck_assert_ptr_eq(res, &g);
+        tp_future_free(f);
+        gate_release(&g);
+    }
+    tp_pool_destroy(p);
+}
+END_TEST
+
+struct freer {
+    struct tp_future **fs;
+    int n;
+};
+
+static void *free_futures(void *arg)
+{
+    struct freer *fr = arg;
+    int i;
+
+    for (i = 0; i < fr->n; i++)
+        tp_future_free(fr->fs[i]);
+    return NULL;
+}
+
+/*
+ * Futures given back by another thread while the pool is destroyed: each
+ * one, the pool's store of freed ones and the store's own memory must be
+ * freed exactly once, whichever side gets there first (ASan, valgrind and
+ * ThreadSanitizer watch this test).
+ */
+START_TEST(futures_freed_while_the_pool_is_destroyed)
+{
+    struct tp_pool *p = make_pool(2);
+    struct tp_future *fs[400];
+    struct freer fr = { fs + 100, 300 };
+    _Atomic long count = 0;
+    pthread_t t;
+    int i;
+
+    for (i = 0; i < 400; i++)
+        ck_assert_int_eq(tp_submit(p, count_task, &count, &fs[i]), 0);
+    ck_assert_int_eq(tp_wait_all(fs, 400, TP_WAIT_FOREVER), 0);
+    for (i = 0; i < 100; i++)
+        tp_future_free(fs[i]);
+    ck_assert_int_eq(pthread_create(&t, NULL, free_futures, &fr), 0);
+    tp_pool_destroy(p);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(atomic_load(&count), 400);
+}
+END_TEST
+
 /* ---- Cancel ---------------------------------------------------------- */
 
 START_TEST(cancel_stops_a_task_that_has_not_started)
@@ -1308,6 +1385,8 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, future_wait_with_timeout_sees_completion);
     tcase_add_test(basic, future_outlives_its_pool);
     tcase_add_test(basic, free_while_task_runs_is_safe);
+    tcase_add_test(basic, recycled_futures_start_clean);
+    tcase_add_test(basic, futures_freed_while_the_pool_is_destroyed);
     tcase_add_test(basic, cancel_stops_a_task_that_has_not_started);
     tcase_add_test(basic, callback_runs_in_the_worker_when_the_task_finishes);
     tcase_add_test(basic,
