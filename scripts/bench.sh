@@ -81,7 +81,8 @@ Sizes (defaults in brackets; --quick uses smaller ones):
   --crawl-pages N       pages in the crawl's site [$d_crawl_pages]
   --crawl-delay-ms D    crawl server delay per response, ms [$d_crawl_delay]
   --images-n M          images to convert [$d_images_n]
-  --overhead-tasks T    overhead tasks, C [$d_oh_tasks]
+  --overhead-tasks T    overhead bulk tasks, C [$d_oh_tasks]; round trips
+                        T/20 (at least 100), map items 100 T
   --py-overhead-tasks T overhead tasks, Python [$d_py_oh_tasks]
   --chunks-n N          primes bound for the chunk sweep, C [$d_chunks_n]
   --py-chunks-n N       primes bound for the chunk sweep, Python
@@ -93,7 +94,7 @@ Sampling:
   --warmup N            hyperfine warm-up runs per command per round
                         [$d_warmup; sum, overhead and chunks 0]
   --repeat R            in-process kernel repetitions per run
-                        [sum 3, overhead 2 (their set-up is long); 1]
+                        [sum and images 3, overhead 5 (the first runs of a pool pay for fresh memory: the median is the steady state); 1]
   --mpi-startup-repeat K  times each mpirun start-up is measured
                         [$d_mpi_startup_repeat]
 Output:
@@ -177,7 +178,7 @@ d_primes_n=1000000   d_py_primes_n=200000
 d_sum_n=10000000     d_py_sum_n=5000000
 d_io_tasks=64        d_io_delay=5
 d_crawl_pages=200    d_crawl_delay=10     d_images_n=32
-d_oh_tasks=20000     d_py_oh_tasks=300
+d_oh_tasks=100000    d_py_oh_tasks=300
 d_chunks_n=100000    d_py_chunks_n=10000
 d_rounds=3 d_runs=2 d_warmup=1
 # mpirun's start-up (about 0.35 s for 2 ranks here) is measured this many
@@ -279,6 +280,10 @@ crawl_pages=$(pick crawl_pages $d_crawl_pages $q_crawl_pages)
 crawl_delay=$(pick crawl_delay_ms $d_crawl_delay $q_crawl_delay)
 images_n=$(pick images_n $d_images_n $q_images_n)
 oh_tasks=$(pick overhead_tasks $d_oh_tasks $q_oh_tasks)
+# Round trips: a twentieth of the bulk tasks (at least 100, at most all);
+# map: a hundred times as many items.
+oh_rt_tasks=$(( oh_tasks / 20 > 100 ? oh_tasks / 20 : oh_tasks < 100 ? oh_tasks : 100 ))
+oh_map_tasks=$(( oh_tasks * 100 ))
 py_oh_tasks=$(pick py_overhead_tasks $d_py_oh_tasks $q_py_oh_tasks)
 chunks_n=$(pick chunks_n $d_chunks_n $q_chunks_n)
 py_chunks_n=$(pick py_chunks_n $d_py_chunks_n $q_py_chunks_n)
@@ -461,9 +466,17 @@ groups_for() {
         fi ;;
     overhead)
         if have_c overhead; then
-            echo "c-all|variant=bulk,roundtrip,map|$c --mode all" \
-                "--variant {variant} --workers $ncpu --tasks $oh_tasks" \
-                "--repeat $repeat --out @OUT@"
+            # One group per variant, each with its own task count: a
+            # round trip costs ~100 times a bulk task (two wake-ups), and
+            # map items are ~100 times cheaper still.  The figures
+            # are for 10^5 bulk tasks and 10^7 map items.
+            echo "c-bulk||$c --mode all --variant bulk --workers $ncpu" \
+                "--tasks $oh_tasks --repeat $repeat --out @OUT@"
+            echo "c-roundtrip||$c --mode all --variant roundtrip" \
+                "--workers $ncpu --tasks $oh_rt_tasks --repeat $repeat" \
+                "--out @OUT@"
+            echo "c-map||$c --mode all --variant map --workers $ncpu" \
+                "--tasks $oh_map_tasks --repeat $repeat --out @OUT@"
         fi
         if have_py overhead; then
             echo "py-all|variant=bulk,roundtrip,map|$py_cmd --mode all" \
@@ -508,7 +521,7 @@ groups_for() {
 # their kernel, so that each process start buys several samples.
 repeat_for() {
     if [ -n "${set_opt[repeat]:-}" ]; then echo "${set_opt[repeat]}"
-    else case $1 in sum|images) echo 3 ;; overhead) echo 2 ;;
+    else case $1 in sum|images) echo 3 ;; overhead) echo 5 ;;
                     *) echo 1 ;; esac; fi
 }
 
@@ -684,6 +697,8 @@ suite_txt() {
     echo "crawl_delay_ms=$crawl_delay"
     echo "images_n=$images_n"
     echo "overhead_tasks=$oh_tasks"
+    echo "overhead_roundtrip_tasks=$oh_rt_tasks"
+    echo "overhead_map_items=$oh_map_tasks"
     echo "py_overhead_tasks=$py_oh_tasks"
     echo "chunks_n=$chunks_n"
     echo "py_chunks_n=$py_chunks_n"
