@@ -29,9 +29,19 @@
  * the baseline for the plot.
  *
  * The work per item is the tutorial's is_prime (wl_is_prime); each item's
- * answer is one byte, written in place (threads) or sent back in the
- * item's result (processes), as Python's map returns one result per item.
+ * answer is one byte, written in place (threads) or sent back (processes).
  * The number of primes found is checked against the known pi(N).
+ *
+ * How pp_map is driven: Python's Pool.map(f, items, chunksize=C) pickles
+ * each chunk of C items into one message and sends the C answers back in
+ * one message too.  pp_map sends a chunk in one frame but answers every
+ * item with a frame of its own (that is how it can name the item that
+ * crashed its worker), so a chunk size there saves only the sending half.
+ * To batch both halves, as the tutorial's section 6 does by hand
+ * (batches = [data[i:i+batch_size] ...]; executor.map(batch_process,
+ * batches)), the process mode maps over batches: one item of pp_map is a
+ * batch of C numbers, and its answer is the C flag bytes.  The last batch
+ * is padded with zeros, which is_prime rejects, so the count is unchanged.
  *
  * How tp_map is driven: tp_map lets the calling thread work on chunks too,
  * which would make W workers plus the main thread, one thread too many.  So
@@ -80,17 +90,33 @@ static int map_task(void *arg, void **result)
                   job->chunk, NULL);
 }
 
-/* The process pool's item: the number in, one byte back. */
-static int prime_item(const struct pp_task *task, struct pp_out *out)
+/* The process pool's item: a batch of numbers in, one flag byte per number
+ * back, in one result. */
+static int prime_batch(const struct pp_task *task, struct pp_out *out)
 {
-    uint64_t n;
-    unsigned char flag;
+    size_t count = task->arg_len / sizeof(uint64_t);
+    unsigned char flags[4096];
 
-    if (task->arg_len != sizeof(n))
+    if (task->arg_len % sizeof(uint64_t) != 0)
         return EINVAL;
-    memcpy(&n, task->arg, sizeof(n));
-    flag = wl_is_prime(n);
-    return pp_out_write(out, &flag, 1);
+    /* Flags go out in pieces of sizeof(flags): pp_out_write appends. */
+    for (size_t done = 0; done < count; ) {
+        size_t k = count - done < sizeof(flags) ? count - done
+                                                : sizeof(flags);
+        int err;
+
+        for (size_t i = 0; i < k; i++) {
+            uint64_t n;
+
+            memcpy(&n, (const char *)task->arg + (done + i) * sizeof(n),
+                   sizeof(n));
+            flags[i] = wl_is_prime(n);
+        }
+        if ((err = pp_out_write(out, flags, k)) != 0)
+            return err;
+        done += k;
+    }
+    return 0;
 }
 
 static int run_threads(struct map_job *job, uint64_t *count)
@@ -108,23 +134,28 @@ static int run_threads(struct map_job *job, uint64_t *count)
     return err;
 }
 
+/* numbers has room for n rounded up to a multiple of chunk, zeros beyond
+ * n (see main). */
 static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
                      size_t n, size_t chunk, uint64_t *count)
 {
     struct pp_results *res = NULL;
-    int err = pp_map(pool, prime_item, numbers, sizeof(numbers[0]), n,
-                     chunk, &res, NULL);
+    size_t batches = (n + chunk - 1) / chunk;
+    int err = pp_map(pool, prime_batch, numbers, chunk * sizeof(numbers[0]),
+                     batches, 1, &res, NULL);
 
     *count = 0;
-    for (size_t i = 0; err == 0 && i < n; i++) {
+    for (size_t i = 0; err == 0 && i < batches; i++) {
+        const unsigned char *flags;
         const void *data;
         size_t len;
 
         err = pp_results_get(res, i, &data, &len);
-        if (err == 0 && len != 1)
+        if (err == 0 && len != chunk)
             err = EPROTO;
-        if (err == 0)
-            *count += *(const unsigned char *)data;
+        flags = data;
+        for (size_t k = 0; err == 0 && k < len; k++)
+            *count += flags[k];
     }
     pp_results_destroy(res);
     return err;
@@ -182,6 +213,11 @@ int main(int argc, char **argv)
     if (first > last)
         return bench_usage_error(&b, "--min-chunk %lld is above "
                                  "--max-chunk %lld", first, last);
+    if (strcmp(b.mode, "procs") == 0 &&
+        (unsigned long long)last * sizeof(uint64_t) > PP_ARG_MAX)
+        return bench_usage_error(&b, "chunk %lld is over the process "
+                                 "pool's %zu-byte argument limit",
+                                 last, (size_t)PP_ARG_MAX);
     if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {
         bench_error(&b, "computing the expected count", err);
         goto done;
@@ -190,7 +226,9 @@ int main(int argc, char **argv)
     /* Set-up: the items (the numbers, as the tutorial's numbers list), the
      * answers' room, the pool. */
     t0 = bench_now();
-    numbers = malloc((size_t)n * sizeof(*numbers));
+    /* Room for the process mode's zero padding: its last batch is a
+     * whole chunk (chunk <= last <= n). */
+    numbers = calloc((size_t)(n + last), sizeof(*numbers));
     flags = malloc((size_t)n);
     if (numbers == NULL || flags == NULL) {
         bench_error(&b, "allocating the items", ENOMEM);
