@@ -94,7 +94,9 @@ Sampling:
   --warmup N            hyperfine warm-up runs per command per round
                         [$d_warmup; sum, overhead and chunks 0]
   --repeat R            in-process kernel repetitions per run
-                        [sum and images 3, overhead 5 (the first runs of a pool pay for fresh memory: the median is the steady state); 1]
+                        [sum and images 3; overhead 5 (a pool's first
+                        runs pay for fresh memory: the median is the
+                        steady state); 1]
   --mpi-startup-repeat K  times each mpirun start-up is measured
                         [$d_mpi_startup_repeat]
 Output:
@@ -282,7 +284,8 @@ images_n=$(pick images_n $d_images_n $q_images_n)
 oh_tasks=$(pick overhead_tasks $d_oh_tasks $q_oh_tasks)
 # Round trips: a twentieth of the bulk tasks (at least 100, at most all);
 # map: a hundred times as many items.
-oh_rt_tasks=$(( oh_tasks / 20 > 100 ? oh_tasks / 20 : oh_tasks < 100 ? oh_tasks : 100 ))
+oh_rt_tasks=$(( oh_tasks / 20 > 100 ? oh_tasks / 20 : 100 ))
+if [ "$oh_rt_tasks" -gt "$oh_tasks" ]; then oh_rt_tasks=$oh_tasks; fi
 oh_map_tasks=$(( oh_tasks * 100 ))
 py_oh_tasks=$(pick py_overhead_tasks $d_py_oh_tasks $q_py_oh_tasks)
 chunks_n=$(pick chunks_n $d_chunks_n $q_chunks_n)
@@ -470,13 +473,13 @@ groups_for() {
             # round trip costs ~100 times a bulk task (two wake-ups), and
             # map items are ~100 times cheaper still.  The issue's figures
             # are for 10^5 bulk tasks and 10^7 map items.
-            echo "c-bulk||$c --mode all --variant bulk --workers $ncpu" \
-                "--tasks $oh_tasks --repeat $repeat --out @OUT@"
-            echo "c-roundtrip||$c --mode all --variant roundtrip" \
-                "--workers $ncpu --tasks $oh_rt_tasks --repeat $repeat" \
-                "--out @OUT@"
-            echo "c-map||$c --mode all --variant map --workers $ncpu" \
-                "--tasks $oh_map_tasks --repeat $repeat --out @OUT@"
+            local vt v t
+            for vt in "bulk $oh_tasks" "roundtrip $oh_rt_tasks" \
+                      "map $oh_map_tasks"; do
+                read -r v t <<<"$vt"
+                echo "c-$v||$c --mode all --variant $v --workers $ncpu" \
+                    "--tasks $t --repeat $repeat --out @OUT@"
+            done
         fi
         if have_py overhead; then
             echo "py-all|variant=bulk,roundtrip,map|$py_cmd --mode all" \
@@ -531,7 +534,7 @@ rev_list() { tr , '\n' <<<"$1" | tac | paste -sd,; }
 # Every command of a group in hyperfine's order (the first -L list varies
 # fastest), one per line; used to find the command that failed.
 expand_group() {
-    local params=$1 cmd=$2 lists=() names=() i
+    local params=$1 cmd=$2 lists=() i
     local -a cmds=("$cmd") next
     [ -n "$params" ] && IFS=';' read -ra lists <<<"$params"
     for ((i = ${#lists[@]} - 1; i >= 0; i--)); do
@@ -738,7 +741,7 @@ explain_failure() {
 # backward, groups and parameter values alike, so every command runs early
 # in one round and late in the next.
 round_plan() {
-    local wl=$1 r=$2 line gid params cmd p lists out
+    local wl=$1 r=$2 gid params cmd p lists out
     groups_for "$wl" | { [ $((r % 2)) = 0 ] && tac || cat; } |
     while IFS='|' read -r gid params cmd; do
         out=""
