@@ -130,6 +130,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(BENCHLIB) $(LIB) \
 	    $(CHECK_LIBS) $(BASE_LDLIBS)
 
+# Fault injection (tests/faultinject.h): every tests/test_faults_*.c is
+# linked with tests/faultinject.c and one --wrap per function it can make
+# fail, so that the calls of those functions in our objects go through it.
+FI_WRAP := malloc calloc realloc aligned_alloc pthread_create \
+           pthread_mutex_init pthread_cond_init fork socketpair pipe2 mmap \
+           signalfd fcntl
+FI_OBJ := $(BUILD)/obj/tests/faultinject.o
+$(BUILD)/tests/test_faults_%: $(BUILD)/obj/tests/test_faults_%.o $(FI_OBJ) \
+                              $(BENCHLIB) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) \
+	    $(addprefix -Wl$(comma)--wrap=,$(FI_WRAP)) -o $@ $< $(FI_OBJ) \
+	    $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
+
 # The tests find the benchmark programs through POOLBENCH_BIN.
 test: all
 	@POOLBENCH_BIN=$(abspath $(BUILD))/bin SANITIZE=$(SANITIZE) \
