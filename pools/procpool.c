@@ -528,15 +528,18 @@ static bool slot_usable(const struct slot *s)
 }
 
 /*
- * Moves jobs from the queue into the sockets' output buffers, up to the
- * prefetch depth per worker.  The depth shrinks when the queue is short so
- * that a handful of long tasks spreads over all workers.  Caller holds
- * pool->lock.
+ * Moves jobs from the queue into the sockets' output buffers.  A worker
+ * takes another frame while it has fewer than `prefetch` frames in flight
+ * and fewer than queued / (2 * workers) items in flight: the second limit,
+ * counted in items because a frame may hold many, is what spreads a short
+ * queue (a handful of long tasks, or a map cut into 4 frames per worker)
+ * over all workers instead of filling the first one.  A worker with
+ * nothing in flight always gets a frame.  Caller holds pool->lock.
  */
 static void dispatch(struct pp_pool *pool)
 {
-    unsigned i, nrun = 0, depth;
-    size_t take, left;
+    unsigned i, nrun = 0;
+    size_t take, left, depth;
     struct slot *s;
     struct piece *p;
     struct job *j;
@@ -546,14 +549,12 @@ static void dispatch(struct pp_pool *pool)
             nrun++;
     if (nrun == 0 || pool->qhead == NULL)
         return;
-    depth = pool->prefetch;
-    if (pool->queued / (2 * nrun) < depth)
-        depth = (unsigned)(pool->queued / (2 * nrun));
-    if (depth == 0)
-        depth = 1;
+    depth = pool->queued / (2 * (size_t)nrun);
     for (i = 0; i < pool->nworkers && pool->qhead != NULL; i++) {
         s = &pool->slots[i];
-        while (slot_usable(s) && s->n < depth && pool->qhead != NULL) {
+        while (slot_usable(s) && s->n < pool->prefetch &&
+               (s->n == 0 || s->sent - s->answered < depth) &&
+               pool->qhead != NULL) {
             j = pool->qhead;
             take = j->count;
             if (pool->max_tasks != 0) {

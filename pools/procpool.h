@@ -157,12 +157,15 @@ struct pp_options {
      */
     unsigned task_timeout_ms;
     /*
-     * Tasks sent ahead to each worker, so that a worker finishing one task
-     * finds the next already in its socket: many short tasks then cost a
-     * fraction of a round trip each.  Fewer are sent when the queue is
-     * short, so that long tasks still spread over all workers.  Use 1 for
-     * tasks that vary a lot in length.  0: the default, PP_PREFETCH_DEFAULT.
-     * At most PP_PREFETCH_MAX.
+     * Frames sent ahead to each worker (a frame is one apply, or one chunk
+     * of a map), so that a worker finishing one finds the next already in
+     * its socket: many short tasks then cost a fraction of a round trip
+     * each.  Fewer are sent when the queue is short: a worker takes another
+     * frame only while it has fewer items in flight than the queue holds
+     * divided by twice the number of workers (but always one when it has
+     * none), so that a short map or a few long tasks still spread over all
+     * workers.  Use 1 for tasks that vary a lot in length.  0: the default,
+     * PP_PREFETCH_DEFAULT.  At most PP_PREFETCH_MAX.
      */
     unsigned prefetch;
     /*

@@ -364,6 +364,72 @@ START_TEST(map_preserves_order)
 }
 END_TEST
 
+/* Naps a millisecond, then returns the pid of the worker that ran it. */
+static int nap_return_pid(const struct pp_task *t, struct pp_out *out)
+{
+    pid_t pid = getpid();
+
+    (void)t;
+    nap();
+    return pp_out_write(out, &pid, sizeof(pid));
+}
+
+/*
+ * Python's everyday pool.map(f, items): with the default options and any
+ * chunk size, the items spread over every worker.  Each item naps a
+ * millisecond and names its worker; every worker must have run at least
+ * half its fair share (a map that sent everything to one worker runs in
+ * twice the time on two workers).  4 workers on a 2-core machine too.
+ */
+START_TEST(map_spreads_over_all_workers_by_default)
+{
+    static const unsigned workers[] = { 2, 4 };
+    static const size_t chunks[] = { 0, 1, 7 };
+    size_t count = slow() ? 300 : 1000, i, k, c, w, bad, len, seen;
+    struct pp_results *r;
+    struct pp_pool *pool;
+    pid_t pids[4];
+    size_t ran[4];
+    const void *data;
+    pid_t pid;
+    int *args = calloc(count, sizeof(int));
+
+    ck_assert_ptr_nonnull(args);
+    for (w = 0; w < 2; w++) {
+        pool = pool_new(workers[w]);
+        for (c = 0; c < 3; c++) {
+            ck_assert_int_eq(pp_map(pool, nap_return_pid, args, sizeof(int),
+                                    count, chunks[c], &r, &bad),
+                             0);
+            seen = 0;
+            memset(ran, 0, sizeof(ran));
+            for (i = 0; i < count; i++) {
+                ck_assert_int_eq(pp_results_get(r, i, &data, &len), 0);
+                ck_assert_uint_eq(len, sizeof(pid));
+                memcpy(&pid, data, sizeof(pid));
+                for (k = 0; k < seen && pids[k] != pid; k++)
+                    ;
+                if (k == seen) {
+                    ck_assert_uint_lt(seen, workers[w]);
+                    pids[seen++] = pid;
+                }
+                ran[k]++;
+            }
+            ck_assert_msg(seen == workers[w],
+                          "chunk %zu, %u workers: only %zu ran items",
+                          chunks[c], workers[w], seen);
+            for (k = 0; k < seen; k++)
+                ck_assert_msg(ran[k] >= count / (2 * workers[w]),
+                              "chunk %zu, %u workers: one ran %zu of %zu",
+                              chunks[c], workers[w], ran[k], count);
+            pp_results_destroy(r);
+        }
+        pp_pool_destroy(pool);
+    }
+    free(args);
+}
+END_TEST
+
 /* The counter the shared-memory test relies on does count copies. */
 START_TEST(bytes_copied_counts_arguments_and_results)
 {
@@ -1470,6 +1536,7 @@ static Suite *procpool_suite(void)
     tcase_set_timeout(basic, 30);
     tcase_add_test(basic, workers_zero_means_cpu_count);
     tcase_add_test(basic, map_preserves_order);
+    tcase_add_test(basic, map_spreads_over_all_workers_by_default);
     tcase_add_test(basic, map_of_nothing_returns_empty_results);
     tcase_add_test(basic, bytes_copied_counts_arguments_and_results);
     tcase_add_test(basic, starmap_passes_tuples);
