@@ -301,24 +301,30 @@ static struct entry *find(struct table *t, const char *key, size_t len,
 }
 
 /*
- * Finds key or makes an entry for it with value 0.  Returns 0 and the
- * entry, or ENOSPC.  Caller holds mu.
+ * Finds key, or makes an entry for it holding `value` from the start.
+ * Returns 0 and the entry, with *added true if it is new; or ENOSPC.
+ * The new entry's value is written before the entry is published, never
+ * after: a process killed between the two stores leaves no entry at all,
+ * where one killed after publishing a placeholder would leave a value
+ * nobody set.  Caller holds mu.
  */
 static int find_or_add(struct table *t, const char *key, size_t len,
-                       struct entry **out)
+                       int64_t value, struct entry **out, bool *added)
 {
     struct entry *e, *spare = NULL;
 
+    *added = false;
     if ((e = find(t, key, len, &spare)) == NULL) {
         if (t->count >= t->capacity || spare == NULL)
             return ENOSPC;
         e = spare;
         memset(e->key, 0, sizeof(e->key));
         memcpy(e->key, key, len);
-        atomic_store_explicit(&e->value, 0, memory_order_relaxed);
+        atomic_store_explicit(&e->value, value, memory_order_relaxed);
         /* Last: the entry exists only from this store on (see the top). */
         atomic_store_explicit(&e->state, ENTRY_USED, memory_order_release);
         t->count++;
+        *added = true;
     }
     *out = e;
     return 0;
@@ -328,13 +334,15 @@ int pp_dict_set(struct pp_dict *d, const char *key, int64_t value)
 {
     struct entry *e;
     size_t len;
+    bool added;
     int rc;
 
     if (d == NULL || (rc = key_check(key, &len)) != 0)
         return EINVAL;
     if ((rc = table_lock(d->t)) != 0 && rc != EOWNERDEAD)
         return rc;
-    if ((rc = find_or_add(d->t, key, len, &e)) == 0)
+    rc = find_or_add(d->t, key, len, value, &e, &added);
+    if (rc == 0 && !added)
         atomic_store_explicit(&e->value, value, memory_order_relaxed);
     pthread_mutex_unlock(&d->t->mu);
     return rc;
@@ -365,18 +373,23 @@ int pp_dict_add(struct pp_dict *d, const char *key, int64_t delta,
     struct entry *e;
     int64_t v;
     size_t len;
+    bool added;
     int rc;
 
     if (d == NULL || key_check(key, &len) != 0)
         return EINVAL;
     if ((rc = table_lock(d->t)) != 0 && rc != EOWNERDEAD)
         return rc;
-    if ((rc = find_or_add(d->t, key, len, &e)) == 0) {
-        /* Wraps like the hardware does instead of overflowing (UB). */
-        v = (int64_t)((uint64_t)atomic_load_explicit(&e->value,
-                                                     memory_order_relaxed) +
-                      (uint64_t)delta);
-        atomic_store_explicit(&e->value, v, memory_order_relaxed);
+    /* A missing key starts at 0, so it is born holding delta. */
+    if ((rc = find_or_add(d->t, key, len, delta, &e, &added)) == 0) {
+        v = delta;
+        if (!added) {
+            /* Wraps like the hardware does instead of overflowing (UB). */
+            v = (int64_t)((uint64_t)atomic_load_explicit(
+                              &e->value, memory_order_relaxed) +
+                          (uint64_t)delta);
+            atomic_store_explicit(&e->value, v, memory_order_relaxed);
+        }
         if (result != NULL)
             *result = v;
     }

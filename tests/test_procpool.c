@@ -997,6 +997,93 @@ START_TEST(dict_counter_is_exact_across_workers)
 }
 END_TEST
 
+/*
+ * The writer of the crash test: inserts and removes keys for ever, so that
+ * nearly every call adds an entry.  Keys "s0".."s7" get odd values from
+ * pp_dict_set, keys "a0".."a7" even ones from pp_dict_add (2 at a time):
+ * no writer ever makes a key 0.
+ */
+static _Noreturn void dict_writer(struct pp_dict *d)
+{
+    char key[8];
+    int64_t v = 1;
+    unsigned i;
+
+    for (i = 0;; i++) {
+        snprintf(key, sizeof(key), "s%u", i % 8);
+        pp_dict_set(d, key, v);
+        v += 2;
+        if (i % 3 != 0)
+            pp_dict_remove(d, key);
+        snprintf(key, sizeof(key), "a%u", i % 8);
+        pp_dict_add(d, key, 2, NULL);
+        if (i % 2 != 0)
+            pp_dict_remove(d, key);
+    }
+}
+
+struct dict_check {
+    size_t visible;
+    bool bad;
+    char why[96];
+};
+
+static void check_entry(const char *key, int64_t value, void *arg)
+{
+    struct dict_check *c = arg;
+    bool ok = key[0] == 's' ? value > 0 && value % 2 == 1
+                            : key[0] == 'a' && value > 0 && value % 2 == 0;
+
+    c->visible++;
+    if (!ok && !c->bad) {
+        c->bad = true;
+        snprintf(c->why, sizeof(c->why), "%s = %lld", key, (long long)value);
+    }
+}
+
+/*
+ * A writer killed at any instant of pp_dict_set, pp_dict_add or
+ * pp_dict_remove leaves the table as it was before or after that call:
+ * every key visible holds a value some writer stored, and the count
+ * matches.  1000 kills at random moments (100 under valgrind and TSan).
+ */
+START_TEST(dict_write_killed_at_any_point_is_all_or_nothing)
+{
+    int kills = slow() ? 100 : 1000, i, status;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    struct dict_check c;
+    struct timespec ts;
+    struct pp_dict *d;
+    pid_t child;
+    int rc;
+
+    ck_assert_int_eq(pp_dict_create(64, &d), 0);
+    for (i = 0; i < kills; i++) {
+        /*
+         * The child goes straight to work: a passing ck_assert writes to
+         * Check's channel, and a child killed in the middle of that write
+         * would garble the parent's messages.
+         */
+        if ((child = fork()) == 0)
+            dict_writer(d);
+        ck_assert_int_gt(child, 0);
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(rand_r(&seed) % 300) * 1000;
+        nanosleep(&ts, NULL);
+        ck_assert_int_eq(kill(child, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        rc = pp_dict_lock(d);
+        ck_assert(rc == 0 || rc == EOWNERDEAD);
+        memset(&c, 0, sizeof(c));
+        ck_assert_int_eq(pp_dict_foreach(d, check_entry, &c), 0);
+        ck_assert_msg(!c.bad, "kill %d (seed %u): %s", i, seed, c.why);
+        ck_assert_uint_eq(pp_dict_count(d), c.visible);
+        pp_dict_unlock(d);
+    }
+    pp_dict_destroy(d);
+}
+END_TEST
+
 static int die_holding_lock(const struct pp_task *t, struct pp_out *out)
 {
     (void)t;
@@ -1563,6 +1650,7 @@ static Suite *procpool_suite(void)
     tcase_add_test(shared, dict_counter_is_exact_across_workers);
     tcase_add_test(shared, dict_survives_worker_killed_holding_lock);
     tcase_add_test(shared, dict_lock_reports_eownerdead_to_its_taker);
+    tcase_add_test(shared, dict_write_killed_at_any_point_is_all_or_nothing);
     tcase_add_test(shared, dict_set_get_remove_and_capacity);
     tcase_add_test(shared, shm_sum_copies_no_bytes);
     tcase_add_test(shared, shm_made_after_pool_is_refused);
