@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""A stand-in for the benchmark programs, for scripts/test-suite.sh.
+"""A stand-in for the benchmark programs, for the suite's self-test
+(scripts/tests/test_pipeline.py).
 
 It speaks the record contract of benchmarks/lib/bench.h (the common
-options, --format csv, --out appending CSV lines, exit 2 on a bad option,
-exit 1 on a failed check) but computes nothing: it sleeps for a modelled
-kernel time and reports that model (not the measured sleep) as kernel_s,
-so the suite's whole pipeline is testable in seconds, without the real
-programs, and its statistics are exact: C threads and processes scale
-perfectly up to 2 workers, Python threads and --gil threads not at all.
-Symbolic links name it primes, sum, io, overhead, chunks (or NAME.py for a
-Python twin); the name picks the workload.
+options, --format csv, --out appending CSV lines after a header row when
+the file is new, exit 2 on a bad option, exit 1 on a failed check) but
+computes nothing: it sleeps for a modelled kernel time and reports that
+model (not the measured sleep) as kernel_s, so the suite's whole pipeline
+is testable in seconds and its statistics are exact: C threads and
+processes scale perfectly up to 2 workers, Python threads and --gil
+threads not at all.  The modelled kernels grow with the size as the real
+ones do (primes and chunks as n^1.5, sum, images, io, crawl linearly), so
+the calibration can be tested.  Symbolic links name it primes, sum, io,
+overhead, chunks, crawl, images (or NAME.py for a Python twin); the name
+picks the workload.
 
 Named mpirun, it stands in for Open MPI's launcher (MPIRUN=that link, for
 scripts/mpi-run.sh): it reads -np R, skips the other mpirun options, and
@@ -23,20 +27,31 @@ oversubscribed.  MPI ranks scale perfectly up to 2, like C threads.
 MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
 result (check FAIL, exit 1), to test that the suite stops on it.
 MOCKBENCH_SLEEP=S makes every kernel take S seconds, to test interruption.
+MOCKBENCH_NO_HEADER=1 writes --out files without the header row (the
+older format), and MOCKBENCH_SCALE=F multiplies every modelled kernel.
 """
 import math
 import os
 import sys
 import time
 
-HEADER = ('bench,lang,mode,variant,workers,n,chunk,tasks,rep,setup_s,'
-          'kernel_s,result,expected,check')
+COLUMNS = ['bench', 'lang', 'mode', 'variant', 'workers', 'n', 'chunk',
+           'tasks', 'rep', 'setup_s', 'kernel_s', 'result', 'expected',
+           'check', 'user_s', 'sys_s']
 C_IMPLS = ['tp', 'textbook', 'thread-per-task', 'fork-per-task']
 PY_IMPLS = ['threadpool-executor', 'mp-pool', 'process-pool-executor']
 # Made-up per-task costs in seconds: only their order matters.
 COST = {'tp': 2e-6, 'textbook': 4e-6, 'thread-per-task': 30e-6,
         'fork-per-task': 300e-6, 'threadpool-executor': 20e-6,
         'mp-pool': 60e-6, 'process-pool-executor': 150e-6, 'seq': 1e-7}
+# Per-option defaults (the real programs' are larger).
+OPTS = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
+        'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
+        'delay-ms': '1', 'variant': 'bulk', 'images': '4',
+        'max-side': '256', 'pages': '16', 'min-chunk': '1',
+        'max-chunk': '0', 'factor': '4'}
+NUMERIC = ('workers', 'chunk', 'repeat', 'n', 'tasks', 'delay-ms', 'images',
+           'max-side', 'pages', 'min-chunk', 'max-chunk', 'factor')
 
 
 def usage(name, msg):
@@ -71,6 +86,14 @@ def mpirun():
         return 127
 
 
+def speed(name, lang, mode, workers, flags):
+    if mode == 'seq':
+        return 1
+    if 'gil' in flags or (lang == 'python' and mode == 'threads'):
+        return 1
+    return min(workers, 2)
+
+
 def main():
     base = os.path.basename(sys.argv[0])
     if base == 'mpirun':
@@ -78,9 +101,7 @@ def main():
     ranks = os.environ.get('MOCKBENCH_RANKS')
     lang = 'python' if base.endswith('.py') else 'c'
     name = base[:-3] if base.endswith('.py') else base
-    o = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
-         'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
-         'delay-ms': '1', 'variant': 'bulk'}
+    o = dict(OPTS)
     if ranks:
         o.update(mode='mpi', workers=ranks, variant='static')
     flags = set()
@@ -98,7 +119,7 @@ def main():
             usage(name, '%s needs a value' % a)
         o[a[2:]] = args[i + 1]
         i += 2
-    for k in ('workers', 'chunk', 'repeat', 'n', 'tasks', 'delay-ms'):
+    for k in NUMERIC:
         if not o[k].isdigit():
             usage(name, '--%s: not a number: %s' % (k, o[k]))
     w = int(o['workers'])
@@ -115,49 +136,83 @@ def main():
     if name == 'overhead' and o['mode'] == 'all':
         modes = PY_IMPLS if lang == 'python' else C_IMPLS
     sleep = os.environ.get('MOCKBENCH_SLEEP')
+    scale = float(os.environ.get('MOCKBENCH_SCALE', '1'))
+    n = int(o['n'])
+    chunks = [0]
+    if name == 'chunks' and o['mode'] != 'seq':
+        c, top = int(o['min-chunk']), max(1, n // w)
+        chunks = []
+        while c <= top:
+            chunks.append(c)
+            c *= int(o['factor'])
     rows = []
+    setup = 0.0
+    if name == 'sum':
+        setup = n * 1e-9          # filling the array, once per process
+        time.sleep(setup * scale)
     for rep in range(int(o['repeat'])):
         for m in modes:
-            ww = 1 if m == 'seq' else w
-            n = int(o['n'])
-            chunk = int(o['chunk']) or max(1, n // (4 * ww))
-            variant = ('gil' if 'gil' in flags else 'copy' if 'copy' in flags
-                       else o['variant'] if name == 'overhead' or ranks
-                       else '-')
-            if ranks and os.environ.get('MOCKBENCH_OVERSUB'):
-                variant += '+oversub'
-            res = exp = n // 7
-            if name == 'io':
-                n = int(o['tasks'])
-                k = math.ceil(n / ww) * int(o['delay-ms']) / 1e3
-                res = exp = n
-            elif name == 'overhead':
-                n = int(o['tasks'])
-                k = n * COST[m]
-                res = exp = n
-            else:
-                speed = 1 if ('gil' in flags or (lang == 'python' and
-                                                 m == 'threads')) \
-                    else min(ww, 2)
-                k = n * 1e-7 / speed
-            if sleep:
-                k = float(sleep)
-            if os.environ.get('MOCKBENCH_FAIL') == '%s:%s:%d' % (name, m, ww):
-                res = exp + 1
-            time.sleep(k)
-            kernel = k
-            rows.append([name, lang, m, variant, str(ww), str(n), str(chunk),
-                         str(max(1, n // chunk)), str(rep), '0.000001000',
-                         '%.9f' % kernel, str(res), str(exp),
-                         'ok' if res == exp else 'FAIL'])
+            for ch in chunks:
+                ww = 1 if m == 'seq' else w
+                size = n
+                chunk = ch or int(o['chunk']) or max(1, n // (4 * ww))
+                variant = ('gil' if 'gil' in flags
+                           else 'copy' if 'copy' in flags
+                           else o['variant'] if name == 'overhead' or ranks
+                           else '-')
+                if ranks and os.environ.get('MOCKBENCH_OVERSUB'):
+                    variant += '+oversub'
+                res = exp = n // 7
+                sp = speed(name, lang, m, ww, flags)
+                if name in ('io', 'crawl'):
+                    size = int(o['tasks'] if name == 'io' else o['pages'])
+                    k = math.ceil(size / ww) * int(o['delay-ms']) / 1e3
+                    res = exp = size
+                elif name == 'overhead':
+                    size = int(o['tasks'])
+                    # A round trip pays two wake-ups; a map item is a
+                    # share of a batch.
+                    k = size * COST[m] * {'roundtrip': 10, 'map': 0.01}.get(
+                        o['variant'], 1)
+                    res = exp = size
+                elif name == 'sum':
+                    k = n * 1e-9 / sp
+                elif name == 'images':
+                    size = int(o['images'])
+                    k = size * 2e-3 * (int(o['max-side']) / 256) ** 2 / sp
+                    res = exp = size
+                else:
+                    k = 1e-7 * n * math.sqrt(n / 1e5) / sp
+                    if name == 'chunks' and m != 'seq':
+                        k += 1e-6 * (n / ch) / sp
+                if sleep:
+                    k = float(sleep)
+                else:
+                    k *= scale
+                if os.environ.get('MOCKBENCH_FAIL') == '%s:%s:%d' % (
+                        name, m, ww):
+                    res = exp + 1
+                time.sleep(k)
+                rows.append([name, lang, m, variant, str(ww), str(size),
+                             str(chunk), str(max(1, size // chunk)),
+                             str(rep), '%.9f' % (setup if rep == 0 else 0),
+                             '%.9f' % k, str(res), str(exp),
+                             'ok' if res == exp else 'FAIL',
+                             '%.6f' % k, '0.000000'])
     if o['format'] == 'csv':
-        print(HEADER)
+        print(','.join(COLUMNS))
     for r in rows:
         print(','.join(r))
     if o['out']:
         fd = os.open(o['out'], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        for r in rows:
-            os.write(fd, (','.join(r) + '\n').encode())
+        head = ''
+        if os.fstat(fd).st_size == 0 and not os.environ.get(
+                'MOCKBENCH_NO_HEADER'):
+            head = ','.join(COLUMNS) + '\n'
+        cols = len(COLUMNS) if not os.environ.get('MOCKBENCH_NO_HEADER') \
+            else 14
+        os.write(fd, (head + ''.join(','.join(r[:cols]) + '\n'
+                                     for r in rows)).encode())
         os.close(fd)
     for r in rows:
         if r[13] == 'FAIL':

@@ -1,0 +1,414 @@
+"""The plan: which commands run, grouped into hyperfine calls, in which
+order, and how long they should take.
+
+A Group is one hyperfine call: a command template with {name} placeholders
+and hyperfine parameter lists (-L name v1,v2,...) that fill them, plus the
+labels every measurement of it carries (workload, lang, fixed mode or
+variant, the size parameters).  hyperfine's JSON export names the
+parameter values of each command, and the programs' records name their
+own configuration, so nothing downstream ever reads a command line back.
+
+Drift.  This machine's speed drifts by 10-20% over minutes, and hyperfine
+runs every repetition of one command before the next, so two commands
+measured minutes apart can differ by the drift alone.  Each workload runs
+in several short rounds, and round r reverses the order of the groups and
+of every parameter list when r is even (round 1: A B C, round 2: C B A):
+every configuration is sampled early and late, and pooling the rounds puts
+the drift into the spread instead of into a ratio.
+
+Adding a workload: write a function groups_NAME(ctx, size) returning its
+Groups, add it to BUILDERS, and give calibrate.py a rule for its size.
+
+Time.  est_run(values) is the plan's guess of one process run, from the
+calibrated sequential kernel; estimate() adds them up over warm-up and
+measured runs, which is what the progress line and the --budget-s cuts
+start from.
+"""
+import itertools
+import math
+import re
+import shlex
+
+WORKLOADS = ['primes', 'sum', 'io', 'overhead', 'chunks', 'crawl', 'images']
+
+# Seconds to start a process, measured roughly on the project's 2-core
+# machine: a C program, a Python interpreter (numpy's import for sum is
+# about as much again), mpirun with its daemons, one hyperfine call.
+START_S = {'c': 0.003, 'python': 0.06, 'mpirun': 0.4, 'hyperfine': 0.05}
+# The busiest chunk sweep the suite asks for: more chunks than this and the
+# smallest chunk sizes measure nothing but per-task cost for seconds.
+MAX_CHUNK_TASKS = {'c': 1 << 16, 'python': 1 << 12}
+
+
+class Group:
+    """One hyperfine call of one round."""
+
+    def __init__(self, gid, workload, lang, argv, lists=(), labels=None,
+                 params=None, repeat=1, est_run=None, mpi=False):
+        self.gid = gid                   # unique within the workload
+        self.workload = workload
+        self.lang = lang
+        self.argv = list(argv)           # '{name}' placeholders, '@OUT@'
+        self.lists = [(k, list(v)) for k, v in lists]
+        self.labels = dict(labels or {})  # fixed labels (mode, variant...)
+        self.params = dict(params or {})  # the size parameters
+        self.repeat = repeat
+        self.est_run = est_run or (lambda values: 1.0)
+        self.mpi = mpi
+        self.warmup = 0
+        self.runs = 1
+        self.ncpu = 1 << 30             # set by make_steps (oversub)
+
+    def reversed(self):
+        g = Group(self.gid, self.workload, self.lang, self.argv,
+                  [(k, v[::-1]) for k, v in self.lists], self.labels,
+                  self.params, self.repeat, self.est_run, self.mpi)
+        g.warmup, g.runs, g.ncpu = self.warmup, self.runs, self.ncpu
+        return g
+
+    def combinations(self):
+        """Every command's parameter values, in hyperfine's order (the
+        last list varies fastest)."""
+        names = [k for k, _ in self.lists]
+        for values in itertools.product(*[v for _, v in self.lists]):
+            yield dict(zip(names, (str(x) for x in values)))
+
+    def command(self, out_path, values=None):
+        """The argv of one command (values filled in), or hyperfine's
+        template (values None)."""
+        argv = []
+        for a in self.argv:
+            a = a.replace('@OUT@', out_path)
+            for k, v in (values or {}).items():
+                a = a.replace('{%s}' % k, v)
+            argv.append(a)
+        return argv
+
+    def template(self, out_path):
+        return ' '.join(quote(a) for a in self.command(out_path))
+
+    def hyperfine_args(self):
+        args = ['-N', '--warmup', str(self.warmup), '--runs', str(self.runs)]
+        for k, v in self.lists:
+            args += ['-L', k, ','.join(str(x) for x in v)]
+        return args
+
+    def estimate(self):
+        per = sum(self.est_run(v) for v in self.combinations())
+        return START_S['hyperfine'] + (self.warmup + self.runs) * per
+
+
+def quote(arg):
+    """Shell-quotes what needs it, leaving {placeholders} readable."""
+    if re.fullmatch(r'[\w@%+=:,./{}-]+', arg):
+        return arg
+    return shlex.quote(arg)
+
+
+class Step:
+    def __init__(self, kind, label, workload=None, round_=None, groups=(),
+                 estimate_s=0.0):
+        self.kind = kind                # 'round', 'mpi-startup', 'report'
+        self.label = label
+        self.workload = workload
+        self.round = round_
+        self.groups = list(groups)
+        self.estimate_s = estimate_s
+
+
+class Context:
+    """What the builders need: options, machine, programs, sizes."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def c(self, name):
+        return self.bin + '/' + name
+
+    def py(self, name):
+        return [self.python, self.pydir + '/' + name + '.py']
+
+
+def cpu_scale(ctx, mode, workers, variant='-', lang='c'):
+    """The share of the sequential kernel a parallel run of a CPU-bound
+    kernel should take: 1/min(W, CPUs) ideally; Python threads and --gil
+    threads run one at a time."""
+    if mode == 'seq':
+        return 1.0
+    if variant == 'gil' or (lang == 'python' and mode == 'threads'):
+        return 1.05
+    return 1.1 / min(int(workers), ctx.ncpu)
+
+
+def _cpu_est(ctx, size, lang, extra=0.0, variant='-', fixed=None):
+    start = START_S[lang] + extra
+
+    def est(values):
+        v = dict(fixed or {}, **values)
+        mode = v.get('mode', 'seq')
+        w = int(v.get('workers', 1))
+        per = size.seq_kernel_s * cpu_scale(ctx, mode, w,
+                                            v.get('variant', variant), lang)
+        procs = 0.002 * w if lang == 'c' else 0.03 * w
+        return start + size.setup_s + size.repeat * per + \
+            (procs if mode in ('procs', 'mpi') else 0)
+    return est
+
+
+def _mpi_group(ctx, wl, size, variants, extra_args):
+    if not ctx.have_mpi(wl):
+        return []
+    argv = [ctx.mpi_run, '-n', '{workers}', wl, '--variant', '{variant}',
+            '--workers', '{workers}'] + extra_args + \
+        ['--repeat', str(size.repeat), '--out', '@OUT@']
+    return [Group('c-mpi', wl, 'c', argv,
+                  [('variant', variants), ('workers', ctx.mpi_ranks)],
+                  {'mode': 'mpi'}, size.params, size.repeat,
+                  _cpu_est(ctx, size, 'c', START_S['mpirun'],
+                           fixed={'mode': 'mpi'}), mpi=True)]
+
+
+def _seq_par(ctx, wl, lang, size, args, workers, modes=('threads', 'procs'),
+             est=None):
+    """The usual pair of groups: sequential, then modes x workers."""
+    prog = [ctx.c(wl)] if lang == 'c' else ctx.py(wl)
+    tail = args + ['--repeat', str(size.repeat), '--out', '@OUT@']
+    est = est or _cpu_est(ctx, size, lang)
+    p = 'c' if lang == 'c' else 'py'
+    return [Group(p + '-seq', wl, lang, prog + ['--mode', 'seq'] + tail, [],
+                  {'mode': 'seq', 'workers': 1}, size.params, size.repeat,
+                  est),
+            Group(p + '-par', wl, lang,
+                  prog + ['--mode', '{mode}', '--workers', '{workers}'] + tail,
+                  [('mode', list(modes)), ('workers', workers)], {},
+                  size.params, size.repeat, est)]
+
+
+def groups_primes(ctx, sizes):
+    out = []
+    s = sizes.get(('primes', 'c'))
+    if s:
+        args = ['--n', str(s.params['n'])]
+        out += _seq_par(ctx, 'primes', 'c', s, args, ctx.workers)
+        out.append(Group(
+            'c-gil', 'primes', 'c',
+            [ctx.c('primes'), '--mode', 'threads', '--gil', '--workers',
+             '{workers}'] + args + ['--repeat', str(s.repeat), '--out',
+                                    '@OUT@'],
+            [('workers', ctx.workers)], {'mode': 'threads', 'variant': 'gil'},
+            s.params, s.repeat,
+            _cpu_est(ctx, s, 'c', variant='gil', fixed={'mode': 'threads'})))
+        out += _mpi_group(ctx, 'primes', s, ['static', 'dynamic'], args)
+    s = sizes.get(('primes', 'python'))
+    if s:
+        out += _seq_par(ctx, 'primes', 'python', s,
+                        ['--n', str(s.params['n'])], ctx.workers)
+    return out
+
+
+def groups_sum(ctx, sizes):
+    out = []
+    s = sizes.get(('sum', 'c'))
+    if s:
+        args = ['--n', str(s.params['n'])]
+        out += _seq_par(ctx, 'sum', 'c', s, args, ctx.workers)
+        out.append(Group(
+            'c-copy', 'sum', 'c',
+            [ctx.c('sum'), '--mode', 'procs', '--copy', '--workers',
+             '{workers}'] + args + ['--repeat', str(s.repeat), '--out',
+                                    '@OUT@'],
+            [('workers', ctx.workers)], {'mode': 'procs', 'variant': 'copy'},
+            s.params, s.repeat,
+            _cpu_est(ctx, s, 'c', extra=s.setup_s, fixed={'mode': 'procs'})))
+        out += _mpi_group(ctx, 'sum', s, ['static', 'dynamic', 'local'], args)
+    s = sizes.get(('sum', 'python'))
+    if s:
+        out += _seq_par(ctx, 'sum', 'python', s, ['--n', str(s.params['n'])],
+                        ctx.workers, est=_cpu_est(ctx, s, 'python', 0.1))
+    return out
+
+
+def _sleep_est(ctx, size, lang, count_key):
+    """io and crawl: ceil(tasks / W) sleeps of the delay each."""
+    count = size.params[count_key]
+    delay = size.params['delay_ms'] / 1000.0
+
+    def est(values):
+        w = int(values.get('workers', 1))
+        mode = values.get('mode', 'seq')
+        start = START_S[lang] + (0.002 if lang == 'c' else 0.03) * w \
+            * (mode == 'procs')
+        return start + size.repeat * (math.ceil(count / w) * delay + 0.002)
+    return est
+
+
+def groups_io(ctx, sizes):
+    out = []
+    for lang in ('c', 'python'):
+        s = sizes.get(('io', lang))
+        if s:
+            args = ['--tasks', str(s.params['tasks']), '--delay-ms',
+                    str(s.params['delay_ms'])]
+            out += _seq_par(ctx, 'io', lang, s, args, ctx.io_workers,
+                            est=_sleep_est(ctx, s, lang, 'tasks'))
+    return out
+
+
+def groups_crawl(ctx, sizes):
+    out = []
+    for lang in ('c', 'python'):
+        s = sizes.get(('crawl', lang))
+        if s:
+            args = ['--pages', str(s.params['pages']), '--delay-ms',
+                    str(s.params['delay_ms'])]
+            out += _seq_par(ctx, 'crawl', lang, s, args, ctx.io_workers,
+                            modes=('threads',),
+                            est=_sleep_est(ctx, s, lang, 'pages'))
+    return out
+
+
+def groups_images(ctx, sizes):
+    out = []
+    for lang in ('c', 'python'):
+        s = sizes.get(('images', lang))
+        if s:
+            args = ['--images', str(s.params['images']), '--max-side',
+                    str(s.params['max_side'])]
+            out += _seq_par(ctx, 'images', lang, s, args, ctx.workers)
+    return out
+
+
+def chunk_sizes(n, workers, min_chunk, factor=4):
+    sizes, c = [], min_chunk
+    top = max(min_chunk, n // workers)
+    while c <= top:
+        sizes.append(c)
+        c *= factor
+    return sizes
+
+
+def groups_chunks(ctx, sizes):
+    out = []
+    for lang in ('c', 'python'):
+        s = sizes.get(('chunks', lang))
+        if not s:
+            continue
+        n, mc = s.params['n'], s.params['min_chunk']
+        sweep = len(chunk_sizes(n, ctx.ncpu, mc)) \
+            if isinstance(n, int) and isinstance(mc, int) else 6
+        base = _cpu_est(ctx, s, lang)
+
+        def est(values, base=base, sweep=sweep):
+            if values.get('mode', 'seq') == 'seq':
+                return base(values)
+            one = base(dict(values, workers=str(ctx.ncpu))) - START_S[lang]
+            return START_S[lang] + sweep * one * 1.3
+        prog = [ctx.c('chunks')] if lang == 'c' else ctx.py('chunks')
+        tail = ['--n', str(n), '--repeat', str(s.repeat), '--out', '@OUT@']
+        p = 'c' if lang == 'c' else 'py'
+        out.append(Group(p + '-seq', 'chunks', lang,
+                         prog + ['--mode', 'seq'] + tail, [],
+                         {'mode': 'seq', 'workers': 1}, s.params, s.repeat,
+                         est))
+        out.append(Group(p + '-par', 'chunks', lang,
+                         prog + ['--mode', '{mode}', '--workers',
+                                 str(ctx.ncpu), '--min-chunk', str(mc)]
+                         + tail, [('mode', ['threads', 'procs'])],
+                         {'workers': ctx.ncpu}, s.params, s.repeat, est))
+    return out
+
+
+def groups_overhead(ctx, sizes):
+    """Per-task cost of each implementation (mode = implementation), one
+    group per variant in C (each has its own task count), one group over
+    the variants in Python."""
+    out = []
+    for lang in ('c', 'python'):
+        entries = [s for (wl, lg, *_), s in sizes.items()
+                   if wl == 'overhead' and lg == lang]
+        if not entries:
+            continue
+        prog = [ctx.c('overhead')] if lang == 'c' else ctx.py('overhead')
+        for s in entries:
+            v = s.variant
+
+            def est(values, s=s, lang=lang):
+                return START_S[lang] + s.setup_s + s.repeat * s.seq_kernel_s
+            out.append(Group(
+                '%s-%s' % ('c' if lang == 'c' else 'py', v), 'overhead',
+                lang, prog + ['--mode', 'all', '--variant', v, '--workers',
+                              str(ctx.ncpu), '--tasks', str(s.params['tasks']),
+                              '--repeat', str(s.repeat), '--out', '@OUT@'],
+                [], {'variant': v, 'workers': ctx.ncpu}, s.params, s.repeat,
+                est))
+    return out
+
+
+BUILDERS = {
+    'primes': groups_primes, 'sum': groups_sum, 'io': groups_io,
+    'overhead': groups_overhead, 'chunks': groups_chunks,
+    'crawl': groups_crawl, 'images': groups_images,
+}
+
+
+def round_groups(groups, r):
+    """Round r (1-based): the groups forward on odd rounds; on even
+    rounds backward, groups and parameter values alike."""
+    if r % 2:
+        return list(groups)
+    return [g.reversed() for g in reversed(groups)]
+
+
+def make_steps(ctx, sizes, workloads, rounds, warmup, runs):
+    """The measuring steps (workload x round), then mpirun's start-up
+    when MPI runs, then the report; each with its estimated seconds."""
+    steps = []
+    for wl in workloads:
+        groups = BUILDERS[wl](ctx, sizes)
+        for g in groups:
+            g.warmup, g.runs, g.ncpu = warmup(wl), runs(wl), ctx.ncpu
+        for r in range(1, rounds + 1):
+            rg = round_groups(groups, r)
+            est = sum(g.estimate() for g in rg) + \
+                (ctx.background_s if r == 1 else 0)
+            steps.append(Step('round', '%s, round %d of %d%s' % (
+                wl, r, rounds, ' (reversed order)' if r % 2 == 0 else ''),
+                wl, r, rg, est))
+    if ctx.mpi_used:
+        steps.append(Step('mpi-startup', 'mpirun start-up, ranks %s' % ','.join(
+            str(x) for x in ctx.mpi_ranks),
+            estimate_s=2 * ctx.mpi_startup_repeat * sum(
+                START_S['mpirun'] + 0.05 * r for r in ctx.mpi_ranks)))
+    steps.append(Step('report', 'statistics, charts and report.md',
+                      estimate_s=3.0 + 1.5 * len(workloads)))
+    return steps
+
+
+def default_workers(ncpu, kind='cpu', limit=6):
+    """CPU-bound: 1, 2, 4, ... up to twice the CPUs, with the CPU count
+    itself; io: powers of 4 up to 64 or twice the CPUs.  At most `limit`
+    values: on a big machine the list thins out in the middle, keeping 1,
+    the CPU count and twice it."""
+    if kind == 'io':
+        top = max(64, 2 * ncpu)
+        vals, w = [], 1
+        while w < top:
+            vals.append(w)
+            w *= 4
+        vals.append(top)
+    else:
+        top = 2 * ncpu
+        vals, w = [], 1
+        while w < top:
+            vals.append(w)
+            w *= 2
+        vals += [ncpu, top]
+    vals = sorted(set(vals))
+    if len(vals) > limit:
+        keep = {vals[0], ncpu, vals[-1]}
+        middle = [v for v in vals if v not in keep]
+        room = limit - len(keep)
+        step = len(middle) / room if room > 0 else len(middle) + 1
+        keep |= {middle[int(i * step)] for i in range(room)}
+        vals = sorted(keep)
+    return vals
