@@ -1,0 +1,219 @@
+"""The run checker: is a run folder complete, and fit to be the reference?
+
+    scripts/check-run.sh [--reference] [RUN_DIR]     (default results/latest)
+
+What it expects is derived from the run's samples (the model rebuilt from
+samples.jsonl, and the chart plan made from it), never from the list of
+files the report step wrote, so a chart that silently failed to appear is
+caught.  It checks:
+- run.json, machine.json, samples.jsonl, summary.json and report.md exist
+  and parse; machine.json names the CPU, the CPU count and the commit;
+- no half-written file (*.part*) is left;
+- every planned chart is a PNG (signature and a non-empty image header)
+  and an SVG that closes its <svg> element, and report.md shows it;
+- report.md has its sections (Read with care, Machine, Calibration,
+  Summary, the run's duration), a table for every workload (the
+  "<!-- table:NAME -->" marker, then a Markdown table whose rows have as
+  many cells as its header and whose median and sample columns parse as
+  numbers), and the mpirun start-up table when there are start-up times;
+- summary.json's figures are finite numbers, one entry per configuration;
+- when the folder is results/reference (or --reference is given), the run
+  was made from a clean commit: machine.json "dirty" is false.
+Exit status: 0 complete, 1 something is missing (each problem listed on
+stderr), 2 bad usage.
+"""
+
+import json
+import math
+import os
+import re
+import struct
+import sys
+
+from .analyse import RunError, build_model
+
+USAGE = 'usage: scripts/check-run.sh [--reference] [RUN_DIR]'
+SECTIONS = ['## Read with care', '## Machine', '## Calibration',
+            '## Summary']
+
+
+def png_ok(path):
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(24)
+    except OSError:
+        return False
+    if len(head) < 24 or head[:8] != b'\x89PNG\r\n\x1a\n' or \
+            head[12:16] != b'IHDR':
+        return False
+    w, h = struct.unpack('>II', head[16:24])
+    return w > 0 and h > 0
+
+
+def svg_ok(path):
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 200))
+            tail = f.read()
+    except OSError:
+        return False
+    return size > 0 and b'</svg>' in tail
+
+
+def tables(md):
+    """{name: (header cells, [row cells])} for every marked table."""
+    out = {}
+    lines = md.split('\n')
+    for i, line in enumerate(lines):
+        m = re.match(r'<!-- table:(\S+) -->$', line)
+        if not m:
+            continue
+        rows = []
+        j = i + 1
+        while j < len(lines) and not lines[j].startswith('|'):
+            if lines[j].startswith('## '):
+                break
+            j += 1
+        while j < len(lines) and lines[j].startswith('|'):
+            rows.append([c.strip() for c in lines[j].strip('|').split('|')])
+            j += 1
+        if len(rows) >= 2:
+            out[m.group(1)] = (rows[0], rows[2:])
+    return out
+
+
+def check(run_dir, reference=False):
+    problems = []
+
+    def problem(msg):
+        problems.append(msg)
+
+    for f in ('run.json', 'machine.json', 'samples.jsonl', 'summary.json',
+              'report.md'):
+        p = os.path.join(run_dir, f)
+        if not os.path.exists(p) or os.path.getsize(p) == 0:
+            problem('missing or empty: %s' % f)
+    for root, _, files in os.walk(run_dir):
+        for f in files:
+            if '.part' in f:
+                problem('half-written file: %s' % os.path.relpath(
+                    os.path.join(root, f), run_dir))
+    try:
+        model = build_model(run_dir)
+    except RunError as e:
+        problem(str(e))
+        return problems
+    m = model['machine']
+    for k in ('cpu_model', 'usable_cpus', 'commit'):
+        if m.get(k) in (None, ''):
+            problem('machine.json does not give: %s' % k)
+    if reference or os.path.basename(os.path.realpath(run_dir)) == \
+            'reference':
+        if m.get('dirty') is not False:
+            problem('a reference run must come from a clean commit, but '
+                    'machine.json says %s' % (
+                        'it was made with uncommitted changes (dirty)'
+                        if m.get('dirty') else 'nothing about uncommitted '
+                        'changes ("dirty" missing)'))
+    try:
+        with open(os.path.join(run_dir, 'report.md')) as f:
+            md = f.read()
+    except OSError:
+        md = ''
+    for s in SECTIONS:
+        if not re.search('^%s$' % re.escape(s), md, re.M):
+            problem('report.md has no section "%s"' % s[3:])
+    if 'the run took' not in md:
+        problem('report.md does not say how long the run took')
+    tabs = tables(md)
+    for wl in model['workload_order']:
+        if wl not in tabs:
+            problem('report.md has no table for %s' % wl)
+            continue
+        head, rows = tabs[wl]
+        if not rows:
+            problem('report.md: the %s table has no rows' % wl)
+        for r in rows:
+            if len(r) != len(head):
+                problem('report.md: a %s row has %d cells, its header %d'
+                        % (wl, len(r), len(head)))
+                break
+            for name, cell in zip(head, r):
+                if name in ('median (ms)', 'kernel median (ms)',
+                            'samples'):
+                    try:
+                        v = float(cell)
+                        if not math.isfinite(v):
+                            raise ValueError
+                    except ValueError:
+                        problem('report.md: %s table, column "%s": not a '
+                                'number: %r' % (wl, name, cell))
+        for ch in model['workloads'][wl]['charts']:
+            for ext, ok in (('png', png_ok), ('svg', svg_ok)):
+                p = os.path.join(run_dir, 'charts', '%s.%s' % (ch['name'],
+                                                               ext))
+                if not ok(p):
+                    problem('missing or invalid chart: charts/%s.%s'
+                            % (ch['name'], ext))
+            if '](charts/%s.png)' % ch['name'] not in md:
+                problem('report.md does not show charts/%s.png' % ch['name'])
+    if model['startup'] and 'mpirun' not in tabs:
+        problem('report.md has no mpirun start-up table')
+    try:
+        with open(os.path.join(run_dir, 'summary.json')) as f:
+            doc = json.load(f)
+        if len(doc.get('configs', [])) != len(model['configs']):
+            problem('summary.json has %d configurations, the samples %d'
+                    % (len(doc.get('configs', [])), len(model['configs'])))
+        for c in doc.get('configs', []):
+            for k in ('median', 'q1', 'q3', 'min', 'max'):
+                v = c.get(k)
+                if not isinstance(v, (int, float)) or not math.isfinite(v):
+                    problem('summary.json: %s of %s %s %s is not a number'
+                            % (k, c.get('workload'), c.get('lang'),
+                               c.get('mode')))
+    except (OSError, ValueError) as e:
+        problem('summary.json: %s' % e)
+    return problems
+
+
+def main(argv):
+    reference = False
+    args = []
+    for a in argv:
+        if a in ('-h', '--help'):
+            print(USAGE)
+            print(__doc__.split('\n\n', 1)[1].strip())
+            return 0
+        if a == '--reference':
+            reference = True
+        elif a.startswith('-'):
+            sys.stderr.write('check-run: unknown option: %s\n%s\n'
+                             % (a, USAGE))
+            return 2
+        else:
+            args.append(a)
+    if len(args) > 1:
+        sys.stderr.write(USAGE + '\n')
+        return 2
+    here = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    run = args[0] if args else os.path.join(here, 'results', 'latest')
+    if not os.path.isdir(run):
+        sys.stderr.write('check-run: no such run folder: %s\n' % run)
+        return 1
+    problems = check(run, reference)
+    for p in problems:
+        sys.stderr.write('check-run: %s: %s\n' % (run, p))
+    if problems:
+        sys.stderr.write('check-run: %s: %d problem(s)\n'
+                         % (run, len(problems)))
+        return 1
+    print('check-run: %s: complete' % run)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
