@@ -1706,7 +1706,8 @@ int pp_handle_wait(struct pp_handle *h, double timeout_s)
     double whole;
     int rc = 0;
 
-    if (h == NULL || isnan(timeout_s))
+    if (h == NULL || isnan(timeout_s) ||
+        (timeout_s < 0 && timeout_s != PP_WAIT_FOREVER))
         return EINVAL;
     if (atomic_load(&h->done))
         return 0;

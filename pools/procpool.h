@@ -16,7 +16,8 @@
  *     Manager().dict()                        pp_dict_create(cap, &d)
  *     pool.close(); pool.join()               pp_pool_close(pool)
  *     pool.terminate()                        pp_pool_terminate(pool)
- *     end of the "with" block                 pp_pool_destroy(pool)
+ *     end of the "with" block (it calls       pp_pool_terminate(pool), then
+ *     terminate(): unfinished tasks stop)     pp_pool_destroy(pool)
  *
  * What it does better than Python: when a task kills its worker (a segfault,
  * abort(), _exit()), Pool.map can hang forever and ProcessPoolExecutor
@@ -61,6 +62,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct pp_pool;
 struct pp_handle;
@@ -184,10 +189,14 @@ struct pp_options {
 #define PP_PREFETCH_MAX 4096
 #define PP_OPTIONS_INIT { 0, 0, 0, 0, 0 }
 
-/* For pp_handle_wait: no time limit. */
+/*
+ * For pp_handle_wait: no time limit.  The only negative timeout accepted:
+ * any other (and NaN) is EINVAL, so that a computed timeout that went
+ * negative is an error, not an endless wait.
+ */
 #define PP_WAIT_FOREVER (-1.0)
 
-/* For pp_map's failed_index: no item failed. */
+/* pp_map's *failed_index when no item failed (TP_NO_INDEX's value). */
 #define PP_NO_INDEX SIZE_MAX
 
 /* How a task (an apply, or one map item) ended. */
@@ -298,11 +307,14 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
  * count / (4 * workers), as CPython does); each item is still one task with
  * its own outcome, so a crash costs only the item that crashed.
  *
- * Returns 0 if every item returned 0.  If some failed, returns the error
- * of the failed item with the lowest index and stores that index in
- * *failed_index; every other item has still run.  In both cases *results
- * holds all count results in input order (free with pp_results_destroy).
- * Otherwise returns EINVAL (pool, fn or results NULL, item_size 0, or args
+ * Every item runs, even after another has failed.  Returns 0 when every
+ * item succeeded, and *failed_index gets PP_NO_INDEX; otherwise returns
+ * the error of the failing item with the lowest index, whatever order the
+ * items ran and ended in, and stores that index in *failed_index.  An item
+ * fails when its task returns non-zero or does not end normally (its
+ * worker crashed or was killed: see struct pp_outcome).  In both cases
+ * *results holds all count results in input order (free with
+ * pp_results_destroy).  Otherwise returns EINVAL (pool, fn or results NULL, item_size 0, or args
  * NULL with count > 0), EMSGSIZE (item_size > PP_ARG_MAX), ESHUTDOWN or
  * ENOMEM, runs nothing, sets *results to NULL and *failed_index to
  * PP_NO_INDEX.  So *failed_index tells the two kinds of error apart.
@@ -346,9 +358,11 @@ int pp_out_write(struct pp_out *out, const void *data, size_t len);
 
 /*
  * Waits until h's task has ended or timeout_s seconds have passed
- * (PP_WAIT_FOREVER: no limit; 0: just look).  Returns 0 if it has ended
- * (read it with pp_handle_result), ETIMEDOUT if not (the task goes on), or
- * EINVAL (h NULL or timeout_s not a number).  Must not be called from a
+ * (PP_WAIT_FOREVER: no limit; 0: just look; +infinity, or more than 10^9
+ * seconds: no limit either).  Returns 0 if it has ended (read it with
+ * pp_handle_result), ETIMEDOUT if not (the task goes on), or EINVAL (h
+ * NULL, or timeout_s NaN or negative but not PP_WAIT_FOREVER), checked
+ * before anything else.  Must not be called from a
  * callback on a handle that is not done.  Works after pp_pool_destroy.
  */
 int pp_handle_wait(struct pp_handle *h, double timeout_s);
@@ -512,5 +526,9 @@ char *pp_outcome_describe(const struct pp_outcome *o, char *buf,
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned pp_cpu_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POOLS_PROCPOOL_H */

@@ -540,6 +540,103 @@ START_TEST(task_error_is_reported_with_its_index)
 }
 END_TEST
 
+/*
+ * Items 2, 12 and 17 fail, in the opposite order of their indexes: 17
+ * returns EIO at once, 12 kills its worker, and 2 waits at the gate until
+ * 17 has failed, then returns EDOM.
+ */
+static int fail_late_and_early(const struct pp_task *t, struct pp_out *out)
+{
+    int x = int_arg(t);
+
+    if (x == 17) {
+        atomic_fetch_add(&gate->arrived, 1);
+        return EIO;
+    }
+    if (x == 12) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
+    if (x == 2) {
+        while (atomic_load(&gate->arrived) == 0)
+            nap();
+        return EDOM;
+    }
+    return pp_out_write(out, &x, sizeof(x));
+}
+
+/*
+ * The rule both pools' maps follow: every item runs, and the error
+ * reported is the one of the failing item with the lowest index, however
+ * the items were scheduled and whichever failed first.
+ */
+START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
+{
+    static const size_t chunks[] = { 1, 0, 5 };
+    struct pp_options opt = PP_OPTIONS_INIT;
+    struct pp_pool *pool;
+    struct pp_results *r;
+    struct pp_outcome o;
+    int args[20], i;
+    size_t c, bad;
+
+    for (i = 0; i < 20; i++)
+        args[i] = i;
+    gate_make();
+    /*
+     * One frame in flight per worker: the worker waiting in item 2 holds
+     * only that item's frame, so item 17 always goes to the other one.
+     */
+    opt.workers = 2;
+    opt.prefetch = 1;
+    ck_assert_int_eq(pp_pool_create(&opt, &pool), 0);
+    for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        atomic_store(&gate->arrived, 0);
+        ck_assert_int_eq(pp_map(pool, fail_late_and_early, args, sizeof(int),
+                                20, chunks[c], &r, &bad),
+                         EDOM);
+        ck_assert_uint_eq(bad, 2);
+        for (i = 0; i < 20; i++)
+            if (i != 2 && i != 12 && i != 17)
+                ck_assert_int_eq(result_int(r, (size_t)i), i);
+        ck_assert_int_eq(pp_results_get(r, 17, NULL, NULL), EIO);
+        ck_assert_int_eq(pp_results_outcome(r, 12, &o), 0);
+        ck_assert_int_eq(o.end, PP_END_SIGNALED);
+        ck_assert_int_eq(o.error, EPIPE);
+        pp_results_destroy(r);
+    }
+    pp_pool_destroy(pool);
+    gate_free();
+}
+END_TEST
+
+/*
+ * PP_WAIT_FOREVER is the one negative timeout: any other is a mistake
+ * (a deadline computed in the past, say) and gives EINVAL, as NaN does,
+ * even on a handle that is done.
+ */
+START_TEST(negative_timeout_other_than_forever_is_einval)
+{
+    struct pp_pool *pool = pool_new(1);
+    struct pp_handle *h;
+    int x = 3;
+
+    ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
+                                    NULL, &h),
+                     0);
+    ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
+    ck_assert_int_eq(pp_handle_wait(h, -2.0), EINVAL);
+    ck_assert_int_eq(pp_handle_wait(h, -0.5), EINVAL);
+    ck_assert_int_eq(pp_handle_wait(h, -INFINITY), EINVAL);
+    ck_assert_int_eq(pp_handle_wait(h, NAN), EINVAL);
+    ck_assert_int_eq(pp_handle_wait(h, INFINITY), 0);
+    ck_assert_int_eq(pp_handle_wait(h, 0), 0);
+    ck_assert_int_eq(pp_handle_wait(h, -1.0), 0);
+    pp_handle_destroy(h);
+    pp_pool_destroy(pool);
+}
+END_TEST
+
 /* Arguments and results bigger than a socket buffer travel whole. */
 START_TEST(large_argument_round_trips_intact)
 {
@@ -1628,6 +1725,8 @@ static Suite *procpool_suite(void)
     tcase_add_test(basic, bytes_copied_counts_arguments_and_results);
     tcase_add_test(basic, starmap_passes_tuples);
     tcase_add_test(basic, task_error_is_reported_with_its_index);
+    tcase_add_test(basic, map_reports_lowest_failing_index_and_runs_every_item);
+    tcase_add_test(basic, negative_timeout_other_than_forever_is_einval);
     tcase_add_test(basic, large_argument_round_trips_intact);
     tcase_add_test(basic, size_limits_give_emsgsize_never_truncation);
     tcase_add_test(basic, apply_async_runs_callback_in_collector);
