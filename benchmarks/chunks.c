@@ -261,7 +261,7 @@ int main(int argc, char **argv)
             r.chunk = c;
             r.tasks = (n + c - 1) / c;
             r.setup_s = c == first && rep == 0 ? setup_s : 0.0;
-            t0 = bench_now();
+            bench_kernel_start(&r);
             if (tpool)
                 err = run_threads(&job, &count);
             else if (ppool)
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
                                 &count);
             else
                 count = wl_count_primes(0, (uint64_t)n);
-            r.kernel_s = bench_now() - t0;
+            bench_kernel_stop(&r);
             if (err != 0) {
                 bench_error(&b, "running the map", err);
                 break;

@@ -200,9 +200,9 @@ int main(int argc, char **argv)
         snprintf(start, sizeof(start), "http://127.0.0.1:%u/page/0.html",
                  port);
 
-        t0 = bench_now();
+        bench_kernel_start(&r);
         err = crawl_run(start, &co, &res);
-        r.kernel_s = bench_now() - t0;
+        bench_kernel_stop(&r);
 
         rc = httpd_stop(srv, &st);
         if (err == 0)

@@ -412,7 +412,7 @@ int main(int argc, char **argv)
         r.setup_s = rep == 0 ? setup_s : 0.0;
 
         err = 0;
-        t0 = bench_now();
+        bench_kernel_start(&r);
         if (seq) {
             for (unsigned i = 0; i < run.count && err == 0; i++)
                 err = process_one(i, &sums[i]);
@@ -422,7 +422,7 @@ int main(int argc, char **argv)
             err = run_threads(tpool, chunk, sums, spans, futures,
                               (size_t)r.tasks);
         }
-        r.kernel_s = bench_now() - t0;
+        bench_kernel_stop(&r);
         if (err != 0) {
             bench_error(&b, "processing the images", err);
             break;

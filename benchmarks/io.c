@@ -216,7 +216,7 @@ int main(int argc, char **argv)
         r.tasks = tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;
 
-        t0 = bench_now();
+        bench_kernel_start(&r);
         if (seq) {
             for (long long i = 0; i < tasks; i++)
                 if ((err = sleep_ms(delay)) == 0)
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
         } else {
             done = run_threads(tpool, futures, tasks, &delay, &err);
         }
-        r.kernel_s = bench_now() - t0;
+        bench_kernel_stop(&r);
         if (err != 0) {
             bench_error(&b, "running the tasks", err);
             break;

@@ -266,7 +266,7 @@ int main(int argc, char **argv)
         r.tasks = (long long)tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;
 
-        t0 = bench_now();
+        bench_kernel_start(&r);
         if (tpool != NULL) {
             err = run_threads(tpool, chunks, futures, tasks);
             for (uint64_t i = 0; i < tasks; i++)
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
         } else {
             count = wl_count_primes(0, (uint64_t)n);
         }
-        r.kernel_s = bench_now() - t0;
+        bench_kernel_stop(&r);
         if (err != 0) {
             bench_error(&b, "running the tasks", err);
             break;

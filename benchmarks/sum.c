@@ -354,14 +354,14 @@ int main(int argc, char **argv)
         r.tasks = (long long)tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;
 
-        t0 = bench_now();
+        bench_kernel_start(&r);
         if (seq)
             total = wl_sum_range(a, (size_t)n);
         else if (threads)
             err = run_threads(tpool, parts, futures, tasks, &total);
         else
             err = run_procs(ppool, shm, a, chunk, tasks, &total);
-        r.kernel_s = bench_now() - t0;
+        bench_kernel_stop(&r);
         if (err != 0) {
             bench_error(&b, "running the tasks", err);
             break;

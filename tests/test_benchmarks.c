@@ -41,8 +41,8 @@
 extern char **environ;
 
 #define CSV_HEADER "bench,lang,mode,variant,workers,n,chunk,tasks,rep," \
-                   "setup_s,kernel_s,result,expected,check"
-#define NCOLS 14
+                   "setup_s,kernel_s,result,expected,check,user_s,sys_s"
+#define NCOLS 16
 #define MAX_ARGS 32
 #define MAX_RECORDS 64
 #define PYTHON "/usr/bin/python3"
@@ -238,17 +238,28 @@ static int parse_csv(const char *text, struct record *recs, int max)
 }
 
 enum { BENCH, LANG, MODE, VARIANT, WORKERS, N, CHUNK, TASKS, REP, SETUP,
-       KERNEL, RESULT, EXPECTED, CHECK };
+       KERNEL, RESULT, EXPECTED, CHECK, USER, SYS };
 
-/* A non-negative decimal with nine digits after the point (%.9f). */
-static bool is_seconds(const char *s)
+/* A non-negative decimal with `places` digits after the point. */
+static bool is_decimal(const char *s, size_t places)
 {
     const char *dot = strchr(s, '.');
 
-    if (dot == NULL || dot == s || strlen(dot + 1) != 9)
+    if (dot == NULL || dot == s || strlen(dot + 1) != places)
         return false;
     return strspn(s, "0123456789") == (size_t)(dot - s) &&
-           strspn(dot + 1, "0123456789") == 9;
+           strspn(dot + 1, "0123456789") == places;
+}
+
+/* A wall time (%.9f) and a CPU time (%.6f). */
+static bool is_seconds(const char *s)
+{
+    return is_decimal(s, 9);
+}
+
+static bool is_cpu_seconds(const char *s)
+{
+    return is_decimal(s, 6);
 }
 
 /* Checks every record of a successful run: the program, language, mode and
@@ -281,6 +292,8 @@ static int check_records(const struct run *r, const char *bench,
         ck_assert_str_eq(x->col[CHECK], "ok");
         ck_assert(is_seconds(x->col[SETUP]));
         ck_assert(is_seconds(x->col[KERNEL]));
+        ck_assert_msg(is_cpu_seconds(x->col[USER]), "%s", x->col[USER]);
+        ck_assert_msg(is_cpu_seconds(x->col[SYS]), "%s", x->col[SYS]);
         ck_assert_int_ge(atoll(x->col[WORKERS]), 1);
         ck_assert_int_ge(atoll(x->col[CHUNK]), 1);
         ck_assert_int_ge(atoll(x->col[TASKS]), 1);
@@ -412,10 +425,13 @@ START_TEST(failed_check_prints_fail_and_exits_1)
                            "--workers", "3" };
     char out[1024], err[1024];
 
+    const char *want = CSV_HEADER "\nunit,c,threads,-,3,10,0,1,0,"
+                       "0.000000000,0.000000000,5,6,FAIL,";
+
     ck_assert_int_eq(session(args, 6, 5, 6, out, sizeof(out), err,
                              sizeof(err)), BENCH_EXIT_FAIL);
-    ck_assert_str_eq(out, CSV_HEADER "\nunit,c,threads,-,3,10,0,1,0,"
-                     "0.000000000,0.000000000,5,6,FAIL\n");
+    /* Then the CPU times, whatever they are. */
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
     ck_assert_msg(strstr(err, "wrong result 5, expected 6") != NULL,
                   "stderr: %s", err);
 }
@@ -424,21 +440,27 @@ END_TEST
 START_TEST(record_without_expected_prints_dashes_and_nulls)
 {
     const char *csv[] = { "--format", "csv" };
-    const char *json[] = { "--format=json" };
+    const char *json[] = { "--format=jsonl" };
     char out[1024], err[1024];
+
+    const char *want_csv = CSV_HEADER "\nunit,c,seq,-,1,10,0,1,0,"
+                           "0.000000000,0.000000000,-,-,ok,";
+    const char *want_json = "{\"bench\": \"unit\", \"lang\": \"c\", "
+        "\"mode\": \"seq\", \"variant\": \"-\", \"workers\": 1, "
+        "\"n\": 10, \"chunk\": 0, \"tasks\": 1, \"rep\": 0, "
+        "\"setup_s\": 0.000000000, \"kernel_s\": 0.000000000, "
+        "\"result\": null, \"expected\": null, \"check\": \"ok\", "
+        "\"user_s\": ";
 
     ck_assert_int_eq(session(csv, 2, BENCH_NONE, BENCH_NONE, out,
                              sizeof(out), err, sizeof(err)), 0);
-    ck_assert_str_eq(out, CSV_HEADER "\nunit,c,seq,-,1,10,0,1,0,"
-                     "0.000000000,0.000000000,-,-,ok\n");
+    ck_assert_msg(strncmp(out, want_csv, strlen(want_csv)) == 0, "%s", out);
     ck_assert_int_eq(session(json, 1, BENCH_NONE, BENCH_NONE, out,
                              sizeof(out), err, sizeof(err)), 0);
-    ck_assert_str_eq(out, "{\"bench\": \"unit\", \"lang\": \"c\", "
-                     "\"mode\": \"seq\", \"variant\": \"-\", \"workers\": 1, "
-                     "\"n\": 10, \"chunk\": 0, \"tasks\": 1, \"rep\": 0, "
-                     "\"setup_s\": 0.000000000, \"kernel_s\": 0.000000000, "
-                     "\"result\": null, \"expected\": null, "
-                     "\"check\": \"ok\"}\n");
+    ck_assert_msg(strncmp(out, want_json, strlen(want_json)) == 0, "%s",
+                  out);
+    ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1,
+                  "jsonl is one line a record: %s", out);
     ck_assert_str_eq(err, "");
 }
 END_TEST
@@ -712,28 +734,193 @@ START_TEST(bad_command_lines_exit_2_and_run_nothing)
 }
 END_TEST
 
+static const char *const all_progs[] = { "io", "primes", "sum", "chunks",
+                                         "overhead", "crawl", "images" };
+#define NPROGS (sizeof(all_progs) / sizeof(all_progs[0]))
+
 START_TEST(help_exits_0_with_usage_on_stdout)
 {
-    static const char *const progs[] = { "io", "primes", "sum", "chunks" };
     struct run r;
 
-    for (size_t i = 0; i < 4; i++) {
-        run_bench(&r, progs[i], "--help", NULL);
-        ck_assert_int_eq(r.status, 0);
-        ck_assert_msg(strncmp(r.out, "usage: ", 7) == 0, "%s", r.out);
-        ck_assert_msg(strstr(r.out, CSV_HEADER) != NULL, "%s", r.out);
-        ck_assert_str_eq(r.err, "");
+    for (size_t i = 0; i < NPROGS; i++) {
+        for (int h = 0; h < 2; h++) {
+            run_bench(&r, all_progs[i], h ? "-h" : "--help", NULL);
+            ck_assert_int_eq(r.status, 0);
+            ck_assert_msg(strncmp(r.out, "usage: ", 7) == 0, "%s", r.out);
+            ck_assert_msg(strstr(r.out, CSV_HEADER) != NULL, "%s", r.out);
+            ck_assert_msg(strstr(r.out, "--version") != NULL, "%s", r.out);
+            ck_assert_str_eq(r.err, "");
+            run_free(&r);
+        }
         /* primes and sum hand --mode mpi to their Open MPI versions. */
-        if (strcmp(progs[i], "primes") == 0 || strcmp(progs[i], "sum") == 0)
+        if (strcmp(all_progs[i], "primes") == 0 ||
+            strcmp(all_progs[i], "sum") == 0) {
+            run_bench(&r, all_progs[i], "--help", NULL);
             ck_assert_msg(strstr(r.out, "--mode seq|threads|procs|mpi]") &&
                           strstr(r.out, "mpirun -np W"),
-                          "mpi mode not in %s --help:\n%s", progs[i], r.out);
+                          "mpi mode not in %s --help:\n%s", all_progs[i],
+                          r.out);
+            run_free(&r);
+        }
+    }
+}
+END_TEST
+
+START_TEST(version_names_the_program_and_poolbench)
+{
+    char want[64];
+    struct run r;
+
+    for (size_t i = 0; i < NPROGS; i++) {
+        run_bench(&r, all_progs[i], "--version", NULL);
+        ck_assert_int_eq(r.status, 0);
+        snprintf(want, sizeof(want), "%s (poolbench) ", all_progs[i]);
+        ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0, "%s", r.out);
+        ck_assert_msg(strlen(r.out) > strlen(want) + 1, "no version: %s",
+                      r.out);
+        ck_assert_str_eq(r.err, "");
+        run_free(&r);
+        run_bench(&r, all_progs[i], "--version=2", NULL);
+        ck_assert_int_eq(r.status, 2);
         run_free(&r);
     }
 }
 END_TEST
 
-START_TEST(out_appends_csv_without_header)
+START_TEST(list_prints_every_mode_one_a_line)
+{
+    struct run r;
+
+    run_bench(&r, "primes", "--list", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "mode seq\nmode threads\nmode procs\nmode mpi\n"
+                     "variant static\nvariant dynamic\n");
+    run_free(&r);
+    run_bench(&r, "overhead", "--list", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strstr(r.out, "mode tp\n") && strstr(r.out, "mode all\n") &&
+                  strstr(r.out, "variant roundtrip\n"), "%s", r.out);
+    run_free(&r);
+    for (size_t i = 0; i < NPROGS; i++) {
+        run_bench(&r, all_progs[i], "--list", NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_msg(strncmp(r.out, "mode ", 5) == 0, "%s", r.out);
+        run_free(&r);
+    }
+}
+END_TEST
+
+/*
+ * Reads a program's output with Python's json and csv modules: argv is
+ * FORMAT FILE BENCH LANG RECORDS.  A json document must have a context
+ * (with the unit of every field) and the records; jsonl one record a line;
+ * csv a header row naming the fields.  Every record must have exactly the
+ * fields of the contract, in order, the right bench and lang, check ok and
+ * non-negative times.
+ */
+static const char json_check[] =
+    "import csv, json, sys\n"
+    "fmt, path, bench, lang, want = sys.argv[1:6]\n"
+    "F = '" CSV_HEADER "'.split(',')\n"
+    "text = open(path).read()\n"
+    "if fmt == 'json':\n"
+    "    doc = json.loads(text)\n"
+    "    assert list(doc) == ['context', 'records'], list(doc)\n"
+    "    c = doc['context']\n"
+    "    for k in ('program', 'lang', 'version', 'commit', 'date', 'host',\n"
+    "              'cpu_model', 'cpus_online', 'cpus_usable', 'compiler',\n"
+    "              'cflags', 'command', 'units'):\n"
+    "        assert k in c, k\n"
+    "    assert c['program'] == bench and c['lang'] == lang, c\n"
+    "    assert c['cpus_usable'] >= 1 and c['version'], c\n"
+    "    assert sorted(c['units']) == sorted(F), c['units']\n"
+    "    recs = doc['records']\n"
+    "elif fmt == 'jsonl':\n"
+    "    recs = [json.loads(line) for line in text.splitlines()]\n"
+    "else:\n"
+    "    rows = list(csv.reader(text.splitlines()))\n"
+    "    assert rows[0] == F, rows[0]\n"
+    "    recs = [dict(zip(F, row)) for row in rows[1:]]\n"
+    "    assert all(len(row) == len(F) for row in rows), rows\n"
+    "assert len(recs) >= int(want), (len(recs), want)\n"
+    "for r in recs:\n"
+    "    assert list(r) == F, list(r)\n"
+    "    assert r['bench'] == bench and r['lang'] == lang, r\n"
+    "    assert r['check'] == 'ok', r\n"
+    "    for k in ('setup_s', 'kernel_s', 'user_s', 'sys_s'):\n"
+    "        assert float(r[k]) >= 0, (k, r)\n"
+    "    if fmt != 'csv':\n"
+    "        assert isinstance(r['kernel_s'], float), r\n"
+    "        assert isinstance(r['workers'], int), r\n";
+
+/* Checks one run's stdout (r->out) in format fmt with json_check. */
+static void check_format(const struct run *r, const char *fmt,
+                         const char *bench, const char *lang,
+                         const char *records)
+{
+    char path[] = "/tmp/poolbench-test-XXXXXX";
+    int fd = mkstemp(path);
+    char *argv[] = { (char *)PYTHON, (char *)"-c", (char *)json_check,
+                     (char *)fmt, path, (char *)bench, (char *)lang,
+                     (char *)records, NULL };
+    struct run py;
+
+    ck_assert_msg(r->status == 0, "%s --format %s exited %d: %s", bench,
+                  fmt, r->status, r->err);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, r->out, strlen(r->out)),
+                     (ssize_t)strlen(r->out));
+    close(fd);
+    run_argv(&py, argv);
+    unlink(path);
+    ck_assert_msg(py.status == 0, "%s --format %s: %s\n%s", bench, fmt,
+                  py.err, r->out);
+    run_free(&py);
+}
+
+/* Small runs of every program, two records each (chunks: a sweep). */
+static const char *const small_runs[][12] = {
+    { "io", "--tasks", "3", "--delay-ms", "1", "--workers", "2" },
+    { "primes", "--n", "1000", "--mode", "procs", "--workers", "2" },
+    { "sum", "--n", "10000", "--mode", "procs", "--workers", "2" },
+    { "chunks", "--n", "1000", "--mode", "threads", "--workers", "2" },
+    { "overhead", "--mode", "tp", "--tasks", "100", "--workers", "2" },
+    { "crawl", "--pages", "8", "--delay-ms", "0", "--workers", "2" },
+    { "images", "--images", "3", "--max-side", "64", "--workers", "2" },
+};
+
+/* _i: the program.  Every format a program reads back is parsed by
+ * Python's own json and csv modules, not by code written here. */
+START_TEST(every_format_of_every_program_parses)
+{
+    static const char *const fmts[] = { "json", "jsonl", "csv" };
+    const char *const *a = small_runs[_i];
+    struct run r;
+
+    for (size_t f = 0; f < 3; f++) {
+        run_bench(&r, a[0], a[1], a[2], a[3], a[4], a[5], a[6], "--repeat",
+                  "2", "--format", fmts[f], NULL);
+        check_format(&r, fmts[f], a[0], "c", "2");
+        run_free(&r);
+    }
+}
+END_TEST
+
+/* A run that fails still closes its JSON document. */
+START_TEST(json_document_is_closed_after_a_failure)
+{
+    struct run r;
+
+    run_bench(&r, "primes", "--n", "100", "--format", "json", "--out",
+              "/dev/full", NULL);
+    ck_assert_int_eq(r.status, 1);
+    r.status = 0;   /* check_format wants a finished run */
+    check_format(&r, "json", "primes", "c", "0");
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(out_file_gets_the_header_once)
 {
     char path[] = "/tmp/poolbench-test-XXXXXX", buf[4096];
     int fd = mkstemp(path);
@@ -741,22 +928,22 @@ START_TEST(out_appends_csv_without_header)
     struct run r;
     ssize_t k;
 
+    /* mkstemp made it empty: the first run writes the header. */
     ck_assert_int_ge(fd, 0);
     for (int i = 0; i < 2; i++) {
         run_bench(&r, "primes", "--n", "1000", "--repeat", "2", "--out",
-                  path, "--format", "json", NULL);
+                  path, "--format", "jsonl", NULL);
         ck_assert_int_eq(r.status, 0);
         ck_assert_msg(strncmp(r.out, "{\"bench\": \"primes\", ", 20) == 0,
                       "%s", r.out);
         run_free(&r);
     }
-    k = pread(fd, buf + strlen(CSV_HEADER) + 1, sizeof(buf) - 100, 0);
+    k = pread(fd, buf, sizeof(buf) - 1, 0);
     ck_assert_int_gt(k, 0);
-    memcpy(buf, CSV_HEADER "\n", strlen(CSV_HEADER) + 1);
-    buf[strlen(CSV_HEADER) + 1 + (size_t)k] = '\0';
+    buf[k] = '\0';
     close(fd);
     unlink(path);
-    /* Four records, no header in the file (parse_csv checks ours). */
+    /* The header, then four records (parse_csv refuses a second header). */
     r.status = 0;
     r.out = buf;
     r.err = (char *)"";
@@ -913,6 +1100,56 @@ START_TEST(python_bad_command_lines_exit_2)
 }
 END_TEST
 
+/* Small runs of every twin, as small_runs. */
+static const char *const small_twin_runs[][12] = {
+    { "io.py", "--tasks", "3", "--delay-ms", "1", "--workers", "2" },
+    { "primes.py", "--n", "1000", "--mode", "procs", "--workers", "2" },
+    { "sum.py", "--n", "10000", "--mode", "procs", "--workers", "2" },
+    { "chunks.py", "--n", "1000", "--mode", "threads", "--workers", "2" },
+    { "overhead.py", "--mode", "mp-pool", "--tasks", "50", "--workers",
+      "2" },
+};
+
+START_TEST(python_every_format_of_every_twin_parses)
+{
+    static const char *const fmts[] = { "json", "jsonl", "csv" };
+    const char *const *a = small_twin_runs[_i];
+    char bench[32];
+    struct run r;
+
+    snprintf(bench, sizeof(bench), "%.*s", (int)(strlen(a[0]) - 3), a[0]);
+    for (size_t f = 0; f < 3; f++) {
+        run_python(&r, a[0], a[1], a[2], a[3], a[4], a[5], a[6], "--repeat",
+                   "2", "--format", fmts[f], NULL);
+        check_format(&r, fmts[f], bench, "python", "2");
+        run_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(python_help_version_and_list)
+{
+    const char *script = small_twin_runs[_i][0];
+    char want[64];
+    struct run r;
+
+    run_python(&r, script, "-h", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strncmp(r.out, "usage: ", 7) == 0, "%s", r.out);
+    run_free(&r);
+    run_python(&r, script, "--version", NULL);
+    ck_assert_int_eq(r.status, 0);
+    snprintf(want, sizeof(want), "%.*s (poolbench) ",
+             (int)(strlen(script) - 3), script);
+    ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0, "%s", r.out);
+    run_free(&r);
+    run_python(&r, script, "--list", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strncmp(r.out, "mode ", 5) == 0, "%s", r.out);
+    run_free(&r);
+}
+END_TEST
+
 static Suite *benchmarks_suite(void)
 {
     Suite *s = suite_create("benchmarks");
@@ -937,7 +1174,12 @@ static Suite *benchmarks_suite(void)
     tcase_add_test(programs, chunks_sweeps_every_size_in_every_mode);
     tcase_add_test(programs, bad_command_lines_exit_2_and_run_nothing);
     tcase_add_test(programs, help_exits_0_with_usage_on_stdout);
-    tcase_add_test(programs, out_appends_csv_without_header);
+    tcase_add_test(programs, version_names_the_program_and_poolbench);
+    tcase_add_test(programs, list_prints_every_mode_one_a_line);
+    tcase_add_loop_test(programs, every_format_of_every_program_parses, 0,
+                        sizeof(small_runs) / sizeof(small_runs[0]));
+    tcase_add_test(programs, json_document_is_closed_after_a_failure);
+    tcase_add_test(programs, out_file_gets_the_header_once);
     tcase_add_test(programs, unwritable_out_exits_1);
     tcase_set_timeout(programs, 30);
     suite_add_tcase(s, programs);
@@ -948,6 +1190,10 @@ static Suite *benchmarks_suite(void)
     tcase_add_test(python, python_overhead_answers_in_every_mode);
     tcase_add_test(python, python_chunks_sweeps_every_size);
     tcase_add_test(python, python_bad_command_lines_exit_2);
+    tcase_add_loop_test(python, python_every_format_of_every_twin_parses, 0,
+                        sizeof(small_twin_runs) / sizeof(small_twin_runs[0]));
+    tcase_add_loop_test(python, python_help_version_and_list, 0,
+                        sizeof(small_twin_runs) / sizeof(small_twin_runs[0]));
     tcase_set_timeout(python, 60);
     suite_add_tcase(s, python);
     return s;

@@ -808,7 +808,7 @@ static void assert_record_ok(const char *out, const char *bench,
     ck_assert_ptr_nonnull(line);
     ck_assert_int_eq(sscanf(line + 1,
                             "%31[^,],c,%31[^,],%31[^,],%lld,%lld,%lld,%lld,"
-                            "%lld,%lf,%lf,%lld,%lld,%15s",
+                            "%lld,%lf,%lf,%lld,%lld,%15[^,\n]",
                             b, m, variant, &workers, &n, &chunk, &tasks,
                             &rep, &setup, &kernel, &result, &exp, check),
                      13);

@@ -24,6 +24,16 @@
  *
  *  - Times are CLOCK_MONOTONIC: the wall clock (CLOCK_REALTIME) can jump
  *    when NTP adjusts it, which would make a kernel take negative time.
+ *    Beside the wall time, every record carries the CPU time the kernel
+ *    used, user and system: a kernel that takes 1 s on 2 workers with
+ *    2 s of user time kept both CPUs busy; one with 0.1 s was waiting.
+ *
+ *  - A record says what it is; the run says where it came from.  The
+ *    field names carry their units (kernel_s), CSV output and a new --out
+ *    file start with a header row, and --format json is one JSON document
+ *    whose "context" names the program, its version, the machine and the
+ *    compiler, as Google Benchmark's and hyperfine's JSON files do: a
+ *    number without its context cannot be compared with anything.
  *
  *  - The self-check is the harness's job, not the program's: a record whose
  *    result differs from its expected value is printed with check FAIL, the
@@ -43,6 +53,7 @@
  */
 #include "bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,17 +61,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CSV_HEADER "bench,lang,mode,variant,workers,n,chunk,tasks,rep," \
-                   "setup_s,kernel_s,result,expected,check"
+/* The Makefile writes the version, the commit and the compiler flags into
+ * a small generated header and names it here; it rewrites that header only
+ * when one of them changes, so that a second `make` has nothing to do. */
+#ifdef POOLBENCH_BUILD_INFO
+#include POOLBENCH_BUILD_INFO
+#endif
+#ifndef POOLBENCH_VERSION
+#define POOLBENCH_VERSION "unknown"
+#endif
+#ifndef POOLBENCH_COMMIT
+#define POOLBENCH_COMMIT "unknown"
+#endif
+#ifndef POOLBENCH_CFLAGS
+#define POOLBENCH_CFLAGS ""
+#endif
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "unknown"
+#endif
 
-/* Longest record line: 14 fields, none longer than ~40 characters. */
+#define CSV_HEADER "bench,lang,mode,variant,workers,n,chunk,tasks,rep," \
+                   "setup_s,kernel_s,result,expected,check,user_s,sys_s"
+
+/* Longest record line: 16 fields, none longer than ~40 characters. */
 #define LINE_MAX_LEN 1024
 
-static const char *const formats[] = { "text", "csv", "json", NULL };
+static const char *const formats[] = { "text", "csv", "json", "jsonl",
+                                       NULL };
 
 /* The common options' ranges.  --repeat is capped so that a typo cannot
  * keep a machine busy for a day; a chunk is an item count, so any
@@ -100,6 +138,216 @@ long bench_cpus(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n < 1 ? 1 : n;
+}
+
+const char *bench_version(void)
+{
+    return POOLBENCH_VERSION;
+}
+
+/* Reads the first line of FILE that starts with key into buf (the part
+ * after the first ':', blanks skipped); false if there is none. */
+static bool read_field(const char *file, const char *key, char *buf,
+                       size_t size)
+{
+    FILE *f = fopen(file, "re");
+    char line[4096];
+    bool found = false;
+
+    if (f == NULL)
+        return false;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        char *colon = strchr(line, ':'), *v;
+
+        if (strncmp(line, key, strlen(key)) != 0 || colon == NULL)
+            continue;
+        for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+            ;
+        v[strcspn(v, "\n")] = '\0';
+        snprintf(buf, size, "%s", v);
+        found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+/* "0-1,4,6-7" (a Linux CPU list) has 5 CPUs; 0 when it cannot be read.
+ * Reading /proc/self/status needs no _GNU_SOURCE, unlike
+ * sched_getaffinity's CPU_COUNT. */
+long bench_usable_cpus(void)
+{
+    char list[2048];
+    long count = 0;
+    const char *p = list;
+
+    if (!read_field("/proc/self/status", "Cpus_allowed_list", list,
+                    sizeof(list)))
+        return bench_cpus();
+    while (*p >= '0' && *p <= '9') {
+        char *end;
+        long lo = strtol(p, &end, 10), hi = lo;
+
+        if (*end == '-')
+            hi = strtol(end + 1, &end, 10);
+        count += hi >= lo ? hi - lo + 1 : 0;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return count > 0 ? count : bench_cpus();
+}
+
+/* ---- CPU time ------------------------------------------------------------ */
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+/* One /proc/PID/stat: the process, its parent and its CPU ticks. */
+struct proc_times {
+    long pid, ppid;
+    double user, sys;           /* seconds */
+};
+
+/* Reads /proc/PID/stat for the entry name; false if it is gone or is not
+ * a process.  The second field, the command in parentheses, may hold
+ * blanks and parentheses itself, so the fields are counted from the last
+ * ')': state, ppid, then utime and stime as the 12th and 13th after it
+ * (proc(5)). */
+static bool read_stat(const char *name, double tick, struct proc_times *pt)
+{
+    char path[300], buf[1024], *p, *save = NULL;
+    ssize_t len;
+    int fd;
+
+    if (name[0] < '0' || name[0] > '9')
+        return false;
+    snprintf(path, sizeof(path), "/proc/%s/stat", name);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return false;
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len <= 0)
+        return false;
+    buf[len] = '\0';
+    if ((p = strrchr(buf, ')')) == NULL)
+        return false;
+    pt->pid = atol(name);
+    p = strtok_r(p + 1, " ", &save);
+    for (int field = 3; p != NULL && field <= 15; field++) {
+        if (field == 4)
+            pt->ppid = atol(p);
+        else if (field == 14)
+            pt->user = (double)atoll(p) * tick;
+        else if (field == 15)
+            pt->sys = (double)atoll(p) * tick;
+        p = strtok_r(NULL, " ", &save);
+    }
+    return true;
+}
+
+/*
+ * Adds the CPU time of this process's live descendants (a process pool's
+ * fork server and workers, a child not yet waited for) to *user and *sys.
+ * getrusage() cannot: RUSAGE_CHILDREN counts a child only once it has
+ * been waited for, and a pool's workers live as long as the pool.  So
+ * this reads /proc/PID/stat of every process, keeps those whose chain of
+ * parents leads here, and adds their times.  Without /proc it adds
+ * nothing.
+ */
+static void add_live_descendants(double *user, double *sys)
+{
+    DIR *d = opendir("/proc");
+    struct proc_times *all = NULL, pt;
+    size_t n = 0, cap = 0;
+    bool *mine = NULL, changed = true;
+    long self = (long)getpid(), hz = sysconf(_SC_CLK_TCK);
+    const struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (!read_stat(e->d_name, 1.0 / (double)(hz > 0 ? hz : 100), &pt))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            struct proc_times *q = realloc(all, ncap * sizeof(*q));
+
+            if (q == NULL)
+                break;
+            all = q;
+            cap = ncap;
+        }
+        all[n++] = pt;
+    }
+    closedir(d);
+    if (n > 0 && (mine = calloc(n, sizeof(*mine))) != NULL) {
+        /* Mark the children of self, then their children, and so on. */
+        while (changed) {
+            changed = false;
+            for (size_t i = 0; i < n; i++) {
+                if (mine[i] || all[i].pid == self)
+                    continue;
+                if (all[i].ppid == self)
+                    mine[i] = changed = true;
+                for (size_t j = 0; j < n && !mine[i]; j++)
+                    if (mine[j] && all[j].pid == all[i].ppid)
+                        mine[i] = changed = true;
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            if (mine[i]) {
+                *user += all[i].user;
+                *sys += all[i].sys;
+            }
+    }
+    free(mine);
+    free(all);
+}
+
+/* The user and system CPU seconds of this process and all its
+ * descendants, live or waited for.  Reading /proc costs this process a
+ * millisecond or two of its own; at the start of a kernel it is read
+ * first and at the end last (self_first), so that cost falls outside. */
+static void cpu_now(bool self_first, double *user, double *sys)
+{
+    struct rusage self, kids;
+    double u = 0.0, s = 0.0;
+
+    if (!self_first)
+        add_live_descendants(&u, &s);
+    if (getrusage(RUSAGE_SELF, &self) == 0) {
+        u += tv_s(self.ru_utime);
+        s += tv_s(self.ru_stime);
+    }
+    if (getrusage(RUSAGE_CHILDREN, &kids) == 0) {
+        u += tv_s(kids.ru_utime);
+        s += tv_s(kids.ru_stime);
+    }
+    if (self_first)
+        add_live_descendants(&u, &s);
+    *user = u;
+    *sys = s;
+}
+
+void bench_kernel_start(struct bench_record *r)
+{
+    cpu_now(false, &r->start_user, &r->start_sys);
+    r->stopped = false;
+    r->start_wall = bench_now();
+}
+
+void bench_kernel_stop(struct bench_record *r)
+{
+    double user, sys;
+
+    r->kernel_s = bench_now() - r->start_wall;
+    cpu_now(true, &user, &sys);
+    /* A live worker's ticks move to RUSAGE_CHILDREN when it is waited
+     * for, but one that died unwaited in between takes its ticks along:
+     * never report less than nothing. */
+    r->user_s = user > r->start_user ? user - r->start_user : 0.0;
+    r->sys_s = sys > r->start_sys ? sys - r->start_sys : 0.0;
+    r->stopped = true;
 }
 
 int bench_parse_count(const char *s, long long *out)
@@ -162,14 +410,15 @@ static void join_words(char *buf, size_t size, const char *const *words)
     }
 }
 
-static void print_usage_line(FILE *f, const struct bench_spec *spec)
+static void print_usage_line(FILE *f, const char *prog,
+                             const struct bench_spec *spec)
 {
     char modes[256];
 
     join_words(modes, sizeof(modes), spec->modes);
     fprintf(f, "usage: %s [--mode %s] [--workers W] [--chunk C] "
-            "[--repeat R] [--format text|csv|json] [--out FILE]",
-            spec->name, modes);
+            "[--repeat R] [--format text|csv|json|jsonl] [--out FILE]",
+            prog, modes);
     for (const struct bench_opt *o = spec->opts; o && o->name; o++) {
         if (o->type == BENCH_OPT_FLAG) {
             fprintf(f, " [--%s]", o->name);
@@ -182,14 +431,15 @@ static void print_usage_line(FILE *f, const struct bench_spec *spec)
             fprintf(f, " [--%s %s]", o->name, o->metavar ? o->metavar : "N");
         }
     }
-    fprintf(f, " [--help]\n");
+    fprintf(f, " [-h|--help] [--version] [--list]\n");
 }
 
-static void print_help(const struct bench_spec *spec, long workers)
+static void print_help(const char *prog, const struct bench_spec *spec,
+                       long workers)
 {
     char modes[256];
 
-    print_usage_line(stdout, spec);
+    print_usage_line(stdout, prog, spec);
     printf("\n%s: %s\n\nCommon options:\n", spec->name, spec->summary);
     join_words(modes, sizeof(modes), spec->modes);
     printf("  --mode M        %s (default %s)\n", modes, spec->modes[0]);
@@ -205,9 +455,19 @@ static void print_help(const struct bench_spec *spec, long workers)
            spec->default_chunk);
     printf("  --repeat R      run the kernel R times, one record each "
            "(default 1)\n");
-    printf("  --format F      text|csv|json (default text)\n");
-    printf("  --out FILE      also append the records to FILE as CSV\n");
-    printf("  --help          this text\n");
+    printf("  --format F      text, csv (a header row, then one line a "
+           "record), json\n"
+           "                  (one document: context and records) or "
+           "jsonl (one\n"
+           "                  record a line) (default text)\n");
+    printf("  --out FILE      also append the records to FILE as CSV "
+           "(header row first\n"
+           "                  when FILE is new or empty)\n");
+    printf("  -h, --help      this text\n");
+    printf("  --version       the version (the git commit it was built "
+           "from)\n");
+    printf("  --list          the modes and the values of the other "
+           "choices, one a line\n");
     if (spec->opts && spec->opts[0].name)
         printf("\n%s options:\n", spec->name);
     for (const struct bench_opt *o = spec->opts; o && o->name; o++) {
@@ -226,28 +486,49 @@ static void print_help(const struct bench_spec *spec, long workers)
         printf("\n");
     }
     printf("\nRecords: " CSV_HEADER "\n"
-           "Exit status: 0 ok, 1 a failed check or run, 2 a bad option.\n");
+           "(times in seconds; every field is described in "
+           "benchmarks/README.md)\n"
+           "\nExit status: 0 ok, 1 a failed check or run, 2 a bad "
+           "option.\n");
+}
+
+static void print_version(const char *prog)
+{
+    printf("%s (poolbench) %s\ncommit %s, built with %s\n", prog,
+           POOLBENCH_VERSION, POOLBENCH_COMMIT, COMPILER);
+}
+
+/* --list: "mode M" for every mode, "NAME V" for every value of every
+ * choice option, so that a script can loop over them. */
+static void print_list(const struct bench_spec *spec)
+{
+    for (size_t i = 0; spec->modes[i] != NULL; i++)
+        printf("mode %s\n", spec->modes[i]);
+    for (const struct bench_opt *o = spec->opts; o && o->name; o++)
+        if (o->type == BENCH_OPT_CHOICE)
+            for (size_t i = 0; o->choices[i] != NULL; i++)
+                printf("%s %s\n", o->name, o->choices[i]);
 }
 
 /* Reports a command-line error; returns the exit status for it. */
-static int usage_error(const struct bench_spec *spec, const char *fmt, ...)
+static int usage_error(const struct bench *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int usage_error(const struct bench_spec *spec, const char *fmt, ...)
+static int usage_error(const struct bench *b, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "%s: ", spec->name);
+    fprintf(stderr, "%s: ", b->spec->name);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    print_usage_line(stderr, spec);
+    print_usage_line(stderr, b->prog, b->spec);
     return BENCH_EXIT_USAGE;
 }
 
 /* Parses the value of an integer option into *out, within [min, max]. */
-static int parse_int(const struct bench_spec *spec, const char *name,
+static int parse_int(const struct bench *b, const char *name,
                      const char *val, long long min, long long max,
                      long long *out)
 {
@@ -255,10 +536,10 @@ static int parse_int(const struct bench_spec *spec, const char *name,
     int err = bench_parse_count(val, &v);
 
     if (err == EINVAL)
-        return usage_error(spec, "--%s: '%s' is not a non-negative integer",
+        return usage_error(b, "--%s: '%s' is not a non-negative integer",
                            name, val);
     if (err == ERANGE || v < min || v > max)
-        return usage_error(spec, "--%s: %s is out of range %lld..%lld",
+        return usage_error(b, "--%s: %s is out of range %lld..%lld",
                            name, val, min, max);
     *out = v;
     return 0;
@@ -266,10 +547,24 @@ static int parse_int(const struct bench_spec *spec, const char *name,
 
 /* The common options, in the order --help lists them. */
 enum common { C_MODE, C_WORKERS, C_CHUNK, C_REPEAT, C_FORMAT, C_OUT, C_HELP,
-              C_NONE };
+              C_VERSION, C_LIST, C_NONE };
 static const char *const common_names[] = {
-    "mode", "workers", "chunk", "repeat", "format", "out", "help", NULL
+    "mode", "workers", "chunk", "repeat", "format", "out", "help",
+    "version", "list", NULL
 };
+
+/* The name the program was run as ("poolbench-primes" once installed),
+ * for the usage line, as GNU programs do; the spec's name without one. */
+static const char *prog_name(const struct bench_spec *spec, int argc,
+                             char **argv)
+{
+    const char *slash;
+
+    if (argc < 1 || argv[0] == NULL || argv[0][0] == '\0')
+        return spec->name;
+    slash = strrchr(argv[0], '/');
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : argv[0];
+}
 
 int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
                 char **argv)
@@ -280,6 +575,9 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
 
     memset(b, 0, sizeof(*b));
     b->spec = spec;
+    b->prog = prog_name(spec, argc, argv);
+    b->argc = argc;
+    b->argv = argv;
     b->mode = spec->modes[0];
     b->workers = spec->default_workers > 0 ? spec->default_workers
                                            : bench_cpus();
@@ -295,13 +593,15 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
         size_t len;
         int c;
 
+        if (strcmp(arg, "-h") == 0)
+            arg = "--help";
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-            return usage_error(spec, "unexpected argument '%s'", arg);
+            return usage_error(b, "unexpected argument '%s'", arg);
         arg += 2;
         eq = strchr(arg, '=');
         len = eq ? (size_t)(eq - arg) : strlen(arg);
         if (len >= sizeof(name))
-            return usage_error(spec, "unknown option '%s'", argv[i]);
+            return usage_error(b, "unknown option '%s'", argv[i]);
         memcpy(name, arg, len);
         name[len] = '\0';
 
@@ -312,62 +612,69 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
                 if (strcmp(o->name, name) == 0)
                     opt = o;
             if (opt == NULL)
-                return usage_error(spec, "unknown option '--%s'", name);
+                return usage_error(b, "unknown option '--%s'", name);
         }
 
         /* Every option but the flags takes a value. */
-        if (c == C_HELP || (opt && opt->type == BENCH_OPT_FLAG)) {
+        if (c == C_HELP || c == C_VERSION || c == C_LIST ||
+            (opt && opt->type == BENCH_OPT_FLAG)) {
             if (eq)
-                return usage_error(spec, "--%s takes no value", name);
+                return usage_error(b, "--%s takes no value", name);
         } else if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return usage_error(spec, "--%s needs a value", name);
+            return usage_error(b, "--%s needs a value", name);
         }
 
         switch (c) {
         case C_MODE:
             if (find_word(spec->modes, val) < 0)
-                return usage_error(spec, "--mode: unknown mode '%s'", val);
+                return usage_error(b, "--mode: unknown mode '%s'", val);
             b->mode = spec->modes[find_word(spec->modes, val)];
             break;
         case C_WORKERS:
-            if ((rc = parse_int(spec, name, val, 1, BENCH_MAX_WORKERS,
+            if ((rc = parse_int(b, name, val, 1, BENCH_MAX_WORKERS,
                                 &num)) != 0)
                 return rc;
             b->workers = (long)num;
             break;
         case C_CHUNK:
-            if ((rc = parse_int(spec, name, val, 0, LLONG_MAX, &num)) != 0)
+            if ((rc = parse_int(b, name, val, 0, LLONG_MAX, &num)) != 0)
                 return rc;
             b->chunk = num;
             break;
         case C_REPEAT:
-            if ((rc = parse_int(spec, name, val, 1, MAX_REPEAT, &num)) != 0)
+            if ((rc = parse_int(b, name, val, 1, MAX_REPEAT, &num)) != 0)
                 return rc;
             b->repeat = (long)num;
             break;
         case C_FORMAT:
             if (find_word(formats, val) < 0)
-                return usage_error(spec, "--format: unknown format '%s'",
+                return usage_error(b, "--format: unknown format '%s'",
                                    val);
             b->format = (enum bench_format)find_word(formats, val);
             break;
         case C_OUT:
             if (val[0] == '\0')
-                return usage_error(spec, "--out: empty file name");
+                return usage_error(b, "--out: empty file name");
             out_path = val;
             break;
         case C_HELP:
-            print_help(spec, b->workers);
+            print_help(b->prog, spec, b->workers);
+            return BENCH_EXIT_OK;
+        case C_VERSION:
+            print_version(b->prog);
+            return BENCH_EXIT_OK;
+        case C_LIST:
+            print_list(spec);
             return BENCH_EXIT_OK;
         default:
             if (opt->type == BENCH_OPT_FLAG) {
                 *opt->flag = true;
             } else if (opt->type == BENCH_OPT_INT) {
-                if ((rc = parse_int(spec, name, val, opt->min, opt->max,
+                if ((rc = parse_int(b, name, val, opt->min, opt->max,
                                     &num)) != 0)
                     return rc;
                 *opt->num = num;
@@ -375,7 +682,7 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
                 int k = find_word(opt->choices, val);
 
                 if (k < 0)
-                    return usage_error(spec, "--%s: unknown value '%s'",
+                    return usage_error(b, "--%s: unknown value '%s'",
                                        name, val);
                 *opt->choice = opt->choices[k];
             }
@@ -396,10 +703,21 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
         if (b->out_fd < 0 && errno == EEXIST)
             b->out_fd = open(out_path, flags);
         if (b->out_fd < 0)
-            return usage_error(spec, "--out: cannot open '%s': %s", out_path,
+            return usage_error(b, "--out: cannot open '%s': %s", out_path,
                                strerror(errno));
         b->out_path = out_path;
+        /* A file that is new or empty gets the header row with the first
+         * record, so that a reader can name the columns. */
+        struct stat st;
+
+        b->out_header = fstat(b->out_fd, &st) == 0 && st.st_size == 0;
     }
+
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (gmtime_r(&now, &tm) != NULL)
+        strftime(b->date, sizeof(b->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return BENCH_CONTINUE;
 }
 
@@ -412,7 +730,7 @@ int bench_usage_error(struct bench *b, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    print_usage_line(stderr, b->spec);
+    print_usage_line(stderr, b->prog, b->spec);
     if (b->out_created)
         unlink(b->out_path);
     bench_release(b);
@@ -440,6 +758,7 @@ void bench_record_init(const struct bench *b, struct bench_record *r,
     r->rep = rep;
     r->result = BENCH_NONE;
     r->expected = BENCH_NONE;
+    bench_kernel_start(r);
 }
 
 /* An integer column, or "-" (csv/text) / null (json) for BENCH_NONE. */
@@ -459,12 +778,17 @@ static void fmt_csv(char *line, size_t size, const struct bench *b,
     fmt_value(res, sizeof(res), r->result, false);
     fmt_value(exp, sizeof(exp), r->expected, false);
     snprintf(line, size,
-             "%s,c,%s,%s,%ld,%lld,%lld,%lld,%ld,%.9f,%.9f,%s,%s,%s\n",
+             "%s,c,%s,%s,%ld,%lld,%lld,%lld,%ld,%.9f,%.9f,%s,%s,%s,%.6f,"
+             "%.6f\n",
              b->spec->name, r->mode, r->variant ? r->variant : "-",
              r->workers, r->n, r->chunk, r->tasks, r->rep, r->setup_s,
-             r->kernel_s, res, exp, ok ? "ok" : "FAIL");
+             r->kernel_s, res, exp, ok ? "ok" : "FAIL", r->user_s,
+             r->sys_s);
 }
 
+/* The record as one JSON object, without a newline.  The strings are
+ * the program's own names (modes, variants), never user input, and
+ * contain nothing JSON would need escaped. */
 static void fmt_json(char *line, size_t size, const struct bench *b,
                      const struct bench_record *r, bool ok)
 {
@@ -477,10 +801,12 @@ static void fmt_json(char *line, size_t size, const struct bench *b,
              "\"variant\": \"%s\", \"workers\": %ld, \"n\": %lld, "
              "\"chunk\": %lld, \"tasks\": %lld, \"rep\": %ld, "
              "\"setup_s\": %.9f, \"kernel_s\": %.9f, \"result\": %s, "
-             "\"expected\": %s, \"check\": \"%s\"}\n",
+             "\"expected\": %s, \"check\": \"%s\", \"user_s\": %.6f, "
+             "\"sys_s\": %.6f}",
              b->spec->name, r->mode, r->variant ? r->variant : "-",
              r->workers, r->n, r->chunk, r->tasks, r->rep, r->setup_s,
-             r->kernel_s, res, exp, ok ? "ok" : "FAIL");
+             r->kernel_s, res, exp, ok ? "ok" : "FAIL", r->user_s,
+             r->sys_s);
 }
 
 static void fmt_text(char *line, size_t size, const struct bench *b,
@@ -492,13 +818,91 @@ static void fmt_text(char *line, size_t size, const struct bench *b,
     fmt_value(exp, sizeof(exp), r->expected, false);
     snprintf(line, size,
              "%s c %s%s%s: workers %ld, n %lld, chunk %lld, tasks %lld, "
-             "rep %ld: kernel %.6f s (setup %.6f s), result %s, "
-             "expected %s: %s\n",
+             "rep %ld: kernel %.6f s (setup %.6f s, cpu user %.3f s "
+             "sys %.3f s), result %s, expected %s: %s\n",
              b->spec->name, r->mode,
              r->variant && strcmp(r->variant, "-") != 0 ? "/" : "",
              r->variant && strcmp(r->variant, "-") != 0 ? r->variant : "",
              r->workers, r->n, r->chunk, r->tasks, r->rep, r->kernel_s,
-             r->setup_s, res, exp, ok ? "ok" : "FAIL");
+             r->setup_s, r->user_s, r->sys_s, res, exp, ok ? "ok" : "FAIL");
+}
+
+/* s as a JSON string, quotes included: backslash, quote and control
+ * characters escaped (a host name or an argument may hold anything). */
+static void put_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void put_json_field(const char *key, const char *value, bool last)
+{
+    printf("    \"%s\": ", key);
+    put_json_string(value);
+    printf("%s\n", last ? "" : ",");
+}
+
+/* The units of every record field, for the context. */
+static const char *const units[][2] = {
+    { "bench", "name" }, { "lang", "name" }, { "mode", "name" },
+    { "variant", "name" },
+    { "workers", "threads, processes or MPI ranks" },
+    { "n", "items: the problem size (see the program's --help)" },
+    { "chunk", "items per task" }, { "tasks", "tasks" },
+    { "rep", "repetition, from 0" },
+    { "setup_s", "s, CLOCK_MONOTONIC" }, { "kernel_s", "s, CLOCK_MONOTONIC" },
+    { "result", "the program's answer (see its --help)" },
+    { "expected", "the known answer, null if none" },
+    { "check", "ok | FAIL" },
+    { "user_s", "s of user CPU time, process and children" },
+    { "sys_s", "s of system CPU time, process and children" },
+};
+
+/* Starts the JSON document: the context object and the records array. */
+static void begin_json(struct bench *b)
+{
+    struct utsname un;
+    char cpu[256] = "unknown", os[256] = "unknown", host[256] = "unknown";
+
+    if (uname(&un) == 0) {
+        snprintf(os, sizeof(os), "%s %s %s", un.sysname, un.release,
+                 un.machine);
+        snprintf(host, sizeof(host), "%s", un.nodename);
+    }
+    if (!read_field("/proc/cpuinfo", "model name", cpu, sizeof(cpu)))
+        read_field("/proc/cpuinfo", "Model", cpu, sizeof(cpu));
+    printf("{\n  \"context\": {\n");
+    put_json_field("program", b->spec->name, false);
+    put_json_field("lang", "c", false);
+    put_json_field("version", POOLBENCH_VERSION, false);
+    put_json_field("commit", POOLBENCH_COMMIT, false);
+    put_json_field("date", b->date, false);
+    put_json_field("host", host, false);
+    put_json_field("os", os, false);
+    put_json_field("cpu_model", cpu, false);
+    printf("    \"cpus_online\": %ld,\n", bench_cpus());
+    printf("    \"cpus_usable\": %ld,\n", bench_usable_cpus());
+    put_json_field("compiler", COMPILER, false);
+    put_json_field("cflags", POOLBENCH_CFLAGS, false);
+    printf("    \"command\": [");
+    for (int i = 0; i < b->argc; i++) {
+        put_json_string(b->argv[i]);
+        printf("%s", i + 1 < b->argc ? ", " : "");
+    }
+    printf("],\n    \"units\": {\n");
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        printf("      \"%s\": \"%s\"%s\n", units[i][0], units[i][1],
+               i + 1 < sizeof(units) / sizeof(units[0]) ? "," : "");
+    printf("    }\n  },\n  \"records\": [");
+    b->json_open = true;
 }
 
 /* One write(2) of the whole line, retried only if a signal interrupted it
@@ -551,19 +955,36 @@ static void keep_time(struct bench *b, double t)
 
 int bench_emit(struct bench *b, const struct bench_record *r)
 {
-    char line[LINE_MAX_LEN];
+    char line[LINE_MAX_LEN + sizeof(CSV_HEADER)];
+    struct bench_record rec = *r;
     bool ok = r->expected == BENCH_NONE || r->result == r->expected;
     int err, status = 0;
 
+    /* A program that timed its kernel itself: the CPU time since
+     * bench_record_init(). */
+    if (!rec.stopped) {
+        double kernel_s = rec.kernel_s;
+
+        bench_kernel_stop(&rec);
+        rec.kernel_s = kernel_s;
+    }
+    r = &rec;
     if (b->format == BENCH_CSV && b->emitted == 0)
         puts(CSV_HEADER);
+    if (b->format == BENCH_JSON && !b->json_open)
+        begin_json(b);
     if (b->format == BENCH_CSV)
         fmt_csv(line, sizeof(line), b, r, ok);
-    else if (b->format == BENCH_JSON)
+    else if (b->format == BENCH_JSON || b->format == BENCH_JSONL)
         fmt_json(line, sizeof(line), b, r, ok);
     else
         fmt_text(line, sizeof(line), b, r, ok);
-    fputs(line, stdout);
+    if (b->format == BENCH_JSON)
+        printf("%s\n    %s", b->emitted ? "," : "", line);
+    else if (b->format == BENCH_JSONL)
+        printf("%s\n", line);
+    else
+        fputs(line, stdout);
     /* Flushed now: a reader sees each record as it is made, and a forked
      * child never inherits unwritten output to print a second time. */
     fflush(stdout);
@@ -573,7 +994,16 @@ int bench_emit(struct bench *b, const struct bench_record *r)
 
     /* A failed record goes to --out too: the suite must see the FAIL. */
     if (b->out_fd >= 0) {
-        fmt_csv(line, sizeof(line), b, r, ok);
+        /* The header and the first record in one write: a reader never
+         * sees a header without a record, or two runs' lines mixed. */
+        size_t head = 0;
+
+        if (b->out_header) {
+            head = strlen(CSV_HEADER "\n");
+            memcpy(line, CSV_HEADER "\n", head);
+            b->out_header = false;
+        }
+        fmt_csv(line + head, sizeof(line) - head, b, r, ok);
         if ((err = append_line(b->out_fd, line)) != 0) {
             bench_error(b, b->out_path, err);
             status = BENCH_EXIT_FAIL;
@@ -616,6 +1046,12 @@ int bench_finish(struct bench *b)
     if (b->format == BENCH_TEXT && b->emitted > 1 && !b->mixed)
         printf("%s: median kernel %.6f s over %ld records\n", b->spec->name,
                bench_median(b->kernel_s, (size_t)b->emitted), b->emitted);
+    if (b->format == BENCH_JSON) {
+        if (!b->json_open)
+            begin_json(b);
+        printf("\n  ]\n}\n");
+        b->json_open = false;
+    }
     fflush(stdout);
     bench_release(b);
     return status;
@@ -670,6 +1106,12 @@ int bench_exec_mpi(struct bench *b, int argc, char **argv)
         goto fail;
     }
     snprintf(prog, sizeof(prog), "%s/mpi/%s", dir, name);
+    /* Installed (make install), the program is BINDIR/poolbench-NAME and
+     * its MPI version LIBEXECDIR/poolbench/mpi/NAME, LIBEXECDIR being
+     * BINDIR/../libexec. */
+    if (access(prog, X_OK) != 0)
+        snprintf(prog, sizeof(prog), "%s/../libexec/poolbench/mpi/%s", dir,
+                 name);
     if (access(prog, X_OK) != 0) {
         fprintf(stderr, "%s: --mode mpi: no %s: built without Open MPI: "
                 "install openmpi-bin libopenmpi-dev (scripts/setup.sh) and "

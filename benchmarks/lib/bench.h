@@ -39,9 +39,9 @@
  *             struct bench_record r;
  *
  *             bench_record_init(&b, &r, rep);
- *             double t0 = bench_now();
+ *             bench_kernel_start(&r);
  *             ... the kernel ...
- *             r.kernel_s = bench_now() - t0;
+ *             bench_kernel_stop(&r);      (kernel_s, user_s, sys_s)
  *             r.n = n; r.tasks = ...; r.result = ...; r.expected = ...;
  *             if (bench_emit(&b, &r) != 0)
  *                 break;                  (a failed check stops the run)
@@ -54,59 +54,47 @@
  *
  * THE RECORD CONTRACT
  *
- * Common options, parsed here for every program:
- *   --mode M        one of spec->modes (default: spec->modes[0])
- *   --workers W     1..BENCH_MAX_WORKERS (default spec->default_workers, or
- *                   the number of online CPUs when that is 0); a seq record
- *                   always says workers 1
- *   --chunk C       0 = automatic (the program chooses), else items per task
- *   --repeat R      run the timed kernel R times in-process, one record each
- *   --format F      text (for humans, default) | csv | json
- *   --out FILE      also append every record to FILE as a CSV line without
- *                   header; FILE is opened O_APPEND and each record is one
+ * The options, the output formats and every field of a record are
+ * documented once, for users, in benchmarks/README.md ("Records"); the
+ * Python twins (benchmarks/python/common.py) keep the same contract.  In
+ * short:
+ *   --mode M --workers W --chunk C --repeat R     what to run, R records
+ *   --format text|csv|json|jsonl                  how to print them
+ *   --out FILE      also append every record to FILE as CSV; the header
+ *                   row goes first when this run creates FILE or finds it
+ *                   empty; FILE is opened O_APPEND and each record is one
  *                   write(2), so concurrent runs never interleave lines
- *   --help          usage on stdout, exit 0
- * A program that lists "mpi" among its modes runs its Open MPI version
- * for --mode mpi: after bench_parse() has accepted the whole command line,
- * main() calls bench_exec_mpi(), which replaces the process with
- * `mpirun -np W DIR/mpi/NAME ARGS...` (see there).  The records are then
- * the MPI program's: mode mpi, workers = ranks.
+ *   -h, --help      usage on stdout, exit 0
+ *   --version       "NAME (poolbench) VERSION", exit 0
+ *   --list          the modes and the choices of every option, one
+ *                   "OPTION VALUE" pair a line ("mode seq"), exit 0
  * Options are "--name value" or "--name=value"; integers are decimal, with
  * an optional power-of-ten exponent ("2e7" = 20000000).  Nothing else is
  * accepted: an unknown option, a missing or malformed value, a value out of
  * range or a stray argument prints what is wrong and a usage line on stderr
  * and exits 2 before anything runs.
  *
+ * A program that lists "mpi" among its modes runs its Open MPI version
+ * for --mode mpi: after bench_parse() has accepted the whole command line,
+ * main() calls bench_exec_mpi(), which replaces the process with
+ * `mpirun -np W DIR/mpi/NAME ARGS...` (see there).  The records are then
+ * the MPI program's: mode mpi, workers = ranks.
+ *
  * Exit status: 0 success; 1 a self-check failed (the wrong and the expected
  * value are printed on stderr) or the run itself failed (a pool could not be
  * created...: the reason is printed on stderr); 2 a bad command line.
  *
- * One record per repetition.  CSV columns, in this order (--format csv
- * prints this header line first; --out never writes it):
+ * One record per repetition, with these fields (CSV columns in this order;
+ * new fields are only ever added at the end):
  *   bench,lang,mode,variant,workers,n,chunk,tasks,rep,setup_s,kernel_s,
- *   result,expected,check
- *   bench     io | primes | sum | overhead | chunks
- *   lang      c | python
- *   mode      seq | threads | procs | mpi, or overhead's implementation
- *   variant   "-" or a qualifier: gil, copy, shm, bulk, roundtrip, map,
- *             or mpi's split (static, dynamic, local, "+oversub" added
- *             when the ranks outnumber the CPUs)...
- *   workers   integer, 1 for seq
- *   n         problem size (primes: the bound; sum: the count of values;
- *             io and overhead: the number of tasks)
- *   chunk     the chunk size actually used (seq: n)
- *   tasks     the number of tasks (chunks) submitted (seq: 1)
- *   rep       0-based repetition number
- *   setup_s   seconds of set-up not counted in kernel_s (array fill, pool
- *             creation); set-up that the repetitions of one run share is
- *             done once and reported in the rep 0 record, 0 in the others
- *   kernel_s  seconds of the timed section, CLOCK_MONOTONIC, %.9f
- *   result    the computed answer, an integer, or "-"
- *   expected  the known-correct answer, an integer, or "-"
- *   check     ok | FAIL
- * --format json prints one JSON object per line with the same keys in the
- * same order; numbers are JSON numbers, "-" is null.  Per-task overhead is
- * kernel_s / tasks.
+ *   result,expected,check,user_s,sys_s
+ * Times are seconds (the _s suffix): setup_s and kernel_s of
+ * CLOCK_MONOTONIC, user_s and sys_s the CPU time (getrusage) that the
+ * process and its children, live pool workers included, spent in the timed
+ * section.  --format json prints one JSON document, {"context": {...},
+ * "records": [...]}, the context saying which program, version, machine
+ * and compiler made the records, with the unit of every field;
+ * --format jsonl prints one record object a line.
  *
  * The chunk-size sweep of the batching lesson is its own program, `chunks`
  * (bench=chunks): it runs the primes workload once per chunk size and
@@ -136,7 +124,8 @@
  * typo (--workers 20000000) is an error rather than a fork bomb. */
 #define BENCH_MAX_WORKERS 1024
 
-enum bench_format { BENCH_TEXT, BENCH_CSV, BENCH_JSON };
+/* The order of the names in --format's list (bench.c). */
+enum bench_format { BENCH_TEXT, BENCH_CSV, BENCH_JSON, BENCH_JSONL };
 
 enum bench_opt_type {
     BENCH_OPT_FLAG,     /* --name, no value: sets *flag to true */
@@ -175,6 +164,7 @@ struct bench_spec {
  * the options, to read after bench_parse(); the rest is the harness's. */
 struct bench {
     const struct bench_spec *spec;
+    const char *prog;               /* the name it was run as, for usage */
     const char *mode;               /* points into spec->modes */
     long workers;
     long long chunk;                /* as given; 0 = automatic */
@@ -184,6 +174,11 @@ struct bench {
     /* ---- */
     int out_fd;                     /* -1 without --out */
     bool out_created;               /* bench_parse() created the file */
+    bool out_header;                /* the file was empty: header first */
+    bool json_open;                 /* the JSON document has begun */
+    int argc;                       /* the command line, for the context */
+    char **argv;
+    char date[32];                  /* when bench_parse() ran, UTC */
     long emitted;                   /* records printed so far */
     long failed;                    /* records whose check failed */
     double *kernel_s;               /* every record's kernel_s, for the */
@@ -205,17 +200,22 @@ struct bench_record {
     long rep;
     double setup_s;
     double kernel_s;
+    double user_s, sys_s;           /* CPU time; see bench_kernel_stop() */
     int64_t result;                 /* BENCH_NONE for "-" */
     int64_t expected;               /* BENCH_NONE for "-" */
+    /* ---- the harness's: the clocks at the start of the kernel */
+    double start_wall, start_user, start_sys;
+    bool stopped;                   /* bench_kernel_stop() has run */
 };
 
 /*
  * Parses argv into *b by the rules above.  Returns BENCH_CONTINUE when the
  * program should run; then call bench_finish() (or bench_release()) at the
  * end.  Otherwise returns the exit status the program should return at once
- * without calling anything else here: 0 after printing --help, 2 after
- * printing an error and the usage line on stderr.  Opens --out here, so an
- * unwritable file is a command-line error, found before anything runs.
+ * without calling anything else here: 0 after printing --help, --version
+ * or --list, 2 after printing an error and the usage line on stderr.  Opens
+ * --out here, so an unwritable file is a command-line error, found before
+ * anything runs.  argv must outlive *b (the JSON context quotes it).
  */
 int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
                 char **argv);
@@ -263,9 +263,26 @@ int bench_exec_mpi(struct bench *b, int argc, char **argv);
 void bench_release(struct bench *b);
 
 /* Fills *r with the run's defaults: mode, "-" variant, workers (1 for seq),
- * chunk as given, rep, result and expected BENCH_NONE, zero times. */
+ * chunk as given, rep, result and expected BENCH_NONE, zero times; and
+ * starts the CPU clocks as bench_kernel_start() does. */
 void bench_record_init(const struct bench *b, struct bench_record *r,
                        long rep);
+
+/*
+ * Brackets the timed section of one repetition: bench_kernel_start() reads
+ * the clocks, bench_kernel_stop() sets r->kernel_s (CLOCK_MONOTONIC) and
+ * r->user_s, r->sys_s: the user and system CPU time spent meanwhile by this
+ * process (getrusage RUSAGE_SELF, every thread), by its children that have
+ * been waited for (RUSAGE_CHILDREN), and by its live descendants, such as
+ * a process pool's workers, read from /proc/PID/stat (Linux; in clock
+ * ticks, usually 10 ms, so a short kernel's child time is coarse).  Both
+ * are called from the main thread, outside the kernel: reading /proc takes
+ * a moment, which is not counted in kernel_s.  A program that times its
+ * kernel itself and sets kernel_s may skip them: bench_emit() then reports
+ * the CPU time since bench_record_init().
+ */
+void bench_kernel_start(struct bench_record *r);
+void bench_kernel_stop(struct bench_record *r);
 
 /*
  * Prints *r in b->format on stdout (the CSV header before the first
@@ -290,8 +307,10 @@ void bench_error(struct bench *b, const char *what, int err);
 
 /* Ends the run: in text format prints the median kernel time over the
  * records (when there were several and all had the same mode, variant,
- * workers, n and chunk), releases *b and returns the exit status: 0 if
- * every record checked ok and nothing failed, else 1. */
+ * workers, n and chunk); in json format closes the document (which is
+ * then valid even with no record, after a failure); releases *b and
+ * returns the exit status: 0 if every record checked ok and nothing
+ * failed, else 1. */
 int bench_finish(struct bench *b);
 
 /* CLOCK_MONOTONIC in seconds.  Safe from any thread. */
@@ -308,5 +327,14 @@ int bench_parse_count(const char *s, long long *out);
 
 /* The number of online CPUs, at least 1. */
 long bench_cpus(void);
+
+/* The number of CPUs this process may run on (its affinity mask, from
+ * /proc/self/status; taskset and containers narrow it), at least 1; the
+ * online CPUs where that cannot be read. */
+long bench_usable_cpus(void);
+
+/* The version string this harness was built with: `git describe --always
+ * --dirty` of the checkout (the Makefile passes it), or "unknown". */
+const char *bench_version(void);
 
 #endif

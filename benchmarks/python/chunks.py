@@ -81,7 +81,7 @@ def main():
     try:
         for c in sweep(first, last, b.factor):
             for rep in range(b.repeat):
-                t0 = common.now()
+                t0 = b.kernel_start()
                 if b.mode == "seq":
                     count = sum(1 for x in numbers if is_prime(x))
                 else:

@@ -1,10 +1,12 @@
 """The shared harness of the Python twins of the benchmark programs.
 
 The C programs in benchmarks/ share benchmarks/lib/bench.c; these scripts
-share this module, which keeps the same contract (see bench.h): the same
-common options (--mode, --workers, --chunk, --repeat, --format, --out,
---help), the same number syntax ("2e7"), the same records in text, CSV and
-JSON, the same exit codes (0 ok, 1 a failed check or run, 2 a bad command
+share this module, which keeps the same contract (benchmarks/README.md,
+"Records"): the same common options (--mode, --workers, --chunk, --repeat,
+--format, --out, -h/--help, --version, --list), the same number syntax
+("2e7"), the same records in text, CSV, JSON (one document with its
+context) and JSON lines, with the same wall and CPU times, the same exit
+codes (0 ok, 1 a failed check or run, 2 a bad command
 line, before anything runs), and the same known answers: the table of
 pi(N), the sum workload's values and their closed-form total.  The suite
 charts C and Python side by side, so any difference here would be a lie on
@@ -14,13 +16,33 @@ Run with Debian's /usr/bin/python3 (numpy comes from python3-numpy).
 """
 
 import argparse
+import datetime
 import math
 import os
+import platform
+import resource
+import subprocess
 import sys
 import time
 
 CSV_HEADER = ("bench,lang,mode,variant,workers,n,chunk,tasks,rep,"
-              "setup_s,kernel_s,result,expected,check")
+              "setup_s,kernel_s,result,expected,check,user_s,sys_s")
+FIELDS = CSV_HEADER.split(",")
+
+# The unit of every field, for the JSON context (as in bench.c).
+UNITS = {
+    "bench": "name", "lang": "name", "mode": "name", "variant": "name",
+    "workers": "threads, processes or MPI ranks",
+    "n": "items: the problem size (see the program's --help)",
+    "chunk": "items per task", "tasks": "tasks",
+    "rep": "repetition, from 0",
+    "setup_s": "s, CLOCK_MONOTONIC", "kernel_s": "s, CLOCK_MONOTONIC",
+    "result": "the program's answer (see its --help)",
+    "expected": "the known answer, null if none",
+    "check": "ok | FAIL",
+    "user_s": "s of user CPU time, process and children",
+    "sys_s": "s of system CPU time, process and children",
+}
 MAX_WORKERS = 1024      # as BENCH_MAX_WORKERS in bench.h
 MAX_REPEAT = 100000
 LLONG_MAX = 2**63 - 1
@@ -34,6 +56,104 @@ def now():
 def cpus():
     """Online CPUs, as sysconf(_SC_NPROCESSORS_ONLN) in C."""
     return max(1, os.sysconf("SC_NPROCESSORS_ONLN"))
+
+
+def usable_cpus():
+    """The CPUs this process may run on (its affinity mask)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return cpus()
+
+
+def _live_descendants():
+    """(user, sys) seconds of this process's live descendants (the
+    workers of a pool), from /proc/PID/stat as bench.c reads them:
+    getrusage counts a child only once it has been waited for."""
+    tick = 1.0 / os.sysconf("SC_CLK_TCK")
+    procs = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0.0, 0.0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) < 13:
+            continue
+        procs[int(name)] = (int(fields[1]), int(fields[11]) * tick,
+                            int(fields[12]) * tick)
+    mine = {os.getpid()}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _, _) in procs.items():
+            if pid not in mine and ppid in mine:
+                mine.add(pid)
+                changed = True
+    mine.discard(os.getpid())
+    return (sum(procs[p][1] for p in mine), sum(procs[p][2] for p in mine))
+
+
+def cpu_times(self_first):
+    """User and system CPU seconds of this process (all threads) and its
+    children, waited for or live.  /proc is read first at the start of a
+    kernel and last at its end (self_first), so reading it is not
+    counted."""
+    user = system = 0.0
+    if not self_first:
+        user, system = _live_descendants()
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        user += ru.ru_utime
+        system += ru.ru_stime
+    if self_first:
+        u, s = _live_descendants()
+        user += u
+        system += s
+    return user, system
+
+
+_version = None
+
+
+def version():
+    """`git describe --always` of this checkout, "-dirty" when tracked
+    files changed, as the C programs are built with; or "unknown"."""
+    global _version
+    if _version is None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+
+        def git(*args):
+            return subprocess.run(
+                ("git", "-C", here) + args, capture_output=True, text=True,
+                env=env, check=True).stdout.strip()
+        try:
+            described = git("describe", "--always")
+            commit = git("rev-parse", "HEAD")
+            dirty = git("status", "--porcelain", "--untracked-files=no")
+            _version = (described + ("-dirty" if dirty else ""), commit)
+        except (OSError, subprocess.CalledProcessError):
+            _version = ("unknown", "unknown")
+    return _version
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "Model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def median(values):
@@ -98,11 +218,17 @@ class Bench:
         self.conf = None
         self.mixed = False
         workers = default_workers or cpus()
+        self.options = options
+        self.date = datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        self.json_open = False
+        self.cpu0 = cpu_times(False)
         p = argparse.ArgumentParser(
             prog=name, description=summary, add_help=False,
             allow_abbrev=False,
-            epilog="Records: " + CSV_HEADER + ".  Exit status: 0 ok, "
-                   "1 a failed check or run, 2 a bad option.")
+            epilog="Records: " + CSV_HEADER + " (times in seconds; every "
+                   "field is described in benchmarks/README.md).  Exit "
+                   "status: 0 ok, 1 a failed check or run, 2 a bad option.")
         p.add_argument("--mode", choices=modes, default=modes[0])
         p.add_argument("--workers", type=int_option("workers", 1,
                                                     MAX_WORKERS),
@@ -112,12 +238,38 @@ class Bench:
                        help="items per task, 0 = automatic")
         p.add_argument("--repeat", type=int_option("repeat", 1, MAX_REPEAT),
                        default=1, metavar="R")
-        p.add_argument("--format", choices=("text", "csv", "json"),
-                       default="text")
+        p.add_argument("--format", choices=("text", "csv", "json", "jsonl"),
+                       default="text",
+                       help="csv: a header row, then one line a record; "
+                            "json: one document, context and records; "
+                            "jsonl: one record a line")
         p.add_argument("--out", metavar="FILE",
-                       help="also append the records to FILE as CSV")
-        p.add_argument("--help", action="help",
+                       help="also append the records to FILE as CSV "
+                            "(header row first when FILE is new or empty)")
+        p.add_argument("-h", "--help", action="help",
                        help="show this help and exit")
+        bench = self
+
+        class Version(argparse.Action):
+            def __call__(self, parser, namespace, values, option=None):
+                print(f"{name} (poolbench) {version()[0]}\ncommit "
+                      f"{version()[1]}, run by {_interpreter()}")
+                parser.exit()
+
+        class List(argparse.Action):
+            def __call__(self, parser, namespace, values, option=None):
+                for m in modes:
+                    print("mode", m)
+                for opt_name, kind, _, _, extra in bench.options:
+                    if kind == "choice":
+                        for value in extra:
+                            print(opt_name, value)
+                parser.exit()
+        p.add_argument("--version", action=Version, nargs=0,
+                       help="show the version (the git commit) and exit")
+        p.add_argument("--list", action=List, nargs=0,
+                       help="list the modes and the values of the other "
+                            "choices, one a line, and exit")
         for opt_name, kind, default, text, extra in options:
             flag = "--" + opt_name
             if kind == "flag":
@@ -136,6 +288,7 @@ class Bench:
         for key, value in vars(args).items():
             setattr(self, key, value)
         self.out_fd = None
+        self.out_header = False
         if self.out is not None:
             if self.out == "":
                 p.error("--out: empty file name")
@@ -143,6 +296,8 @@ class Bench:
                 self.out_fd = os.open(
                     self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
                     os.O_CLOEXEC, 0o644)
+                # New or empty: the header row goes with the first record.
+                self.out_header = os.fstat(self.out_fd).st_size == 0
             except OSError as e:
                 p.error(f"--out: cannot open '{self.out}': {e.strerror}")
 
@@ -150,13 +305,25 @@ class Bench:
         """A program's own command-line check failed: exit 2 now."""
         self.parser.error(message)
 
+    def kernel_start(self):
+        """Starts the kernel's clocks, as bench_kernel_start: reads the
+        CPU times and returns now() for the caller's wall clock."""
+        self.cpu0 = cpu_times(False)
+        return now()
+
     def record(self, rep, **fields):
-        """A record with the run's defaults, as bench_record_init."""
+        """A record with the run's defaults, as bench_record_init; call
+        it right after the kernel: user_s and sys_s, unless given, are the
+        CPU time since kernel_start() (or since the last record)."""
+        user, system = cpu_times(True)
         r = dict(mode=self.mode, variant="-",
                  workers=1 if self.mode == "seq" else self.workers,
                  n=0, chunk=self.chunk, tasks=0, rep=rep, setup_s=0.0,
-                 kernel_s=0.0, result=None, expected=None)
+                 kernel_s=0.0, result=None, expected=None,
+                 user_s=max(0.0, user - self.cpu0[0]),
+                 sys_s=max(0.0, system - self.cpu0[1]))
         r.update(fields)
+        self.cpu0 = (user, system)
         return r
 
     def _values(self, r, json):
@@ -171,7 +338,8 @@ class Bench:
         return (f"{self.name},python,{r['mode']},{r['variant'] or '-'},"
                 f"{r['workers']},{r['n']},{r['chunk']},{r['tasks']},"
                 f"{r['rep']},{r['setup_s']:.9f},{r['kernel_s']:.9f},"
-                f"{res},{exp},{'ok' if ok else 'FAIL'}\n")
+                f"{res},{exp},{'ok' if ok else 'FAIL'},"
+                f"{r['user_s']:.6f},{r['sys_s']:.6f}\n")
 
     def _json(self, r):
         res, exp, ok = self._values(r, True)
@@ -181,7 +349,26 @@ class Bench:
                 f'"chunk": {r["chunk"]}, "tasks": {r["tasks"]}, '
                 f'"rep": {r["rep"]}, "setup_s": {r["setup_s"]:.9f}, '
                 f'"kernel_s": {r["kernel_s"]:.9f}, "result": {res}, '
-                f'"expected": {exp}, "check": "{"ok" if ok else "FAIL"}"}}\n')
+                f'"expected": {exp}, "check": "{"ok" if ok else "FAIL"}", '
+                f'"user_s": {r["user_s"]:.6f}, "sys_s": {r["sys_s"]:.6f}}}')
+
+    def _begin_json(self):
+        """The JSON document's start: the context, then "records": [."""
+        import json
+        un = os.uname()
+        context = {
+            "program": self.name, "lang": "python",
+            "version": version()[0], "commit": version()[1],
+            "date": self.date, "host": un.nodename,
+            "os": f"{un.sysname} {un.release} {un.machine}",
+            "cpu_model": _cpu_model(), "cpus_online": cpus(),
+            "cpus_usable": usable_cpus(), "compiler": _interpreter(),
+            "cflags": "", "command": sys.argv, "units": UNITS,
+        }
+        text = json.dumps({"context": context}, indent=2)
+        sys.stdout.write(text[:text.rfind("}")].rstrip() +
+                         ',\n  "records": [')
+        self.json_open = True
 
     def _text(self, r):
         res, exp, ok = self._values(r, False)
@@ -190,7 +377,8 @@ class Bench:
         return (f"{self.name} python {mode}: workers {r['workers']}, "
                 f"n {r['n']}, chunk {r['chunk']}, tasks {r['tasks']}, "
                 f"rep {r['rep']}: kernel {r['kernel_s']:.6f} s "
-                f"(setup {r['setup_s']:.6f} s), result {res}, "
+                f"(setup {r['setup_s']:.6f} s, cpu user {r['user_s']:.3f} s "
+                f"sys {r['sys_s']:.3f} s), result {res}, "
                 f"expected {exp}: {'ok' if ok else 'FAIL'}\n")
 
     def emit(self, r):
@@ -199,8 +387,14 @@ class Bench:
         status = 0
         if self.format == "csv" and self.emitted == 0:
             sys.stdout.write(CSV_HEADER + "\n")
-        line = {"csv": self._csv, "json": self._json,
+        if self.format == "json" and not self.json_open:
+            self._begin_json()
+        line = {"csv": self._csv, "json": self._json, "jsonl": self._json,
                 "text": self._text}[self.format](r)
+        if self.format == "json":
+            line = ("," if self.emitted else "") + "\n    " + line
+        elif self.format == "jsonl":
+            line += "\n"
         sys.stdout.write(line)
         sys.stdout.flush()
         conf = (r["mode"], r["variant"], r["workers"], r["n"], r["chunk"])
@@ -211,7 +405,9 @@ class Bench:
         self.kernels.append(r["kernel_s"])
         self.emitted += 1
         if self.out_fd is not None:
-            data = self._csv(r).encode()
+            data = ((CSV_HEADER + "\n" if self.out_header else "") +
+                    self._csv(r)).encode()
+            self.out_header = False
             try:
                 # One write(2) on an O_APPEND descriptor: whole lines only.
                 if os.write(self.out_fd, data) != len(data):
@@ -244,10 +440,20 @@ class Bench:
         if self.format == "text" and self.emitted > 1 and not self.mixed:
             print(f"{self.name}: median kernel {median(self.kernels):.6f} s "
                   f"over {self.emitted} records")
+        if self.format == "json":
+            if not self.json_open:
+                self._begin_json()
+            sys.stdout.write("\n  ]\n}\n")
+            self.json_open = False
         sys.stdout.flush()
         if self.out_fd is not None:
             os.close(self.out_fd)
         return 1 if self.failed else 0
+
+
+def _interpreter():
+    return (f"{platform.python_implementation()} "
+            f"{platform.python_version()} ({platform.python_compiler()})")
 
 
 # ---- primes: the tutorial's is_prime and the known answers ---------------

@@ -87,7 +87,7 @@ def main():
 
     try:
         for rep in range(b.repeat):
-            t0 = common.now()
+            t0 = b.kernel_start()
             if b.mode == "seq":
                 done = sum(task(delay_s) for _ in range(tasks))
             elif b.mode == "threads" or b.executor:

@@ -74,7 +74,7 @@ def main():
 
     try:
         for rep in range(b.repeat):
-            t0 = common.now()
+            t0 = b.kernel_start()
             if b.mode == "seq":
                 count = 0
                 for i in range(n):

@@ -102,7 +102,7 @@ def main():
             ("-executor" if b.executor else "")
     try:
         for rep in range(b.repeat):
-            t0 = common.now()
+            t0 = b.kernel_start()
             if b.mode == "seq":
                 total = np.sum(arr)
             elif b.mode == "threads" or (procs and b.executor):
