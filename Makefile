@@ -12,6 +12,12 @@
 #                                (GRADE_ARGS=--solution: the reference ones)
 #   make WERROR=1 ...            warnings are errors (CI sets this)
 #   make O=/tmp/b ...            build under /tmp/b instead of build/
+#   make examples                the programs of examples/, on the build tree
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#                                libpools.a, headers in include/poolbench/,
+#                                poolbench.pc, the programs as
+#                                poolbench-NAME, their man pages (help2man)
+#   make uninstall               removes exactly what install installed
 #
 # Layout (see STYLE.md): pools/*.c make libpools.a; benchmarks/lib/*.c make
 # libbench.a (the harness and the textbook pool); every benchmarks/*.c is one
@@ -67,6 +73,25 @@ BENCH_CFLAGS += -DHAVE_GLIB $(shell pkg-config --cflags glib-2.0)
 BENCH_LIBS += $(shell pkg-config --libs glib-2.0)
 endif
 
+# The version the programs report (--version, the JSON context): `git
+# describe --always` of the checkout, with "-dirty" when tracked files are
+# changed, as --dirty would say (GIT_OPTIONAL_LOCKS=0: asking must not take
+# the index lock from a commit running beside us), or "unknown" outside
+# git.  It goes into a small header that is rewritten only when it
+# changes, so a second `make` has nothing to do.
+VERSION := $(shell git describe --always 2>/dev/null || echo unknown)$(shell \
+    GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no \
+    2>/dev/null | grep -q . && echo -dirty)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_INFO := $(BUILD)/gen/build-info.h
+BUILD_INFO_FLAGS := $(subst ",\",$(strip $(CFLAGS) $(BENCH_CFLAGS) \
+    $(if $(SANITIZE),-fsanitize=$(SANITIZE))))
+$(shell mkdir -p $(BUILD)/gen && \
+    printf '#define POOLBENCH_VERSION "%s"\n#define POOLBENCH_COMMIT "%s"\n#define POOLBENCH_CFLAGS "%s"\n' \
+    '$(VERSION)' '$(COMMIT)' '$(BUILD_INFO_FLAGS)' >$(BUILD_INFO).new && \
+    if cmp -s $(BUILD_INFO).new $(BUILD_INFO); then rm $(BUILD_INFO).new; \
+    else mv $(BUILD_INFO).new $(BUILD_INFO); fi)
+
 LIB_SRCS := $(wildcard pools/*.c)
 BENCHLIB_SRCS := $(wildcard benchmarks/lib/*.c)
 BENCH_SRCS := $(wildcard benchmarks/*.c)
@@ -91,9 +116,21 @@ BENCHLIB := $(BUILD)/libbench.a
 BINS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib test bench bench-quick grade clean
-all: $(LIB) $(BINS) $(MPI_BINS) $(TESTS)
+# The programs of examples/ use the public headers only (no -Ibenchmarks/lib).
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all lib test bench bench-quick grade clean examples man install \
+        uninstall
+all: $(LIB) $(BINS) $(MPI_BINS) $(TESTS) $(EXAMPLES)
 lib: $(LIB)
+examples: $(EXAMPLES)
+
+# Make deletes the intermediate files of a chain of pattern rules (the .o
+# between a .c and a program) once the program is built; the next make
+# then sees them missing and builds everything again.  .SECONDARY with no
+# prerequisites keeps every intermediate, so a second `make` does nothing.
+.SECONDARY:
 
 $(BUILD)/obj/pools/%.o: pools/%.c
 	@mkdir -p $(@D)
@@ -102,6 +139,11 @@ $(BUILD)/obj/pools/%.o: pools/%.c
 $(BUILD)/obj/benchmarks/%.o: benchmarks/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(BENCH_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Only the harness reads the version (the .d file then records the
+# dependency on the header).
+$(BUILD)/obj/benchmarks/lib/bench.o: BENCH_CFLAGS += \
+    -DPOOLBENCH_BUILD_INFO='"$(abspath $(BUILD_INFO))"'
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -143,6 +185,87 @@ $(BUILD)/tests/test_faults_%: $(BUILD)/obj/tests/test_faults_%.o $(FI_OBJ) \
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) \
 	    $(addprefix -Wl$(comma)--wrap=,$(FI_WRAP)) -o $@ $< $(FI_OBJ) \
 	    $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Ibenchmarks/lib,$(BASE_CFLAGS)) $(CFLAGS) \
+	    $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(BASE_LDLIBS)
+
+# ---- make install ---------------------------------------------------------
+# GNU's directory variables; DESTDIR stages the whole tree elsewhere (for a
+# package, or scripts/check-install.sh).  The programs get a poolbench-
+# prefix (poolbench-primes), since /usr/local/bin/io or sum would clash with
+# anything; their Open MPI versions go to libexec, where bench_exec_mpi()
+# looks for them.  The man pages are made from --help and --version by
+# Debian's help2man (scripts/setup.sh installs it); without it, install
+# says so and leaves them out.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+HELP2MAN ?= help2man
+PUBLIC_HEADERS := pools/threadpool.h pools/procpool.h
+MANS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/man/poolbench-%.1)
+HAVE_HELP2MAN := $(shell command -v $(HELP2MAN) 2>/dev/null)
+
+# help2man runs the program under the name it will have once installed, so
+# the page says "poolbench-primes" throughout; --name is the summary line
+# of --help.
+$(BUILD)/man/poolbench-%.1: $(BUILD)/bin/%
+	@mkdir -p $(@D)
+	ln -sf ../bin/$* $(@D)/poolbench-$*
+	$(HELP2MAN) --no-info --section=1 --source=poolbench \
+	    --name="$$($(@D)/poolbench-$* --help | sed -n 's/^$*: //p' | \
+	             head -n 1)" \
+	    --output=$@ $(@D)/poolbench-$* || { rm -f $@ $(@D)/poolbench-$*; \
+	    exit 1; }
+	rm -f $(@D)/poolbench-$*
+man: $(if $(HAVE_HELP2MAN),$(MANS))
+
+$(BUILD)/poolbench.pc: poolbench.pc.in $(BUILD_INFO)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    $< >$@
+
+install: $(LIB) $(BINS) $(MPI_BINS) $(BUILD)/poolbench.pc man
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/poolbench $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libpools.a
+	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/poolbench/
+	$(INSTALL) -m 644 $(BUILD)/poolbench.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	for p in $(notdir $(BINS)); do \
+	    $(INSTALL) -m 755 $(BUILD)/bin/$$p \
+	        $(DESTDIR)$(BINDIR)/poolbench-$$p || exit 1; \
+	done
+ifneq ($(MPI_BINS),)
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)/poolbench/mpi
+	$(INSTALL) -m 755 $(MPI_BINS) $(DESTDIR)$(LIBEXECDIR)/poolbench/mpi/
+endif
+ifneq ($(HAVE_HELP2MAN),)
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1/
+else
+	@echo "install: no $(HELP2MAN): no man pages (scripts/setup.sh)" >&2
+endif
+
+# Exactly the files install puts there, then the folders it made if they
+# are empty now (rmdir refuses otherwise, and - ignores that).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libpools.a \
+	    $(DESTDIR)$(PKGCONFIGDIR)/poolbench.pc \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/poolbench/,$(notdir \
+	        $(PUBLIC_HEADERS))) \
+	    $(addprefix $(DESTDIR)$(BINDIR)/poolbench-,$(notdir $(BINS))) \
+	    $(addprefix $(DESTDIR)$(LIBEXECDIR)/poolbench/mpi/,$(notdir \
+	        $(MPI_SRCS:.c=))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/poolbench \
+	    $(DESTDIR)$(LIBEXECDIR)/poolbench/mpi \
+	    $(DESTDIR)$(LIBEXECDIR)/poolbench 2>/dev/null
 
 # The tests find the benchmark programs through POOLBENCH_BIN.
 test: all

@@ -25,6 +25,7 @@ packages=(
     "valgrind:command:valgrind"
     "procps:command:ps"
     "file:command:file"
+    "help2man:command:help2man"
     "openmpi-bin:command:mpirun"
     "libopenmpi-dev:command:mpicc"
 )
