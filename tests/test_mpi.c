@@ -145,7 +145,8 @@ static void run_wrapper(struct run *r, const char *const *args)
 }
 
 /* Splits the CSV lines of out into recs (header skipped); returns the
- * number of records.  Fails the test on a line with the wrong shape. */
+ * number of records.  Fails the test on a line with the wrong shape.
+ * Columns after check (the CPU times) are not read. */
 static int parse_records(char *out, struct rec *recs, int max)
 {
     int count = 0;
@@ -160,7 +161,7 @@ static int parse_records(char *out, struct rec *recs, int max)
             continue;
         ck_assert_int_lt(count, max);
         k = sscanf(line, "%31[^,],c,%31[^,],%47[^,],%ld,%lld,%lld,%lld,%ld,"
-                   "%lf,%lf,%31[^,],%31[^,],%7s", c->bench, c->mode,
+                   "%lf,%lf,%31[^,],%31[^,],%7[^,\n]", c->bench, c->mode,
                    c->variant, &c->workers, &c->n, &c->chunk, &c->tasks,
                    &c->rep, &c->setup_s, &c->kernel_s, c->result,
                    c->expected, c->check);

@@ -1,7 +1,8 @@
 /*
  * mpibench.h - what the Open MPI benchmark programs (primes.c, sum.c in
  * this folder) share: starting MPI, reading the command line on one rank,
- * spotting oversubscription, and printing records from rank 0 only.
+ * counting the machines, spotting oversubscription, and printing records
+ * from rank 0 only.
  *
  * These are functions in a header, not a library, because the Makefile
  * turns every .c file in benchmarks/mpi/ into a program (built with
@@ -45,6 +46,7 @@ struct mpib {
     int size;                   /* the number of ranks: the workers */
     double init_s;              /* MPI_Init on rank 0, in seconds */
     bool oversub;               /* some machine runs more ranks than CPUs */
+    int hosts;                  /* the machines the ranks run on */
     long long chunk;            /* --chunk, 0 = automatic (every rank) */
     long repeat;                /* --repeat (every rank) */
     struct bench b;             /* the parsed command line: rank 0 only */
@@ -61,23 +63,29 @@ static inline bool workers_given(int argc, char **argv)
 }
 
 /*
- * Are the ranks oversubscribed?  MPI_COMM_TYPE_SHARED splits the ranks by
- * machine (by shared memory); on each machine, more ranks than online CPUs
- * means that ranks take turns on a CPU, and a time then measures sharing,
- * not speed-up.  The answer is the same on every rank.
+ * Where are the ranks?  MPI_COMM_TYPE_SHARED splits the ranks by machine
+ * (by shared memory: Open MPI takes the machines from mpirun's map, so the
+ * namespace hosts of scripts/mpi-hosts.sh count as machines too).  On each
+ * machine, more ranks than online CPUs means that ranks take turns on a
+ * CPU, and a time then measures sharing, not speed-up; the first rank of
+ * each machine counts it once, which gives the number of machines.  The
+ * answers are the same on every rank.
  */
-static inline bool detect_oversub(void)
+static inline void detect_placement(struct mpib *m)
 {
     MPI_Comm node;
-    int local, over, any;
+    int local, local_rank, mine[2], all[2];
 
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
                         MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &local);
+    MPI_Comm_rank(node, &local_rank);
     MPI_Comm_free(&node);
-    over = local > bench_cpus();
-    MPI_Allreduce(&over, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-    return any != 0;
+    mine[0] = local > bench_cpus();
+    mine[1] = local_rank == 0;
+    MPI_Allreduce(mine, all, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    m->oversub = all[0] > 0;
+    m->hosts = all[1];
 }
 
 /*
@@ -126,7 +134,7 @@ static inline int mpib_start(struct mpib *m, const struct bench_spec *spec,
     MPI_Bcast(shared, 2, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
     m->chunk = shared[0];
     m->repeat = (long)shared[1];
-    m->oversub = detect_oversub();
+    detect_placement(m);
     return BENCH_CONTINUE;
 }
 
@@ -148,14 +156,21 @@ static inline int mpib_agree(int err)
     return worst;
 }
 
-/* The record's variant: "static", or "static+oversub" when the ranks share
- * CPUs, so that the suite can mark such points on its charts.  buf must
- * hold at least 32 bytes. */
+/* The record's variant: "static"; "static+2hosts" when the ranks ran on
+ * 2 machines (one machine adds nothing); "+oversub" at the end when some
+ * machine ran more ranks than it has CPUs, so that the suite can mark such
+ * points on its charts: "static+3hosts+oversub".  buf must hold at least
+ * 48 bytes. */
 static inline const char *mpib_variant(const struct mpib *m,
                                        const char *variant, char *buf,
                                        size_t size)
 {
-    snprintf(buf, size, "%s%s", variant, m->oversub ? "+oversub" : "");
+    char hosts[24] = "";
+
+    if (m->hosts > 1)
+        snprintf(hosts, sizeof(hosts), "+%dhosts", m->hosts);
+    snprintf(buf, size, "%s%s%s", variant, hosts,
+             m->oversub ? "+oversub" : "");
     return buf;
 }
 

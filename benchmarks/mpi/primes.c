@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     long long params[2];
     uint64_t limit, chunk, expected = 0;
     bool dynamic;
-    char vbuf[32];
+    char vbuf[48];
     int rc, err = 0;
 
     rc = mpib_start(&m, &spec, &argc, &argv);

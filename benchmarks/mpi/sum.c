@@ -40,6 +40,27 @@
  * In text format rank 0 also prints how many bytes went to other ranks in
  * the kernel and at what rate.
  *
+ * WHAT WAS MOVED (--transfer)
+ *
+ * With --transfer every repetition prints a second record, whose variant
+ * is the first one's with "+moved" at the end ("static+moved",
+ * "static+2hosts+moved"): it describes the data that travelled, so that
+ * bytes per second can be charted beside the kernel time without working
+ * the amount out from the command line:
+ *
+ *   n         the bytes rank 0 sent to other ranks (counted as it sends)
+ *   tasks     the messages that carried data
+ *   kernel_s  the seconds from the start of the kernel until the last of
+ *             those bytes had arrived (the latest rank; every rank starts
+ *             its clock at the same barrier).  For static that is the
+ *             scatter; dynamic's data arrives all through the kernel.
+ *   result    the bytes the other ranks received (counted as they
+ *             receive), expected: n, so the check says no byte was lost
+ *
+ * Bytes per second is n / kernel_s.  Moving data is the cost that grows
+ * most from one machine (a copy through shared memory) to several (TCP
+ * over a network): scripts/mpi-hosts.sh bench measures both.
+ *
  * WHAT IS TIMED
  *
  * kernel_s runs on rank 0 from the end of an MPI_Barrier to the end of the
@@ -80,6 +101,7 @@ enum { TAG_ASK = 1, TAG_WORK = 2 };
 static long long n = 50000000;   /* as benchmarks/sum.c: 400 MB */
 static const char *variant = "static";
 static const char *const variants[] = { "static", "dynamic", "local", NULL };
+static bool transfer;
 
 static const struct bench_opt opts[] = {
     { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
@@ -87,6 +109,8 @@ static const struct bench_opt opts[] = {
     { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &variant,
       .choices = variants, .metavar = "static|dynamic|local",
       .help = "scatter from rank 0, deal chunks on request, or no moving" },
+    { .name = "transfer", .type = BENCH_OPT_FLAG, .flag = &transfer,
+      .help = "also print a record of the bytes moved (variant ...+moved)" },
     { 0 }
 };
 static const char *const modes[] = { "mpi", NULL };
@@ -98,6 +122,14 @@ static const struct bench_spec spec = {
 };
 
 enum variant { STATIC, DYNAMIC, LOCAL };
+
+/* The data that travelled in one repetition, as this rank saw it. */
+struct moved {
+    uint64_t sent;              /* rank 0: values sent to other ranks */
+    long long messages;         /* rank 0: messages that carried values */
+    uint64_t got;               /* other ranks: values received */
+    double arrived;             /* other ranks: bench_now() at the last */
+};
 
 /* What one rank holds for the run. */
 struct part {
@@ -112,12 +144,12 @@ struct part {
 /*
  * Round k deals chunks kR .. kR + R - 1: rank r gets [kRC + rC, ...) of at
  * most C values.  Rank 0 keeps its own chunk in place (MPI_IN_PLACE).
- * Returns this rank's sum; on rank 0, *moved counts the values sent.  No
- * overflow: N <= MAX_N and R * C <= 1024 * MAX_N, far below 2^64.
+ * Returns this rank's sum; *mv counts what was sent (rank 0) or received.
+ * No overflow: N <= MAX_N and R * C <= 1024 * MAX_N, far below 2^64.
  */
 static int64_t scatter_sum(const struct part *p, uint64_t limit,
                            uint64_t chunk, int rank, int size,
-                           int *counts, int *displs, uint64_t *moved)
+                           int *counts, int *displs, struct moved *mv)
 {
     int64_t sum = 0;
 
@@ -137,11 +169,17 @@ static int64_t scatter_sum(const struct part *p, uint64_t limit,
             MPI_Scatterv(base, counts, displs, MPI_INT64_T, MPI_IN_PLACE,
                          counts[0], MPI_INT64_T, 0, MPI_COMM_WORLD);
             sum += wl_sum_range(base, (size_t)counts[0]);
-            for (int r = 1; r < size; r++)
-                *moved += (uint64_t)counts[r];
+            for (int r = 1; r < size; r++) {
+                mv->sent += (uint64_t)counts[r];
+                mv->messages += counts[r] > 0;
+            }
         } else {
             MPI_Scatterv(NULL, NULL, NULL, MPI_INT64_T, p->buf[0],
                          counts[rank], MPI_INT64_T, 0, MPI_COMM_WORLD);
+            if (counts[rank] > 0) {
+                mv->got += (uint64_t)counts[rank];
+                mv->arrived = bench_now();
+            }
             sum += wl_sum_range(p->buf[0], (size_t)counts[rank]);
         }
     }
@@ -154,7 +192,7 @@ struct deal {
     const int64_t *all;
     uint64_t n, chunk, next;
     long long tasks;            /* chunks dealt, the manager's included */
-    uint64_t moved;             /* values sent to workers */
+    struct moved *mv;           /* what went to the workers */
     int stopped;                /* workers told "no more" */
 };
 
@@ -178,9 +216,10 @@ static void answer_one(struct deal *d)
 
     MPI_Recv(NULL, 0, MPI_BYTE, MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD,
              &st);
-    if (deal_take(d, &a, &b))
-        d->moved += b - a;
-    else
+    if (deal_take(d, &a, &b)) {
+        d->mv->sent += b - a;
+        d->mv->messages++;
+    } else
         d->stopped++;
     MPI_Send(b > a ? d->all + a : NULL, (int)(b - a), MPI_INT64_T,
              st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
@@ -200,9 +239,9 @@ static void answer_waiting(struct deal *d)
 }
 
 static int64_t manage(const int64_t *all, uint64_t limit, uint64_t chunk,
-                      int size, long long *tasks, uint64_t *moved)
+                      int size, long long *tasks, struct moved *mv)
 {
-    struct deal d = { .all = all, .n = limit, .chunk = chunk };
+    struct deal d = { .all = all, .n = limit, .chunk = chunk, .mv = mv };
     uint64_t slice = chunk / MANAGER_SLICES > 0 ? chunk / MANAGER_SLICES : 1;
     uint64_t a, b;
     int64_t sum = 0;
@@ -219,14 +258,13 @@ static int64_t manage(const int64_t *all, uint64_t limit, uint64_t chunk,
     while (d.stopped < size - 1)
         answer_one(&d);
     *tasks = d.tasks;
-    *moved = d.moved;
     return sum;
 }
 
 /* A worker: ask, then receive the next chunk into one buffer while summing
  * the other.  Every request gets exactly one answer, and the last answer
  * is the empty one, so no receive is left pending. */
-static int64_t work(const struct part *p, uint64_t chunk)
+static int64_t work(const struct part *p, uint64_t chunk, struct moved *mv)
 {
     MPI_Request req;
     MPI_Status st;
@@ -241,6 +279,8 @@ static int64_t work(const struct part *p, uint64_t chunk)
         MPI_Get_count(&st, MPI_INT64_T, &got);
         if (got == 0)
             return sum;
+        mv->got += (uint64_t)got;
+        mv->arrived = bench_now();
         MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_ASK, MPI_COMM_WORLD);
         MPI_Irecv(p->buf[!cur], (int)chunk, MPI_INT64_T, 0, TAG_WORK,
                   MPI_COMM_WORLD, &req);
@@ -304,15 +344,48 @@ static void release(struct part *p)
     free(p->mine);
 }
 
+/*
+ * --transfer: gathers on rank 0 what every rank saw of the data that
+ * travelled in repetition rep (kernel started at t0 on each rank) and
+ * prints it as a record of its own (see "WHAT WAS MOVED" above).
+ * Collective, after the timed section.  Returns false when the run must
+ * stop, as mpib_emit() does.
+ */
+static bool emit_moved(struct mpib *m, const struct moved *mv, double t0,
+                       const char *variant, uint64_t chunk, long rep)
+{
+    struct bench_record r;
+    uint64_t got = 0;
+    double span = mv->got > 0 ? mv->arrived - t0 : 0.0, latest = 0.0;
+    char vbuf[64];
+
+    MPI_Reduce(&mv->got, &got, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&span, &latest, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    if (m->rank == 0) {
+        bench_record_init(&m->b, &r, rep);
+        snprintf(vbuf, sizeof(vbuf), "%s+moved", variant);
+        r.variant = vbuf;
+        r.workers = m->size;
+        r.n = (long long)(mv->sent * sizeof(int64_t));
+        r.chunk = (long long)chunk;
+        r.tasks = mv->messages;
+        r.kernel_s = latest;
+        r.result = (int64_t)(got * sizeof(int64_t));
+        r.expected = r.n;
+    }
+    return mpib_emit(m, &r);
+}
+
 int main(int argc, char **argv)
 {
     struct mpib m;
     struct part p = { 0 };
-    long long params[2];
+    long long params[3];
     uint64_t limit, chunk;
     int *counts = NULL, *displs = NULL;
     enum variant v;
-    char vbuf[32];
+    bool show_moved;
+    char vbuf[48];
     double t0, setup_s;
     int rc, err;
 
@@ -322,9 +395,11 @@ int main(int argc, char **argv)
     params[0] = n;
     params[1] = strcmp(variant, "dynamic") == 0 ? DYNAMIC
                 : strcmp(variant, "local") == 0 ? LOCAL : STATIC;
-    mpib_share(params, 2);
+    params[2] = transfer;
+    mpib_share(params, 3);
     limit = (uint64_t)params[0];
     v = (enum variant)params[1];
+    show_moved = params[2] != 0;
     if (m.chunk > 0)
         chunk = (uint64_t)m.chunk;
     else if (v == DYNAMIC)
@@ -358,7 +433,7 @@ int main(int argc, char **argv)
         long long tasks = v == DYNAMIC
                               ? 0
                               : (long long)((limit + chunk - 1) / chunk);
-        uint64_t moved = 0;
+        struct moved mv = { 0 };
         double kernel_s;
 
         MPI_Barrier(MPI_COMM_WORLD);
@@ -367,11 +442,11 @@ int main(int argc, char **argv)
             mine = wl_sum_range(p.mine, (size_t)(p.hi - p.lo));
         else if (v == STATIC)
             mine = scatter_sum(&p, limit, chunk, m.rank, m.size, counts,
-                               displs, &moved);
+                               displs, &mv);
         else if (m.rank == 0)
-            mine = manage(p.all, limit, chunk, m.size, &tasks, &moved);
+            mine = manage(p.all, limit, chunk, m.size, &tasks, &mv);
         else
-            mine = work(&p, chunk);
+            mine = work(&p, chunk, &mv);
         MPI_Reduce(&mine, &total, 1, MPI_INT64_T, MPI_SUM, 0,
                    MPI_COMM_WORLD);
         kernel_s = bench_now() - t0;
@@ -390,11 +465,13 @@ int main(int argc, char **argv)
             r.result = total;
             r.expected = wl_sum_expected(limit);
             bench_text(&m.b, "sum: moved %.1f MB to other ranks in %.6f s "
-                       "(%.2f GB/s)\n", (double)moved * 8 / 1e6, kernel_s,
-                       kernel_s > 0 ? (double)moved * 8 / 1e9 / kernel_s
+                       "(%.2f GB/s)\n", (double)mv.sent * 8 / 1e6, kernel_s,
+                       kernel_s > 0 ? (double)mv.sent * 8 / 1e9 / kernel_s
                                     : 0.0);
         }
         if (!mpib_emit(&m, &r))
+            break;
+        if (show_moved && !emit_moved(&m, &mv, t0, vbuf, chunk, rep))
             break;
     }
 
