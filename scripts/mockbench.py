@@ -26,7 +26,8 @@ oversubscribed.  MPI ranks scale perfectly up to 2, like C threads.
 
 MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
 result (check FAIL, exit 1), to test that the suite stops on it.
-MOCKBENCH_SLEEP=S makes every kernel take S seconds, to test interruption.
+MOCKBENCH_SLEEP=S makes every kernel of a parallel mode take S seconds, to
+test interruption (the sequential runs that calibration times stay short).
 MOCKBENCH_NO_HEADER=1 writes --out files without the header row (the
 older format), and MOCKBENCH_SCALE=F multiplies every modelled kernel.
 """
@@ -185,7 +186,7 @@ def main():
                     k = 1e-7 * n * math.sqrt(n / 1e5) / sp
                     if name == 'chunks' and m != 'seq':
                         k += 1e-6 * (n / ch) / sp
-                if sleep:
+                if sleep and m != 'seq':
                     k = float(sleep)
                 else:
                     k *= scale

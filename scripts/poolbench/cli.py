@@ -663,6 +663,21 @@ class Suite:
                 for k, v in sorted(times.items()))))
         runfolder.write_jsonl(self.folder.path('mpi-startup.jsonl'), rows)
 
+    def check(self, run_dir):
+        """The run checker's problems with the folder (poolbench.check_run,
+        else scripts/check-run.sh); [] when it is complete."""
+        try:
+            from . import check_run as checker
+        except ImportError:
+            checker = None
+        if checker is not None and hasattr(checker, 'check'):
+            return checker.check(run_dir, False)
+        script = check_run(run_dir)
+        tail = []
+        if script and self.runner.run([script, run_dir], tail=tail) != 0:
+            return tail or ['check-run.sh failed']
+        return []
+
     def run_json(self, started_utc, t0, steps, final=False):
         o = self.o
         return {
@@ -689,12 +704,10 @@ class Suite:
         runfolder.write_json(os.path.join(tmp, 'run.json'),
                              self.run_json(started_utc, t0, steps))
         flags = write_outputs(tmp)
-        checker = check_run(tmp)
-        if checker:
-            tail = []
-            if self.runner.run([checker, tmp], tail=tail) != 0:
-                raise runner.Failure('the run folder failed its own check:\n'
-                                     + '\n'.join('    ' + t for t in tail))
+        problems = self.check(tmp)
+        if problems:
+            raise runner.Failure('the run folder failed its own check:\n'
+                                 + '\n'.join('    ' + t for t in problems))
         runfolder.write_json(os.path.join(tmp, 'run.json'),
                              self.run_json(started_utc, t0, steps, True))
         self.progress.finish()
