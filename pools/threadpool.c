@@ -39,8 +39,12 @@
  *    for work (pool->spinning).  A signal to a sleeper is a system call;
  *    the textbook pool makes one per submit.  A worker that takes a task
  *    and sees more waiting wakes the next sleeper itself, so wake-ups
- *    spread like a chain.  In a dynamic pool, if no worker is free at all,
- *    submit starts one (up to the maximum): "grow when work waits".
+ *    spread like a chain.  In a dynamic pool, if more tasks wait than
+ *    workers are free, submit starts one (up to the maximum): "grow when
+ *    work waits".  A worker counts as busy (pool->running) only from
+ *    taking a task until the task's end is published, so a worker that is
+ *    still starting, polling or asleep is free, and one task at a time
+ *    never grows the pool.
  *
  * 4. Poll before sleeping.  A worker that has run a task, or finds the
  *    queue empty, first polls the queue's head and tail counters (no lock)
@@ -57,10 +61,14 @@
  *    Every lock is held for a few dozen instructions; a thread that finds
  *    one taken retries briefly before sleeping in the kernel (glibc's
  *    adaptive mutex).  Without that, threads taking turns at the queue put
- *    each other to sleep thousands of times a second.  A worker's counters
- *    are added to the pool's at its next trip to take_lock, so running a
- *    task costs one trip to one lock, and one clock read for the busy time
- *    (tasks run back to back share their readings).
+ *    each other to sleep thousands of times a second.  Running a task
+ *    costs one trip to one lock (take_lock) and one clock read for the
+ *    busy time (tasks run back to back share their readings); the busy
+ *    time is added to the pool's at the worker's next trip to take_lock.
+ *    The task counters are atomics on take_lock's cache line, which the
+ *    worker holds anyway: `completed` is counted before the task's end is
+ *    published, so a thread holding a task's outcome never sees counters
+ *    that lag behind it.
  *
  * 6. No false sharing.  What the submitter writes on every task (its lock,
  *    the tail), what a worker writes on every task (take_lock, the head)
@@ -84,6 +92,10 @@
  *    carries thousands of items and the per-task cost above is paid once
  *    per chunk.  Chunks are handed out by an atomic counter to whoever is
  *    free, the calling thread included, and results are written in place.
+ *    The workers join through helper tasks queued like any other; when
+ *    the caller finds no chunk left it takes back the helpers no worker
+ *    has started and waits for the ones that have, so a returned map
+ *    holds no queue place and its job can live on the caller's stack.
  *
  * What we tried and left out: a worker taking a batch of queued tasks per
  * trip to the lock.  It saves lock traffic, but a task in one worker's
@@ -248,7 +260,7 @@ struct tp_pool {
     size_t cap;                 /* likewise */
     size_t limit;               /* constant: 0 unbounded */
     _Atomic bool stopping;      /* lock to write */
-    unsigned nmin, nmax;        /* constant: workers kept, workers at most */
+    unsigned nmin, nmax;        /* constant: workers kept (maybe 0), at most */
     _Atomic unsigned alive;     /* lock to write: workers running */
     unsigned peak;              /* lock: most workers ever */
     _Atomic unsigned idle;      /* lock to write: workers asleep */
@@ -274,7 +286,8 @@ struct tp_pool {
     /* Written by a worker on every task. */
     _Alignas(CACHE_LINE) pthread_mutex_t take_lock;
     _Atomic size_t head;        /* take_lock to write: tasks ever taken */
-    uint64_t completed, cancelled;  /* take_lock */
+    _Atomic unsigned running;   /* workers running a task: see ring_take */
+    _Atomic uint64_t completed; /* counted before the task's end is seen */
     _Atomic unsigned spinning;  /* 1 while a worker polls for tasks */
 };
 
@@ -428,6 +441,11 @@ struct fstore {
     _Atomic(struct tp_future *) returned;  /* given back; or STORE_CLOSED */
     _Atomic size_t live;        /* futures allocated, + 1 while the pool is */
     long spin_ns;               /* constant: the pool's, for waiters */
+    /* The pool's count of cancelled tasks.  It lives here, with the
+     * futures, because tp_future_cancel counts through the future: the
+     * pool may be destroyed while a canceller is still counting, the
+     * store not (the canceller holds a future). */
+    _Atomic uint64_t cancelled;
 };
 
 /* The head of a closed store's stack: a pointer no future can have. */
@@ -441,6 +459,7 @@ static int fstore_create(long spin_ns, struct fstore **out)
         return ENOMEM;
     atomic_init(&st->returned, NULL);
     atomic_init(&st->live, 1);
+    atomic_init(&st->cancelled, 0);
     st->spin_ns = spin_ns;
     *out = st;
     return 0;
@@ -672,11 +691,17 @@ int tp_future_get(struct tp_future *f, void **result)
     return f->status;
 }
 
+/* A timeout the header allows: >= 0, or exactly TP_WAIT_FOREVER. */
+static bool timeout_valid(double timeout_s)
+{
+    return timeout_s >= 0 || timeout_s == TP_WAIT_FOREVER;
+}
+
 int tp_future_wait(struct tp_future *f, double timeout_s)
 {
     struct timespec deadline;
 
-    if (f == NULL || isnan(timeout_s))
+    if (f == NULL || !timeout_valid(timeout_s))
         return EINVAL;
     if (timeout_s < 0)
         return future_wait_until(f, NULL, UINT64_MAX);
@@ -695,7 +720,9 @@ int tp_future_cancel(struct tp_future *f)
     if (!future_claim(f))
         return EBUSY;
     /* The queue entry keeps the pool's reference; the worker that pops it
-     * sees a claimed future, skips it and drops that reference. */
+     * sees a claimed future, skips it and drops that reference.  Counted
+     * now, before anyone can see the future done (header: tp_stats). */
+    atomic_fetch_add(&f->store->cancelled, 1);
     future_finish(f, ECANCELED, NULL);
     return 0;
 }
@@ -732,7 +759,7 @@ static int check_futures(struct tp_future *const *fs, size_t n,
 {
     size_t i;
 
-    if (isnan(timeout_s) || (n > 0 && fs == NULL))
+    if (!timeout_valid(timeout_s) || (n > 0 && fs == NULL))
         return EINVAL;
     for (i = 0; i < n; i++)
         if (fs[i] == NULL)
@@ -933,8 +960,15 @@ static int ring_push(struct tp_pool *p, const struct task *t)
     return 0;
 }
 
-/* Takes the oldest task into *t.  Caller holds pool->take_lock.  Returns
- * false if the queue is empty. */
+/*
+ * Takes the oldest task into *t, for a worker that will run it.  Caller
+ * holds pool->take_lock.  Returns false if the queue is empty.
+ *
+ * The worker counts as running from before the task leaves the queue
+ * (both are sequentially consistent atomics), so whoever sees the queue
+ * shorter also sees one more worker busy: a task is never missing from
+ * both the queue and the busy workers (see short_of_workers).
+ */
 static bool ring_take(struct tp_pool *p, struct task *t)
 {
     size_t head = atomic_load(&p->head);
@@ -942,38 +976,45 @@ static bool ring_take(struct tp_pool *p, struct task *t)
     if (head == atomic_load(&p->tail))
         return false;
     *t = p->ring[head % p->cap];
-    /* Frees the slot for the submitters (a release store). */
+    atomic_fetch_add(&p->running, 1);
     atomic_store(&p->head, head + 1);
     return true;
 }
 
 /* ---- Workers --------------------------------------------------------- */
 
-static void map_helper_drop(void *arg);
 static int map_helper(void *arg, void **result);
+static void map_helper_taken(void *arg);
+static void map_helper_done(void *arg);
 
-/* Runs one popped task.  Returns 1 if it ran, 0 if it had been cancelled. */
-static int run_task(const struct task *t)
+/*
+ * Runs one task taken by ring_take.  The worker stops counting as running,
+ * and the task is counted as completed, before anyone can learn that the
+ * task is over (its future done, its map's caller woken): a thread that
+ * has a task's outcome in hand sees counters that include it, and may
+ * submit the next task to a worker that already counts as free.
+ */
+static void run_task(struct tp_pool *p, const struct task *t)
 {
     struct tp_future *f = t->f;
     void *result = NULL;
     int status;
 
-    if (f != NULL) {
-        int expected = F_PENDING;
-
-        if (!atomic_compare_exchange_strong(&f->state, &expected,
-                                            F_CLAIMED)) {
-            future_unref(f);
-            return 0;
-        }
+    if (f != NULL && !future_claim(f)) {
+        /* Cancelled while queued: the canceller has counted it. */
+        atomic_fetch_sub(&p->running, 1);
+        future_unref(f);
+        return;
     }
     status = t->fn(t->arg, &result);
+    atomic_fetch_add(&p->completed, 1);
+    atomic_fetch_sub(&p->running, 1);
     if (f != NULL) {
         future_finish(f, status, result);
         future_unref(f);
+    } else if (t->fn == map_helper) {
+        map_helper_done(t->arg);
     }
-    return 1;
 }
 
 /*
@@ -1012,41 +1053,64 @@ static bool spin_for_work(struct tp_pool *p)
     return quick;
 }
 
-/*
- * Wakes a sleeping worker if tasks wait and nobody is already coming for
- * them; in a dynamic pool with every worker busy, starts a new one.
- * Caller holds pool->lock.
- */
 static int worker_start(struct tp_pool *p);
+
+/*
+ * The rule of a dynamic pool: a new worker starts when a task is queued
+ * and no worker is free to take it, that is when more tasks wait than
+ * workers are free.  A free worker is any worker not running a task:
+ * asleep, polling, on its way to the queue, or still starting (the last
+ * is easy to miss: a pool just created has a worker that has not reached
+ * the queue yet, and a task submitted then is its to take).
+ *
+ * Read without the lock this is a hint; under pool->lock, where alive
+ * cannot change, it is exact up to tasks being taken at that moment.  The
+ * fence pairs with ring_take: the caller has just queued a task (a release
+ * store, which alone could be reordered after the loads below), the taker
+ * counts itself running before it moves head; with the fence, either we
+ * see the taker running, or the taker sees our task and calls us again.
+ */
+static bool short_of_workers(struct tp_pool *p)
+{
+    unsigned alive = atomic_load(&p->alive), running;
+
+    if (alive >= p->nmax ||
+        atomic_load_explicit(&p->stopping, memory_order_relaxed))
+        return false;
+    atomic_thread_fence(memory_order_seq_cst);
+    running = atomic_load(&p->running);
+    return queue_len(p) > (running < alive ? alive - running : 0);
+}
+
+/* Whether a sleeping worker should be woken: tasks wait, a worker sleeps
+ * that no wake-up is on its way to, and no worker polls the queue. */
+static bool should_wake(struct tp_pool *p)
+{
+    return atomic_load(&p->idle) > atomic_load(&p->waking) &&
+           queue_len(p) > 0 && atomic_load(&p->spinning) == 0;
+}
 
 /* Whether wake_or_grow would do anything: readable without the lock. */
 static bool should_wake_or_grow(struct tp_pool *p)
 {
-    unsigned idle = atomic_load(&p->idle);
-
-    if (idle <= atomic_load(&p->waking) &&
-        (idle > 0 || atomic_load(&p->alive) >= p->nmax))
-        return false;
-    return queue_len(p) > 0 && atomic_load(&p->spinning) == 0;
+    return should_wake(p) || short_of_workers(p);
 }
 
+/*
+ * Wakes a sleeping worker if tasks wait and nobody is already coming for
+ * them; in a dynamic pool short of free workers, starts a new one.
+ * Caller holds pool->lock.
+ */
 static void wake_or_grow(struct tp_pool *p)
 {
-    /* Cheapest first: idle and alive change only under our lock, while
-     * queue_len and spinning live on lines the workers write. */
-    if (p->idle <= p->waking && (p->idle > 0 || p->alive >= p->nmax))
-        return;
-    if (queue_len(p) == 0 || atomic_load(&p->spinning) > 0)
-        return;
-    if (p->idle > p->waking) {
+    if (should_wake(p)) {
         p->waking++;
         pthread_cond_signal(&p->work_cv);
-    } else if (p->idle == 0 && p->alive < p->nmax &&
-               !atomic_load_explicit(&p->stopping, memory_order_relaxed)) {
-        /* If the system refuses a thread, the workers we have will get to
-         * the task: there is always at least one (nmin >= 1). */
-        (void)worker_start(p);
     }
+    /* If the system refuses a thread, the workers we have will get to the
+     * task: there is at least one (enqueue starts one if there is none). */
+    if (short_of_workers(p))
+        (void)worker_start(p);
 }
 
 /*
@@ -1054,25 +1118,24 @@ static void wake_or_grow(struct tp_pool *p)
  * behind a long one while another worker is free.  Taking a task needs only
  * take_lock, which submitters never touch; the worker takes the pool's lock
  * only to sleep, to wake another worker, or to let a blocked submitter go.
- * Its counters (tasks run, cancelled ones skipped, busy time) are added to
- * the pool's at its next trip to take_lock.
+ * Its busy time is added to the pool's at its next trip to take_lock; the
+ * task counters are kept by run_task.
  */
 static void *worker_main(void *arg)
 {
     struct slot *self = arg;
     struct tp_pool *p = self->pool;
     struct task t;
-    uint64_t mark = 0, t1, busy = 0, ran = 0, skipped = 0;
+    uint64_t mark = 0, t1, busy = 0;
     bool may_spin = false, took;
     int rc;
 
     for (;;) {
         pthread_mutex_lock(&p->take_lock);
         self->busy_ns += busy;
-        p->completed += ran;
-        p->cancelled += skipped;
-        busy = ran = skipped = 0;
-        took = ring_take(p, &t);
+        busy = 0;
+        if ((took = ring_take(p, &t)) && t.fn == map_helper)
+            map_helper_taken(t.arg);
         pthread_mutex_unlock(&p->take_lock);
 
         if (took) {
@@ -1090,10 +1153,7 @@ static void *worker_main(void *arg)
              * worker, even through the vDSO). */
             if (mark == 0)
                 mark = now_ns();
-            if (run_task(&t))
-                ran++;
-            else
-                skipped++;
+            run_task(p, &t);
             t1 = now_ns();
             busy += t1 - mark;
             /* Poll for the next task before going back to the lock. */
@@ -1210,12 +1270,16 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
         opt = &defaults;
     if (isnan(opt->idle_timeout_s) || opt->idle_timeout_s < 0)
         return EINVAL;
+    /* No worker kept and none allowed: nothing could ever run. */
+    if (opt->workers == TP_NO_WORKERS && opt->max_workers == 0)
+        return EINVAL;
     /* Aligned, for the cache-line groups of struct tp_pool; its size is a
      * multiple of CACHE_LINE, as aligned_alloc requires. */
     if ((p = aligned_alloc(CACHE_LINE, sizeof(*p))) == NULL)
         return ENOMEM;
     memset(p, 0, sizeof(*p));
-    p->nmin = opt->workers > 0 ? opt->workers : tp_cpu_count();
+    p->nmin = opt->workers == TP_NO_WORKERS ? 0
+              : opt->workers > 0 ? opt->workers : tp_cpu_count();
     p->nmax = opt->max_workers > p->nmin ? opt->max_workers : p->nmin;
     p->idle_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s
                                         : IDLE_DEFAULT_S;
@@ -1226,6 +1290,8 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     atomic_init(&p->head, 0);
     atomic_init(&p->stopping, false);
     atomic_init(&p->spinning, 0);
+    atomic_init(&p->running, 0);
+    atomic_init(&p->completed, 0);
     atomic_init(&p->alive, 0);
     atomic_init(&p->idle, 0);
     atomic_init(&p->waking, 0);
@@ -1291,7 +1357,6 @@ int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
 {
     struct task *ring;
     size_t cap, head, tail, k;
-    uint64_t cancelled = 0;
     int rc;
 
     if (p == NULL || (how != TP_SHUTDOWN_FINISH && how != TP_SHUTDOWN_CANCEL))
@@ -1314,29 +1379,33 @@ int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
     cap = p->cap;
     head = atomic_load(&p->head);
     tail = atomic_load(&p->tail);
+    for (k = head; k != tail; k++)
+        if (ring[k % cap].fn == map_helper)
+            map_helper_taken(ring[k % cap].arg);
     p->ring = NULL;
     p->cap = 0;
     atomic_store(&p->head, tail);
     pthread_mutex_unlock(&p->take_lock);
     pthread_mutex_unlock(&p->lock);
 
+    /* Each task is counted before anyone can see it cancelled; a future
+     * cancelled before (claimed already) was counted by its canceller. */
     for (k = head; k != tail; k++) {
         struct task *t = &ring[k % cap];
 
         if (t->f != NULL) {
-            if (future_claim(t->f))
+            if (future_claim(t->f)) {
+                atomic_fetch_add(&p->store->cancelled, 1);
                 future_finish(t->f, ECANCELED, NULL);
+            }
             future_unref(t->f);
-        } else if (t->fn == map_helper) {
-            map_helper_drop(t->arg);
+        } else {
+            atomic_fetch_add(&p->store->cancelled, 1);
+            if (t->fn == map_helper)
+                map_helper_done(t->arg);
         }
-        cancelled++;
     }
     free(ring);
-
-    pthread_mutex_lock(&p->take_lock);
-    p->cancelled += cancelled;
-    pthread_mutex_unlock(&p->take_lock);
     return rc;
 }
 
@@ -1389,6 +1458,12 @@ static int enqueue(struct tp_pool *p, const struct task *t, bool block)
             pthread_cond_wait(&p->room_cv, &p->lock);
         p->blocked--;
     }
+    /* A pool with no worker (TP_NO_WORKERS, all retired) starts one
+     * before queueing, so that a refused thread fails this call instead of
+     * leaving a task that nobody will run.  It takes the task once we
+     * drop the lock: it looks at the queue under that lock first. */
+    if (p->alive == 0 && (rc = worker_start(p)) != 0)
+        return rc;
     if ((rc = ring_push(p, t)) != 0)
         return rc;
     p->submitted++;
@@ -1440,10 +1515,15 @@ int tp_try_submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
 
 /*
  * One tp_map call.  Chunks are handed out by an atomic counter, so whoever
- * is free takes the next one: the caller and every helper task.  The job
- * lives on the heap with a reference count because a helper may start
- * after the caller has returned (all chunks taken); it then finds nothing
- * to do and drops its reference.
+ * is free takes the next one: the caller and every helper, a task queued
+ * to bring a worker in.  Every item runs, the ones after a failure too,
+ * as in Python's map; the failure with the lowest index is the answer.
+ *
+ * The caller does not return while the job is still in use, so the job
+ * lives on the caller's stack: when it has taken the last chunk it takes
+ * back the helpers still queued (a returned map holds no queue slot; a
+ * helper taken back counts as cancelled), then waits for the helpers
+ * already taken to finish their chunks.  No helper outlives its map.
  */
 struct map_job {
     tp_map_fn *fn;
@@ -1452,22 +1532,13 @@ struct map_job {
     char *out;
     size_t in_size, out_size, n, chunk, nchunks;
     _Atomic size_t next;        /* next chunk to hand out */
-    _Atomic size_t done;        /* chunks finished or skipped */
-    _Atomic size_t failed;      /* lowest failing index, n if none */
-    _Atomic int refs;
+    _Atomic size_t failed;      /* lowest failing index so far, n if none */
+    _Atomic size_t queued;      /* take_lock to write: helpers queued */
     int status;                 /* lock: status of item `failed` */
+    size_t helpers;             /* lock: helpers queued or running */
     pthread_mutex_t lock;
-    pthread_cond_t cv;          /* broadcast when done reaches nchunks */
+    pthread_cond_t cv;          /* signalled when helpers reaches 0 */
 };
-
-static void map_job_unref(struct map_job *job)
-{
-    if (atomic_fetch_sub(&job->refs, 1) != 1)
-        return;
-    pthread_cond_destroy(&job->cv);
-    pthread_mutex_destroy(&job->lock);
-    free(job);
-}
 
 static void map_fail(struct map_job *job, size_t i, int status)
 {
@@ -1479,62 +1550,101 @@ static void map_fail(struct map_job *job, size_t i, int status)
     pthread_mutex_unlock(&job->lock);
 }
 
-/* Takes chunks until none is left. */
+/* Takes chunks until none is left, running every item of each. */
 static void map_work(struct map_job *job)
 {
-    size_t c, i, begin, end, finished = 0;
+    size_t c, i, begin, end;
     int status;
 
     while ((c = atomic_fetch_add(&job->next, 1)) < job->nchunks) {
         begin = c * job->chunk;
         end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
-        /* A chunk after a known failure cannot change the answer. */
-        if (begin < atomic_load_explicit(&job->failed, memory_order_relaxed)) {
-            for (i = begin; i < end; i++) {
-                status = job->fn(job->ctx, i,
-                                 job->in ? job->in + i * job->in_size : NULL,
-                                 job->out ? job->out + i * job->out_size
-                                          : NULL);
-                if (status != 0) {
-                    map_fail(job, i, status);
-                    break;
-                }
-            }
+        for (i = begin; i < end; i++) {
+            status = job->fn(job->ctx, i,
+                             job->in ? job->in + i * job->in_size : NULL,
+                             job->out ? job->out + i * job->out_size : NULL);
+            if (status != 0)
+                map_fail(job, i, status);
         }
-        finished++;
-    }
-    if (finished > 0 &&
-        atomic_fetch_add(&job->done, finished) + finished == job->nchunks) {
-        pthread_mutex_lock(&job->lock);
-        pthread_cond_broadcast(&job->cv);
-        pthread_mutex_unlock(&job->lock);
     }
 }
 
+/* A helper task: works on chunks with the caller. */
 static int map_helper(void *arg, void **result)
 {
     (void)result;
     map_work(arg);
-    map_job_unref(arg);
     return 0;
 }
 
-static void map_helper_drop(void *arg)
+/* A worker took a helper out of the queue.  Caller holds take_lock. */
+static void map_helper_taken(void *arg)
 {
-    map_job_unref(arg);
+    struct map_job *job = arg;
+
+    atomic_fetch_sub(&job->queued, 1);
+}
+
+/* A helper is over (run, or cancelled by a shutdown): the last one lets
+ * the caller go.  The job must not be touched after the unlock. */
+static void map_helper_done(void *arg)
+{
+    struct map_job *job = arg;
+
+    pthread_mutex_lock(&job->lock);
+    if (--job->helpers == 0)
+        pthread_cond_signal(&job->cv);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/*
+ * Takes job's helpers that are still queued out of the queue and returns
+ * how many.  Caller holds both locks.  A job's helpers were queued one
+ * after the other and leave only from the front, and the queue keeps its
+ * order when tasks are taken out of its middle (here), so the helpers
+ * left are a run of `queued` tasks.  We find it and close the gap by
+ * moving the shorter side: the tasks in front of it one way (head moves
+ * up) or those behind it the other (tail moves down).  Both ends only
+ * ever move under both locks, which we hold.
+ */
+static size_t map_withdraw(struct tp_pool *p, struct map_job *job)
+{
+    size_t head = atomic_load(&p->head), tail = atomic_load(&p->tail);
+    size_t r = atomic_load(&job->queued), first, k;
+
+    if (r == 0)
+        return 0;
+    for (first = head; first != tail; first++) {
+        const struct task *t = &p->ring[first % p->cap];
+
+        if (t->fn == map_helper && t->arg == job)
+            break;
+    }
+    assert(tail - first >= r);
+    if (first - head <= tail - (first + r)) {
+        for (k = first; k-- != head;)
+            p->ring[(k + r) % p->cap] = p->ring[k % p->cap];
+        atomic_store(&p->head, head + r);
+    } else {
+        for (k = first + r; k != tail; k++)
+            p->ring[(k - r) % p->cap] = p->ring[k % p->cap];
+        atomic_store(&p->tail, tail - r);
+    }
+    atomic_store(&job->queued, 0);
+    return r;
 }
 
 int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
            const void *in, size_t in_size, void *out, size_t out_size,
            size_t n, size_t chunk, size_t *failed_index)
 {
-    struct map_job *job;
+    struct map_job job;
     struct task t;
-    size_t helpers, h, workers;
+    size_t helpers, h, workers, withdrawn;
     int rc;
 
     if (failed_index != NULL)
-        *failed_index = n;
+        *failed_index = TP_NO_INDEX;
     if (p == NULL || fn == NULL || (n > 0 && in == NULL && in_size > 0) ||
         (n > 0 && out == NULL && out_size > 0))
         return EINVAL;
@@ -1542,62 +1652,82 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
         return ESHUTDOWN;
     if (n == 0)
         return 0;
-    workers = p->nmin;
+    /* A pool that keeps no worker is sized by the most it may have. */
+    workers = p->nmin > 0 ? p->nmin : p->nmax;
     if (chunk == 0)
         chunk = n / (4 * workers) + (n % (4 * workers) != 0);
-    if ((job = calloc(1, sizeof(*job))) == NULL)
-        return ENOMEM;
-    job->fn = fn;
-    job->ctx = ctx;
-    job->in = in_size > 0 ? in : NULL;
-    job->out = out_size > 0 ? out : NULL;
-    job->in_size = in_size;
-    job->out_size = out_size;
-    job->n = n;
-    job->chunk = chunk;
-    job->nchunks = n / chunk + (n % chunk != 0);
-    atomic_init(&job->next, 0);
-    atomic_init(&job->done, 0);
-    atomic_init(&job->failed, n);
-    atomic_init(&job->refs, 1);
-    if ((rc = pthread_mutex_init(&job->lock, NULL)) != 0)
-        goto fail;
-    if ((rc = pthread_cond_init(&job->cv, NULL)) != 0)
-        goto fail_lock;
+    memset(&job, 0, sizeof(job));
+    job.fn = fn;
+    job.ctx = ctx;
+    job.in = in_size > 0 ? in : NULL;
+    job.out = out_size > 0 ? out : NULL;
+    job.in_size = in_size;
+    job.out_size = out_size;
+    job.n = n;
+    job.chunk = chunk;
+    job.nchunks = n / chunk + (n % chunk != 0);
+    atomic_init(&job.next, 0);
+    atomic_init(&job.failed, n);
+    if ((rc = pthread_mutex_init(&job.lock, NULL)) != 0)
+        return rc;
+    if ((rc = pthread_cond_init(&job.cv, NULL)) != 0) {
+        pthread_mutex_destroy(&job.lock);
+        return rc;
+    }
 
     /* One helper per worker at most, and none for the chunk the caller
-     * takes; if the queue is full or shut down we just get fewer. */
-    helpers = job->nchunks - 1 < workers ? job->nchunks - 1 : workers;
+     * takes; if the queue is full or shut down we just get fewer.  They
+     * are counted before the first is queued (a worker may take it at
+     * once), and the ones that could not be queued are taken off after. */
+    helpers = job.nchunks - 1 < workers ? job.nchunks - 1 : workers;
+    job.helpers = helpers;
+    atomic_init(&job.queued, helpers);
     t.fn = map_helper;
-    t.arg = job;
+    t.arg = &job;
     t.f = NULL;
     pthread_mutex_lock(&p->lock);
-    for (h = 0; h < helpers; h++) {
-        atomic_fetch_add(&job->refs, 1);
-        if (enqueue(p, &t, false) != 0) {
-            atomic_fetch_sub(&job->refs, 1);
+    for (h = 0; h < helpers; h++)
+        if (enqueue(p, &t, false) != 0)
             break;
-        }
+    if (h < helpers) {
+        pthread_mutex_lock(&p->take_lock);
+        atomic_fetch_sub(&job.queued, helpers - h);
+        pthread_mutex_unlock(&p->take_lock);
+        pthread_mutex_lock(&job.lock);
+        job.helpers -= helpers - h;
+        pthread_mutex_unlock(&job.lock);
     }
     pthread_mutex_unlock(&p->lock);
 
-    map_work(job);
-    if (atomic_load(&job->done) < job->nchunks) {
-        pthread_mutex_lock(&job->lock);
-        while (atomic_load(&job->done) < job->nchunks)
-            pthread_cond_wait(&job->cv, &job->lock);
-        pthread_mutex_unlock(&job->lock);
-    }
-    rc = job->status;
-    if (rc != 0 && failed_index != NULL)
-        *failed_index = atomic_load(&job->failed);
-    map_job_unref(job);
-    return rc;
+    map_work(&job);
 
-fail_lock:
-    pthread_mutex_destroy(&job->lock);
-fail:
-    free(job);
+    /* Every chunk is taken.  Take back the helpers nobody started (none,
+     * most of the time: queued only goes down now, so 0 needs no lock)... */
+    withdrawn = 0;
+    if (atomic_load(&job.queued) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(&p->take_lock);
+        withdrawn = map_withdraw(p, &job);
+        pthread_mutex_unlock(&p->take_lock);
+        if (withdrawn > 0) {
+            atomic_fetch_add(&p->store->cancelled, withdrawn);
+            if (p->blocked > 0)
+                pthread_cond_broadcast(&p->room_cv);
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    /* ...and wait for the others to finish their chunks. */
+    pthread_mutex_lock(&job.lock);
+    job.helpers -= withdrawn;
+    while (job.helpers > 0)
+        pthread_cond_wait(&job.cv, &job.lock);
+    pthread_mutex_unlock(&job.lock);
+
+    rc = job.status;
+    if (rc != 0 && failed_index != NULL)
+        *failed_index = atomic_load(&job.failed);
+    pthread_cond_destroy(&job.cv);
+    pthread_mutex_destroy(&job.lock);
     return rc;
 }
 
@@ -1610,8 +1740,8 @@ int tp_pool_stats(struct tp_pool *p, struct tp_stats *out)
     pthread_mutex_lock(&p->lock);
     pthread_mutex_lock(&p->take_lock);
     out->submitted = p->submitted;
-    out->completed = p->completed;
-    out->cancelled = p->cancelled;
+    out->completed = atomic_load(&p->completed);
+    out->cancelled = atomic_load(&p->store->cancelled);
     out->queue_len = queue_len(p);
     out->queue_peak = p->queue_peak;
     out->workers = p->alive;

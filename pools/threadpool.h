@@ -43,9 +43,14 @@
 #ifndef POOLS_THREADPOOL_H
 #define POOLS_THREADPOOL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct tp_pool;
 struct tp_future;
@@ -70,7 +75,8 @@ typedef void tp_done_fn(struct tp_future *f, void *arg);
 /*
  * An item function for tp_map: computes item number i from *in and writes
  * its answer to *out (in or out is NULL when its element size is 0).
- * Returns 0, or a positive error code that stops the map (see tp_map).
+ * Returns 0, or a positive error code: the item failed, the other items
+ * still run (see tp_map).
  */
 typedef int tp_map_fn(void *ctx, size_t i, const void *in, void *out);
 
@@ -79,13 +85,26 @@ struct tp_options {
     /*
      * Worker threads kept alive the whole time.  0: as many as the CPUs this
      * process may run on (sched_getaffinity), see tp_cpu_count.
+     * TP_NO_WORKERS: none, for a dynamic pool that starts with no thread
+     * and goes back to none when idle, as Python's ThreadPoolExecutor
+     * starts (it needs max_workers > 0).
      */
     unsigned workers;
     /*
      * For a dynamic pool (tutorial section 6): up to this many workers in
      * all.  A new worker starts when a task is queued and no worker is free
-     * to take it; a worker beyond the first `workers` that has been idle for
-     * idle_timeout_s seconds retires.  0 (or <= workers): a fixed pool.
+     * to take it, that is when more tasks are queued than workers are
+     * free.  A worker is free unless it is running a task: one that is
+     * still starting, or polling, or asleep is free (so one task at a time
+     * never starts a second worker), and so is one running a done-callback
+     * (keep callbacks short: a long one delays the next task without
+     * starting a worker).  A worker beyond the first `workers` that has
+     * been idle for idle_timeout_s seconds retires.  0 (or <= workers): a
+     * fixed pool.
+     *
+     * It caps the pool's threads, not the work done at once: tp_map's
+     * caller works on chunks too, so a map may run on max_workers + 1
+     * threads (6 at once with 5 workers), or more with several callers.
      */
     unsigned max_workers;
     /* How long an extra worker may idle before it retires.  0: 1 second. */
@@ -93,6 +112,8 @@ struct tp_options {
     /*
      * Bounded queue: at most this many tasks waiting.  tp_submit then blocks
      * while the queue is full, tp_try_submit returns EAGAIN.  0: unbounded.
+     * A cancelled task keeps its place until a worker reaches it and skips
+     * it; tp_map's helper tasks take places only while the map runs.
      */
     size_t queue_limit;
     /*
@@ -110,20 +131,38 @@ struct tp_options {
 #define TP_SPIN_DEFAULT_NS 50000L
 #define TP_OPTIONS_INIT { 0, 0, 0.0, 0, 0 }
 
+/* For tp_options.workers: no worker kept (see there). */
+#define TP_NO_WORKERS UINT_MAX
+
 /* For tp_pool_shutdown: what happens to the tasks still in the queue. */
 enum tp_shutdown {
     TP_SHUTDOWN_FINISH, /* run them all, then stop (Python's default) */
     TP_SHUTDOWN_CANCEL  /* cancel them: their futures end with ECANCELED */
 };
 
-/* For tp_future_wait, tp_wait_any and tp_wait_all: no time limit. */
+/*
+ * For tp_future_wait, tp_wait_any and tp_wait_all: no time limit.  It is
+ * the only negative timeout: any other, and NaN, is EINVAL.
+ */
 #define TP_WAIT_FOREVER (-1.0)
 
-/* Counters for teaching, read with tp_pool_stats. */
+/* tp_map's *failed_index when no item failed. */
+#define TP_NO_INDEX SIZE_MAX
+
+/*
+ * Counters for teaching, read with tp_pool_stats.  A task is counted before
+ * its end can be seen: once tp_future_get, tp_future_wait, tp_map, a
+ * successful tp_future_cancel or a done-callback has learnt how a task
+ * ended, the counters include it.  Every accepted task is, at any moment,
+ * queued, running, completed or cancelled; a task cancelled while queued
+ * is counted as cancelled at once and stays in queue_len until a worker
+ * reaches it.
+ */
 struct tp_stats {
-    uint64_t submitted;     /* tasks accepted (tp_map's chunk tasks too) */
+    uint64_t submitted;     /* tasks accepted, tp_map's helpers too */
     uint64_t completed;     /* tasks that ran to the end, whatever status */
-    uint64_t cancelled;     /* tasks cancelled before they started */
+    uint64_t cancelled;     /* tasks cancelled before they started, and
+                               tp_map's helpers it took back unused */
     size_t queue_len;       /* tasks waiting now */
     size_t queue_peak;      /* most tasks ever waiting at once */
     unsigned workers;       /* worker threads alive now */
@@ -136,8 +175,9 @@ struct tp_stats {
 /*
  * Creates a pool and starts its workers.  opt may be NULL for the defaults.
  * Returns 0 and the pool in *out, or EINVAL (out NULL, idle_timeout_s
- * negative or not a number), ENOMEM, EAGAIN (the system refused a thread).
- * Free it with tp_pool_destroy.
+ * negative or not a number, workers TP_NO_WORKERS with max_workers 0),
+ * ENOMEM, EAGAIN (the system refused a thread).  On failure nothing is
+ * left behind: no thread, no memory.  Free it with tp_pool_destroy.
  */
 int tp_pool_create(const struct tp_options *opt, struct tp_pool **out);
 
@@ -167,9 +207,11 @@ void tp_pool_destroy(struct tp_pool *pool);
  * Queues fn(arg).  If out is not NULL, *out receives a new future that the
  * caller owns (free it with tp_future_free); with out NULL the task runs
  * without one and its status is lost.  Blocks while a bounded queue is
- * full.  Returns 0, EINVAL (pool or fn NULL), ESHUTDOWN (the pool is shut
- * down, or was while we waited for room), or ENOMEM.  On failure *out is
- * set to NULL and fn will never run.
+ * full.  In a pool with no worker at that moment (TP_NO_WORKERS, or all
+ * retired) it starts one first.  Returns 0, EINVAL (pool or fn NULL),
+ * ESHUTDOWN (the pool is shut down, or was while we waited for room),
+ * ENOMEM, or EAGAIN (the pool had no worker and the system refused a
+ * thread).  On failure *out is set to NULL and fn will never run.
  */
 int tp_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
               struct tp_future **out);
@@ -183,17 +225,22 @@ int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
  * in + i * in_size and its answer written to out + i * out_size, so the
  * results are in input order and written in place.  The items are cut into
  * chunks of `chunk` items (0: chosen for you, about n / (4 * workers) as
- * CPython's multiprocessing does), each chunk one task; the calling thread
- * works on chunks too, so tp_map never waits for a free worker and may be
- * called from a task.  Blocks until every chunk is done.
+ * CPython's multiprocessing does; with TP_NO_WORKERS, max_workers counts).
+ * Chunks go to whoever is free: the calling thread, and up to `workers`
+ * helper tasks queued to bring workers in.  So tp_map never waits for a
+ * free worker and may be called from a task.  It returns once every item
+ * has run, and then holds no queue place: the helpers that no worker
+ * started are taken back (counted as cancelled, see tp_stats) and the
+ * ones that started have finished.
  *
- * Returns 0 when every item returned 0, else the status of the failing item
- * with the lowest index, whose index goes to *failed_index (if not NULL; it
- * gets n when no item failed).  A chunk stops at its first failure and
- * chunks after a known failure are skipped, so items after the reported
- * one may not have run; every item before it has.  Also returns EINVAL
- * (pool or fn NULL, or n > 0 with a NULL array of non-zero element size)
- * or ESHUTDOWN (pool shut down), before running anything.
+ * Every item runs, even after a failure, as in Python's map.  Returns 0
+ * when every item returned 0, else the status of the failing item with the
+ * lowest index (whichever failed first in time), whose index goes to
+ * *failed_index.  *failed_index (if not NULL) is TP_NO_INDEX when no item
+ * failed, or when tp_map fails before running anything: EINVAL (pool or
+ * fn NULL, or n > 0 with a NULL array of non-zero element size),
+ * ESHUTDOWN (pool shut down), or the error of pthread_mutex_init or
+ * pthread_cond_init (EAGAIN, ENOMEM).
  */
 int tp_map(struct tp_pool *pool, tp_map_fn *fn, void *ctx,
            const void *in, size_t in_size, void *out, size_t out_size,
@@ -212,7 +259,8 @@ int tp_future_get(struct tp_future *f, void **result);
  * Waits until f is done or timeout_s seconds have passed (TP_WAIT_FOREVER:
  * no limit; 0: just look).  Returns 0 if f is done (read it with
  * tp_future_get), ETIMEDOUT if not: the task is still queued or running and
- * carries on.  EINVAL if f is NULL or timeout_s is not a number.
+ * carries on.  EINVAL if f is NULL, or timeout_s is NaN or negative and
+ * not TP_WAIT_FOREVER.
  */
 int tp_future_wait(struct tp_future *f, double timeout_s);
 
@@ -241,8 +289,8 @@ int tp_future_on_done(struct tp_future *f, tp_done_fn *fn, void *arg);
  * Waits until at least one of the n futures is done (FIRST_COMPLETED), or
  * timeout_s seconds have passed.  Returns 0 and the index of a done future
  * in *index (the lowest index among those found done), ETIMEDOUT, EINVAL
- * (n == 0, a NULL entry, or timeout_s not a number) or ENOMEM.  The futures
- * may come from different pools.
+ * (n == 0, a NULL entry, or timeout_s NaN or negative and not
+ * TP_WAIT_FOREVER) or ENOMEM.  The futures may come from different pools.
  */
 int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
                 size_t *index);
@@ -250,7 +298,8 @@ int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
 /*
  * Waits until all n futures are done (ALL_COMPLETED) or timeout_s seconds
  * have passed in all.  Returns 0, ETIMEDOUT, or EINVAL (a NULL entry, or
- * timeout_s not a number).  n == 0 returns 0 at once.
+ * timeout_s NaN or negative and not TP_WAIT_FOREVER).  n == 0 returns 0
+ * at once (after checking timeout_s).
  */
 int tp_wait_all(struct tp_future *const *fs, size_t n, double timeout_s);
 
@@ -290,5 +339,9 @@ int tp_pool_busy(struct tp_pool *pool, uint64_t *busy_ns, size_t n,
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned tp_cpu_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POOLS_THREADPOOL_H */

@@ -657,6 +657,34 @@ START_TEST(wait_all_times_out_while_one_runs)
 }
 END_TEST
 
+START_TEST(only_wait_forever_may_be_negative)
+{
+    const double bad[] = { -2.0, -0.5, -1e-9, -INFINITY, NAN };
+    struct tp_pool *p = make_pool(1);
+    struct tp_future *f;
+    int zero = 0;
+    size_t b, idx = 99;
+
+    ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
+    ck_assert_int_eq(tp_future_wait(f, TP_WAIT_FOREVER), 0);
+    ck_assert_int_eq(tp_wait_all(&f, 1, TP_WAIT_FOREVER), 0);
+    ck_assert_int_eq(tp_wait_any(&f, 1, TP_WAIT_FOREVER, &idx), 0);
+    ck_assert_uint_eq(idx, 0);
+    /* -0.0 is zero, not a negative timeout: just look. */
+    ck_assert_int_eq(tp_future_wait(f, -0.0), 0);
+    /* f is done, so a wrong timeout is the only thing that can fail. */
+    for (b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+        idx = 99;
+        ck_assert_int_eq(tp_future_wait(f, bad[b]), EINVAL);
+        ck_assert_int_eq(tp_wait_all(&f, 1, bad[b]), EINVAL);
+        ck_assert_int_eq(tp_wait_any(&f, 1, bad[b], &idx), EINVAL);
+        ck_assert_uint_eq(idx, 99);
+    }
+    tp_future_free(f);
+    tp_pool_destroy(p);
+}
+END_TEST
+
 /* ---- Map ------------------------------------------------------------- */
 
 struct map_ctx {
@@ -694,7 +722,7 @@ START_TEST(map_preserves_order_for_every_chunk_size)
         memset(out, 0xff, N * sizeof(*out));
         ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
                                 out, sizeof(*out), N, chunks[c], &bad), 0);
-        ck_assert_uint_eq(bad, N);
+        ck_assert_uint_eq(bad, TP_NO_INDEX);
         ck_assert_int_eq(atomic_load(&ctx.calls), N);
         for (i = 0; i < N; i++)
             ck_assert_int_eq(out[i], 3 * in[i] + (long)i);
@@ -705,7 +733,7 @@ START_TEST(map_preserves_order_for_every_chunk_size)
 }
 END_TEST
 
-START_TEST(map_reports_the_first_failure_with_its_index)
+START_TEST(map_runs_every_item_and_reports_the_lowest_failure)
 {
     enum { N = 1000 };
     const size_t chunks[] = { 0, 1, 3, 100, 101, N };
@@ -717,16 +745,96 @@ START_TEST(map_reports_the_first_failure_with_its_index)
         in[i] = (long)i;
     for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
         /* ERANGE at 500 may well run before EDOM at 123 does: the lowest
-         * index still wins. */
+         * index still wins.  As Python's map, every item runs, the ones
+         * after a failure too. */
         struct map_ctx ctx = { 0, 123, 500 };
 
         memset(out, 0, sizeof(out));
         ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
                                 out, sizeof(*out), N, chunks[c], &bad), EDOM);
         ck_assert_uint_eq(bad, 123);
-        for (i = 0; i < 123; i++)
-            ck_assert_int_eq(out[i], 4 * (long)i);
+        ck_assert_int_eq(atomic_load(&ctx.calls), N);
+        for (i = 0; i < N; i++)
+            if (i != 123 && i != 500)
+                ck_assert_int_eq(out[i], 4 * (long)i);
     }
+    tp_pool_destroy(p);
+}
+END_TEST
+
+/*
+ * Item `low` fails only after item `high` has failed, so the failure that
+ * happens first in time is the higher one.  A chunk size that puts both in
+ * one chunk would have one thread wait for itself: the test uses chunk
+ * sizes that keep them apart.
+ */
+struct late_failure {
+    size_t low, high;
+    _Atomic long calls;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool high_failed;           /* lock */
+};
+
+static int fail_low_after_high(void *arg, size_t i, const void *in,
+                               void *out)
+{
+    struct late_failure *lf = arg;
+
+    (void)in;
+    atomic_fetch_add(&lf->calls, 1);
+    *(size_t *)out = i;
+    if (i == lf->high) {
+        pthread_mutex_lock(&lf->lock);
+        lf->high_failed = true;
+        pthread_cond_broadcast(&lf->cv);
+        pthread_mutex_unlock(&lf->lock);
+        return ERANGE;
+    }
+    if (i == lf->low) {
+        pthread_mutex_lock(&lf->lock);
+        while (!lf->high_failed)
+            pthread_cond_wait(&lf->cv, &lf->lock);
+        pthread_mutex_unlock(&lf->lock);
+        return EDOM;
+    }
+    return 0;
+}
+
+START_TEST(map_reports_the_lowest_failure_whatever_fails_first)
+{
+    enum { N = 200 };
+    const size_t chunks[] = { 0, 1, 7, 40 };
+    struct tp_pool *p = make_pool(2);
+    size_t out[N];
+    size_t c, i, bad;
+
+    for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        struct late_failure lf = { .low = 30, .high = 170 };
+
+        pthread_mutex_init(&lf.lock, NULL);
+        pthread_cond_init(&lf.cv, NULL);
+        memset(out, 0xff, sizeof(out));
+        bad = 0;
+        ck_assert_int_eq(tp_map(p, fail_low_after_high, &lf, NULL, 0,
+                                out, sizeof(*out), N, chunks[c], &bad),
+                         EDOM);
+        ck_assert_uint_eq(bad, 30);
+        ck_assert_int_eq(atomic_load(&lf.calls), N);
+        for (i = 0; i < N; i++)
+            ck_assert_uint_eq(out[i], i);
+        pthread_cond_destroy(&lf.cv);
+        pthread_mutex_destroy(&lf.lock);
+    }
+    /* No failure: TP_NO_INDEX, on a map of nothing too. */
+    ck_assert_int_eq(tp_map(p, fail_low_after_high,
+                            &(struct late_failure){ .low = N, .high = N },
+                            NULL, 0, out, sizeof(*out), N, 0, &bad), 0);
+    ck_assert_uint_eq(bad, TP_NO_INDEX);
+    bad = 0;
+    ck_assert_int_eq(tp_map(p, fail_low_after_high, NULL, NULL, 0, NULL, 0,
+                            0, 0, &bad), 0);
+    ck_assert_uint_eq(bad, TP_NO_INDEX);
     tp_pool_destroy(p);
 }
 END_TEST
@@ -740,7 +848,7 @@ START_TEST(map_rejects_bad_arguments)
 
     ck_assert_int_eq(tp_map(NULL, triple_plus_index, &ctx, &v, sizeof(v),
                             &out, sizeof(out), 1, 0, &bad), EINVAL);
-    ck_assert_uint_eq(bad, 1);
+    ck_assert_uint_eq(bad, TP_NO_INDEX);
     ck_assert_int_eq(tp_map(p, NULL, &ctx, &v, sizeof(v), &out, sizeof(out),
                             1, 0, &bad), EINVAL);
     ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, NULL, sizeof(v),
@@ -750,7 +858,7 @@ START_TEST(map_rejects_bad_arguments)
     /* Nothing to do is no error. */
     ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, NULL, sizeof(v),
                             NULL, sizeof(out), 0, 0, &bad), 0);
-    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(bad, TP_NO_INDEX);
     ck_assert_int_eq(atomic_load(&ctx.calls), 0);
     tp_pool_destroy(p);
 }
@@ -790,6 +898,47 @@ START_TEST(map_from_a_task_of_a_one_worker_pool_finishes)
         ck_assert_int_eq(nm.out[i], 4 * (long)i);
     tp_future_free(f);
     tp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(map_returns_holding_no_queue_slot)
+{
+    enum { N = 16 };
+    struct tp_options opt = TP_OPTIONS_INIT;
+    struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
+    long in[N], out[N];
+    _Atomic long count = 0;
+    struct tp_future *busy;
+    struct tp_stats st;
+    struct tp_pool *p;
+    struct gate g;
+    size_t i, bad;
+
+    for (i = 0; i < N; i++)
+        in[i] = (long)i;
+    opt.workers = 1;
+    opt.queue_limit = 1;
+    ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+    gate_init(&g);
+    ck_assert_int_eq(tp_submit(p, gated_task, &g, &busy), 0);
+    gate_await(&g, 1);
+    /* The only worker is busy and the queue is empty: the caller does
+     * every item, and the queue must be as empty afterwards. */
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
+                            out, sizeof(*out), N, 1, &bad), 0);
+    ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+    ck_assert_uint_eq(st.queue_len, 0);
+    ck_assert_int_eq(tp_try_submit(p, count_task, &count, NULL), 0);
+    ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+    ck_assert_uint_eq(st.queue_len, 1);
+    gate_open(&g);
+    ck_assert_int_eq(tp_future_get(busy, NULL), 0);
+    tp_pool_destroy(p);
+    ck_assert_int_eq(atomic_load(&count), 1);
+    for (i = 0; i < N; i++)
+        ck_assert_int_eq(out[i], 4 * (long)i);
+    tp_future_free(busy);
+    gate_release(&g);
 }
 END_TEST
 
@@ -1130,6 +1279,89 @@ START_TEST(dynamic_pool_grows_to_max_and_retires_idle_workers)
 }
 END_TEST
 
+/*
+ * One task at a time never needs a second worker: the first is free every
+ * time a task is queued, even while it is still starting.  Fresh pools,
+ * because a worker that has not yet reached the queue is the case that
+ * used to count as busy.  tp_map's helpers follow the same rule.
+ */
+START_TEST(dynamic_pool_does_not_grow_without_load)
+{
+    struct tp_options opt = TP_OPTIONS_INIT;
+    struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
+    int pools = slow_mode() ? 10 : 50;
+    long in[8] = { 0 }, out[8];
+    struct tp_stats st;
+    int k, i, zero = 0;
+
+    opt.workers = 1;
+    opt.max_workers = 4;
+    for (k = 0; k < pools; k++) {
+        struct tp_pool *p;
+
+        ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+        for (i = 0; i < 20; i++) {
+            struct tp_future *f;
+
+            ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
+            ck_assert_int_eq(tp_future_get(f, NULL), 0);
+            tp_future_free(f);
+            if (i % 4 == 3)
+                ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in,
+                                        sizeof(long), out, sizeof(long), 8,
+                                        1, NULL), 0);
+        }
+        ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+        ck_assert_uint_eq(st.workers_peak, 1);
+        tp_pool_destroy(p);
+    }
+}
+END_TEST
+
+/*
+ * As Python's ThreadPoolExecutor: no worker until the first task, and
+ * none again once they have all been idle for idle_timeout_s.
+ */
+START_TEST(dynamic_pool_may_start_with_no_worker)
+{
+    enum { N = 100 };
+    struct tp_options opt = TP_OPTIONS_INIT;
+    struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
+    long in[N], out[N];
+    struct tp_future *f;
+    struct tp_stats st;
+    struct tp_pool *p = NULL;
+    int zero = 0;
+    size_t i;
+
+    opt.workers = TP_NO_WORKERS;
+    ck_assert_int_eq(tp_pool_create(&opt, &p), EINVAL);  /* none at all */
+    ck_assert_ptr_null(p);
+    opt.max_workers = 2;
+    opt.idle_timeout_s = 0.05;
+    ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+    ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+    ck_assert_uint_eq(st.workers, 0);
+    ck_assert_uint_eq(st.workers_max, 2);
+    ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
+    ck_assert_int_eq(tp_future_get(f, NULL), 0);
+    tp_future_free(f);
+    ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+    ck_assert_uint_eq(st.workers_peak, 1);
+    wait_for_workers(p, 0);
+    for (i = 0; i < N; i++)
+        in[i] = (long)i;
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
+                            out, sizeof(*out), N, 0, NULL), 0);
+    for (i = 0; i < N; i++)
+        ck_assert_int_eq(out[i], 4 * (long)i);
+    ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
+    ck_assert_int_eq(tp_future_get(f, NULL), 0);
+    tp_future_free(f);
+    tp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(fixed_pool_does_not_grow)
 {
     struct tp_pool *p = make_pool(2);
@@ -1282,6 +1514,54 @@ START_TEST(stats_count_tasks_queue_peak_and_busy_time)
 }
 END_TEST
 
+/*
+ * Once a call has handed back a task's outcome (tp_future_get, a
+ * successful tp_future_cancel, tp_map), the counters count that task.
+ */
+START_TEST(stats_count_a_task_once_its_outcome_is_returned)
+{
+    struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
+    struct tp_pool *p = make_pool(1);
+    struct tp_future *f, *busy;
+    long in[8] = { 0 }, out[8];
+    _Atomic long count = 0;
+    struct tp_stats st, before;
+    struct gate g;
+    int i, zero = 0;
+
+    for (i = 0; i < 50; i++) {
+        ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
+        ck_assert_int_eq(tp_future_get(f, NULL), 0);
+        tp_future_free(f);
+        ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+        ck_assert_uint_eq(st.completed, st.submitted);
+        ck_assert_uint_eq(st.queue_len, 0);
+    }
+    for (i = 0; i < 50; i++) {
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(long),
+                                out, sizeof(long), 8, 1, NULL), 0);
+        ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+        ck_assert_uint_eq(st.queue_len, 0);
+        ck_assert_uint_eq(st.completed + st.cancelled, st.submitted);
+    }
+    gate_init(&g);
+    ck_assert_int_eq(tp_submit(p, gated_task, &g, &busy), 0);
+    gate_await(&g, 1);
+    ck_assert_int_eq(tp_submit(p, count_task, &count, &f), 0);
+    ck_assert_int_eq(tp_pool_stats(p, &before), 0);
+    ck_assert_int_eq(tp_future_cancel(f), 0);
+    ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+    ck_assert_uint_eq(st.cancelled, before.cancelled + 1);
+    gate_open(&g);
+    ck_assert_int_eq(tp_future_get(busy, NULL), 0);
+    tp_pool_destroy(p);
+    ck_assert_int_eq(atomic_load(&count), 0);
+    tp_future_free(f);
+    tp_future_free(busy);
+    gate_release(&g);
+}
+END_TEST
+
 START_TEST(two_pools_know_nothing_of_each_other)
 {
     struct tp_pool *a = make_pool(1), *b = make_pool(1);
@@ -1397,10 +1677,13 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, wait_any_returns_the_future_that_finished);
     tcase_add_test(basic, wait_any_and_all_reject_bad_arguments);
     tcase_add_test(basic, wait_all_times_out_while_one_runs);
+    tcase_add_test(basic, only_wait_forever_may_be_negative);
     tcase_add_test(basic, map_preserves_order_for_every_chunk_size);
-    tcase_add_test(basic, map_reports_the_first_failure_with_its_index);
+    tcase_add_test(basic, map_runs_every_item_and_reports_the_lowest_failure);
+    tcase_add_test(basic, map_reports_the_lowest_failure_whatever_fails_first);
     tcase_add_test(basic, map_rejects_bad_arguments);
     tcase_add_test(basic, map_from_a_task_of_a_one_worker_pool_finishes);
+    tcase_add_test(basic, map_returns_holding_no_queue_slot);
     tcase_add_test(basic, shutdown_finish_runs_the_queued_tasks);
     tcase_add_test(basic, shutdown_cancel_ends_queued_futures_with_ecanceled);
     tcase_add_test(basic, shutdown_rejects_a_bad_mode);
@@ -1412,11 +1695,14 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, bounded_queue_blocks_submit_and_refuses_try_submit);
     tcase_add_test(basic, blocked_submit_fails_when_the_pool_shuts_down);
     tcase_add_test(basic, stats_count_tasks_queue_peak_and_busy_time);
+    tcase_add_test(basic, stats_count_a_task_once_its_outcome_is_returned);
     tcase_add_test(basic, two_pools_know_nothing_of_each_other);
     suite_add_tcase(s, basic);
 
     tcase_set_timeout(slow, 60);
     tcase_add_test(slow, dynamic_pool_grows_to_max_and_retires_idle_workers);
+    tcase_add_test(slow, dynamic_pool_does_not_grow_without_load);
+    tcase_add_test(slow, dynamic_pool_may_start_with_no_worker);
     tcase_add_test(slow, destroy_while_tasks_submit_does_not_hang);
     tcase_add_test(slow, shutdown_cancel_while_tasks_submit_does_not_hang);
     tcase_add_test(slow, stress_a_million_tasks_from_four_threads);
