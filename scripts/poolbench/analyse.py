@@ -340,7 +340,8 @@ def _flag(model):
     ncpu = model['ncpu']
     for c in configs:
         eff = c['efficiency']
-        if eff and eff['lo'] > 1.0:
+        # One worker above 1x is the one-worker flag's case, below.
+        if eff and eff['lo'] > 1.0 and c['workers'] > 1:
             b = configs[c['baseline']]
             _add_flag(
                 model, 'superlinear', c['workload'],
@@ -406,7 +407,11 @@ def _flag(model):
                  c['mode'] == 'seq'])
     target = model['target_s']
     for e in model['calibration'].get('entries', []):
-        if not target or e.get('source') == 'fixed':
+        # io and crawl are sized by count and delay, overhead by task
+        # count: only the CPU- and memory-bound kernels aim at the target.
+        if not target or e.get('source') == 'fixed' or \
+                KIND.get(e.get('workload')) not in ('CPU-bound',
+                                                    'memory-bound'):
             continue
         seq = [c for c in configs if c['workload'] == e.get('workload') and
                c['lang'] == e.get('lang') and c['mode'] == 'seq']

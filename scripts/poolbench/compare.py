@@ -309,7 +309,7 @@ def draw(out, da, db, na, nb):
     return names
 
 
-def compare(a, b, out=None, stream=sys.stdout):
+def compare(a, b, out=None, stream=None):
     da, db = load(a), load(b)
     na = os.path.basename(os.path.normpath(os.path.abspath(a)))
     nb = os.path.basename(os.path.normpath(os.path.abspath(b)))
@@ -342,7 +342,7 @@ def compare(a, b, out=None, stream=sys.stdout):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    w = stream.write
+    w = (stream or sys.stdout).write
     w('A = %s\nB = %s\n' % (run_line(na, da), run_line(nb, db)))
     if cmp['sizes_differ']:
         w('Sizes differ for %s: compared on size-free figures only '

@@ -137,10 +137,11 @@ def drift_table(model):
     for d in model['drift']:
         rows.append([d['workload'], LANG_NAME.get(d['lang'], d['lang']),
                      ', '.join(fmt_ms(m) for m in d['round_medians']),
-                     '%.0f%%%s' % (100 * d['drift'], ' [%s]' % ', '.join(
-                         str(n) for n in model['configs'][d['config']]
-                         ['flags']) if model['configs'][d['config']]['flags']
-                         else '') if d['drift'] is not None else '-'])
+                     '%.0f%%%s' % (100 * d['drift'], ''.join(
+                         ' [%d]' % f['n'] for f in model['flags']
+                         if f['kind'] == 'drift' and
+                         d['config'] in f['configs']))
+                     if d['drift'] is not None else '-'])
     return table(['workload', 'lang', 'sequential median per round (ms)',
                   'max/min - 1'], rows, ['l', 'l', 'l', 'r'])
 
@@ -263,11 +264,11 @@ def build_report(model):
     L.append('# Benchmark run %s' % run.get('name', '?'))
     L.append('')
     cmd = ' '.join(run.get('command') or ['scripts/bench'])
-    L.append('Made by `%s` on %s (%s, %s usable CPUs), %s to %s UTC; the '
+    L.append('Made by `%s` on %s (%s, %s usable CPUs), started %s; the '
              'run took **%s**. Commit %s%s.' % (
                  cmd, m.get('host', '?'), m.get('cpu_model', '?'),
                  m.get('usable_cpus', model['ncpu']),
-                 run.get('started_utc', '?'), run.get('finished_utc', '?'),
+                 (run.get('started_utc') or '?').replace('T', ' '),
                  fmt_duration(run.get('duration_s')),
                  m.get('commit', '?'),
                  ' **with uncommitted changes**' if m.get('dirty') else ''))

@@ -109,7 +109,7 @@ def oversubscription(model, wl, lang, mode, ncpu, variant=None):
     a, o = at[0], over[-1]
     who = label(o)
     sep = stats.intervals_separate(_ci(o), _ci(a))
-    head = '%s %s on %d CPUs: %s, against %s with %d' % (
+    head = '%s with %s on %d CPUs: %s, against %s with %d' % (
         who, workers_text(o['workers'], mode), ncpu, fmt_ci_x(o['speedup']),
         fmt_ci_x(a['speedup']), ncpu)
     if sep > 0:
@@ -120,12 +120,16 @@ def oversubscription(model, wl, lang, mode, ncpu, variant=None):
                    'turns on the CPUs).' % (
                        'ranks' if mode == 'mpi' else 'workers', wl),
                    'oversub-hurts')]
-    return [_s(head + ': no measurable difference (the 95%% intervals '
+    return [_s(head + ': no measurable difference (the 95% intervals '
                'overlap).', 'oversub-level')]
 
 
 def gil(model, wl, ncpu):
+    """The GIL explains Python threads that do not speed up CPU-bound
+    work only; a memory- or latency-bound workload has other limits."""
     out = []
+    if KIND.get(wl) != 'CPU-bound':
+        return out
     py = [c for c in main_series(model, wl, 'python', 'threads')
           if c['workers'] == ncpu]
     if py and py[0]['speedup']['hi'] < 1.1:
