@@ -1,5 +1,5 @@
 """The run's charts: which to draw (plan, from the model) and drawing them
-(write_all: data/NAME.dat, then gnuplot with scripts/chart-lines.gp or chart-bars.gp
+(write_all: data/NAME.dat, then gnuplot with scripts/lines.gp or bars.gp
 into charts/NAME.png and .svg).
 
 Rules every chart keeps, because people put these on slides:
@@ -342,7 +342,7 @@ def line_chart(model, run_dir, ch):
                             'MPI ranks beside C threads', '-gil':
                             'the GIL'}.get(name[len(kind) + 1 + len(wl):],
                                            name)
-    gnuplot(run_dir, 'chart-lines.gp', name, {
+    gnuplot(run_dir, 'lines.gp', name, {
         'datafile': dat, 'nseries': len(blocks),
         'colors': ' '.join(s[0] for s in styles),
         'dashes': ' '.join(str(s[1]) for s in styles),
@@ -400,7 +400,7 @@ def overhead_chart(model, run_dir, ch):
     hi_t = 10 ** math.ceil(math.log10(hi))
     tt = time_ticks(lo_t, hi_t)
     palette = ['#0072B2', '#D55E00', '#009E73', '#CC79A7']
-    gnuplot(run_dir, 'chart-bars.gp', name, {
+    gnuplot(run_dir, 'bars.gp', name, {
         'datafile': dat, 'nvariants': len(variants),
         'variants': ' '.join(variants),
         'colors': ' '.join(palette[i % 4] for i in range(len(variants))),

@@ -285,7 +285,7 @@ def draw(out, da, db, na, nb):
         ch.write_dat(dat, blocks)
         lo, hi = min(ys + [min(xs)]) / 1.25, max(ys + [max(xs)]) * 1.25
         ncpu = da.get('ncpu') or 0
-        ch.gnuplot(out, 'chart-lines.gp', name, {
+        ch.gnuplot(out, 'lines.gp', name, {
             'datafile': dat, 'nseries': len(blocks),
             'colors': ' '.join(s[0] for s in styles),
             'dashes': ' '.join(str(s[1]) for s in styles),

@@ -106,7 +106,7 @@ class Drawing(unittest.TestCase):
 
     def test_axes_are_labelled_with_units_and_what_varies(self):
         for script, name, v in self.calls:
-            if script == 'chart-lines.gp':
+            if script == 'lines.gp':
                 self.assertIn('workers', v['xlabel'])
                 self.assertRegex(v['ylabel'], r'\((x|%)')
 
