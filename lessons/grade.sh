@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Grades the lessons' exercises, the way `make grade` does in the MIT xv6 labs.
 #
-#   lessons/grade.sh [options] [NN...]     NN = 02 or 02-thread-pool; none = all
+#   lessons/grade.sh [options] [NN...]     NN = 02 or 02-thread-pool
+#
+# With no NN it grades the lesson whose folder you are in, or, anywhere
+# else, every lesson.  It runs from any folder: from a lesson folder,
+# ../grade.sh; from the top folder, lessons/grade.sh.
 #
 #   --solution    grade each lesson's reference solution/ instead of the
 #                 starter code in the lesson folder
@@ -10,17 +14,27 @@
 #                 of one lesson's folder).  The tests always come from this
 #                 tree, never from DIR.
 #   --no-race     skip the race check (quicker; its points count as lost)
-#   --csv         print only "who,lesson,earned,possible" lines
+#   --no-asan     build the normal run without AddressSanitizer, UBSan and
+#                 LeakSanitizer (quicker; a leak or a memory error is then
+#                 not noticed)
+#   --csv         print only "who,lesson,earned,possible" lines; who is the
+#                 folder graded (--dir's, or the lessons folder), or
+#                 "solution"
 #   --werror      compile with -Werror (check-grading.sh, for solutions)
-#   --asan        build the normal run with AddressSanitizer and UBSan, so
-#                 that a memory error or a leak fails the test that makes it
+#   --until-loss  stop grading a lesson at its first lost point (for
+#                 check-grading.sh, which only needs to know that a mutant
+#                 loses points; the score printed is then a lower bound)
+#   --test NAME   grade only this test of the lesson (repeatable), e.g. to
+#                 see one failure again; the total counts only these tests
 #   --keep        keep the build folder and print where it is
 #
 # For each lesson it copies the student's files (lesson.conf's SOURCES) and
 # the lesson's own files (tests.c, SUPPORT) into a temporary folder, builds
-# them with lessons/grading.c (and pools/*.c when USE_POOLS=yes), runs every
-# graded test, and then, when RACE_CHECK is tsan or helgrind, runs each test
-# that has race points again in a ThreadSanitizer build or under helgrind.
+# them with lessons/grading.c (and pools/*.c when USE_POOLS=yes) and with
+# AddressSanitizer, UBSan and LeakSanitizer (unless lesson.conf says
+# ASAN=no), runs every graded test, and then, when RACE_CHECK is tsan or
+# helgrind, runs each test that has race points again in a ThreadSanitizer
+# build or under helgrind.
 # Nothing is written into the lesson folders.
 #
 # Exit status: 0 when every lesson graded got full marks, 1 when one did not
@@ -35,8 +49,8 @@ usage() { # usage EXIT_STATUS
     exit "$1"
 }
 
-mode=starter dir='' race=1 csv=0 werror=0 keep=0 asan=0
-lessons=()
+mode=work dir='' race=1 csv=0 werror=0 keep=0 asan=1 until_loss=0
+lessons=() only=()
 while [ $# -gt 0 ]; do
     case $1 in
     --solution) mode=solution ;;
@@ -45,7 +59,10 @@ while [ $# -gt 0 ]; do
     --no-race) race=0 ;;
     --csv) csv=1 ;;
     --werror) werror=1 ;;
-    --asan) asan=1 ;;
+    --asan) asan=1 ;;       # the default; kept for old scripts
+    --no-asan) asan=0 ;;
+    --until-loss) until_loss=1 ;;
+    --test) [ $# -ge 2 ] || usage 2; only+=(--only "$2"); shift ;;
     --keep) keep=1 ;;
     -h|--help) usage 0 ;;
     -*) echo "grade.sh: unknown option $1" >&2; usage 2 ;;
@@ -64,6 +81,14 @@ say() { [ $csv = 1 ] || printf '%s\n' "$*"; }
 
 # --- the lessons to grade -------------------------------------------------
 folders=()
+# Run from inside a lesson folder (or a file's folder below it) with no
+# lesson named: that lesson.
+if [ ${#lessons[@]} -eq 0 ]; then
+    case $PWD/ in "$here"/[0-9][0-9]-*/*)
+        l=${PWD#"$here"/}
+        lessons=("${l%%/*}") ;;
+    esac
+fi
 if [ ${#lessons[@]} -eq 0 ]; then
     for d in "$here"/[0-9][0-9]-*/; do
         [ -f "$d/tests.c" ] && folders+=("${d%/}")
@@ -116,6 +141,8 @@ mult=${CK_TIMEOUT_MULTIPLIER:-1}
 race_mult=$(awk -v m="$mult" 'BEGIN { if (!(m > 0)) m = 1; print m * 5 }')
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/poolbench-grade.XXXXXX") || exit 2
+cache=${GRADE_CACHE:-$work/cache}
+mkdir -p "$cache" || exit 2
 if [ $keep = 1 ]; then
     echo "grade.sh: build folder $work" >&2
 else
@@ -141,18 +168,89 @@ tsan_probe() {
     fi
 }
 
-# Prints the first lines of the sanitizer's or helgrind's report in $1.
+# Prints the sanitizer's (or helgrind's) report in file $1, for the
+# student: every block of it (both sides of a race, where a leaked block
+# was allocated), each stack cut to its first frames, addresses and the
+# build folder ($2) removed, frames in the student's own files ($3, a list)
+# marked, and one sentence on the likely cause.  Nothing if no report.
 show_report() {
-    local text
-    text=$(grep -E -m 1 -A 8 \
-        'WARNING: ThreadSanitizer|ERROR: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Possible data race|lock order|unlocked a not-locked|pthread_[a-z_]+ error|Thread #[0-9]+: Bug' \
-        "$1" | sed -E -e 's/^==[0-9]+== ?//' -e "s|$2/||g" \
-                      -e 's/ \([^ ]*\+0x[0-9a-f]+\)$//' \
-                      -e 's/^( *#[0-9]+ )0x[0-9a-f]+ in /\1/' |
-        grep -v -E '^ *$|interceptor|libsanitizer|vg_replace' | head -n 5)
-    [ -n "$text" ] || text=$(grep -E -m 1 'SUMMARY: ' "$1")
-    [ -n "$text" ] && [ $csv = 0 ] && sed 's/^/        | /' <<<"$text"
-    return 0
+    local file=$1 srcdir=$2 mine=$3 text cause
+    [ $csv = 0 ] && [ -s "$file" ] || return 0
+    text=$(awk -v mine="$mine" '
+        BEGIN { n = split(mine, m, " ") }
+        /WARNING: ThreadSanitizer|ERROR: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Possible data race|lock order|unlocked a not-locked|pthread_[a-z_]+ error|Thread #[0-9]+: Bug/ { on = 1 }
+        !on { next }
+        /^SUMMARY:/ { print; exit }
+        /^ *#[0-9]+ / {
+            if (skip || ++frames > 6) next
+            if ($0 ~ /libsanitizer|interceptor|vg_replace|libcheck|srunner_|tcase_run|libc_start|start_thread|clone3?[ (]|<null>/) next
+            line = $0
+            for (i = 1; i <= n; i++)
+                if (index(line, m[i] ":") > 0) { line = line "   <-- your code"; break }
+            print line
+            next
+        }
+        /^ *$/ { next }
+        # Where a mutex or a thread was created says little; skip it.
+        { frames = 0; skip = /(Mutex|Thread) .*created/
+          if (skip) next
+          if (++blocks > 40) exit; print }
+    ' "$file" | sed -E -e 's/^==[0-9]+== ?//' -e "s|$srcdir/||g" \
+                    -e "s|$here/||g" -e 's/ at 0x[0-9a-f]+//g' \
+                    -e 's/ \([^ ]*\+0x[0-9a-f]+\)//' \
+                    -e 's/^( *#[0-9]+ )0x[0-9a-f]+ in /\1/' \
+                    -e 's/ \(pid=[0-9]+\)//' -e 's/ 0x[0-9a-f]{6,}//g' |
+        head -n 60)
+    [ -n "$text" ] || text=$(grep -E -m 1 'SUMMARY: ' "$file")
+    [ -n "$text" ] || return 0
+    case $text in
+    *'data race'*)
+        cause="two threads used the same memory, at least one writing, without holding the same mutex: find the two 'your code' lines and the lock each should hold" ;;
+    *'lock-order-inversion'*|*'lock order'*)
+        cause="two threads took the same two mutexes in opposite orders: one day each will hold one and wait for the other" ;;
+    *'unlock of an unlocked mutex'*|*'unlocked a not-locked'*)
+        cause="a mutex was unlocked twice, or by a thread that did not lock it" ;;
+    *'destroy of a locked mutex'*)
+        cause="a mutex was destroyed while locked: an error path that returns without unlocking?" ;;
+    *'heap-use-after-free'*)
+        cause="memory was used after free(): who still holds a pointer to it?" ;;
+    *'LeakSanitizer'*)
+        cause="memory allocated at the 'your code' line is never freed: follow it to every way it can end (done, error, shutdown) and free it there" ;;
+    *'double-free'*)
+        cause="the same block was freed twice" ;;
+    *'runtime error'*)
+        cause="undefined behaviour at the line shown (an overflow, a bad shift, a misaligned or NULL pointer)" ;;
+    *'signal-unsafe'*|*'async-signal'*)
+        cause="a function that is not async-signal-safe was called where only those are allowed" ;;
+    *) cause="" ;;
+    esac
+    sed 's/^/        | /' <<<"$text"
+    [ -z "$cause" ] || echo "        likely cause: $cause"
+}
+
+# Prints the test program's output ($1), adding under each failed test the
+# sanitizer report from its part of the stderr file $2 (grading.c writes a
+# line "== grade: NAME" to stderr before each test).
+show_results() {
+    local out=$1 err=$2 srcdir=$3 mine=$4 line t pending=''
+    [ $csv = 1 ] && return 0
+    while IFS= read -r line; do
+        case $line in 'score: '*) continue ;; esac
+        if [ -n "$pending" ]; then
+            printf '%s\n' "$line"
+            awk -v t="$pending" '$0 == "== grade: " t { on = 1; next }
+                                 /^== grade: / { on = 0 } on' "$err" \
+                >"$err.one"
+            show_report "$err.one" "$srcdir" "$mine"
+            pending=''
+            continue
+        fi
+        printf '%s\n' "$line"
+        case $line in '  FAIL '*)
+            read -r _ _ t _ <<<"$line"
+            pending=$t ;;
+        esac
+    done <<<"$out"
 }
 
 # --- grading one lesson ---------------------------------------------------
@@ -161,7 +259,7 @@ grand_earned=0 grand_possible=0 all_full=1
 grade_one() {
     local lesson=$1 name=${1##*/}
     local TITLE='' SOURCES='' SUPPORT='' USE_POOLS=no LIBS='' LESSON_CFLAGS=''
-    local RACE_CHECK=tsan
+    local RACE_CHECK=tsan ASAN=yes RESOURCE_CHECK=yes
     local from b src f prog listing possible=0 earned=0 out rc line
     local pts rpts
 
@@ -176,7 +274,7 @@ grade_one() {
     esac
 
     case $mode in
-    starter) from=$lesson ;;
+    work) from=$lesson ;;
     solution) from=$lesson/solution ;;
     dir) if [ -d "$dir/$name" ]; then from=$dir/$name; else from=$dir; fi ;;
     esac
@@ -218,19 +316,48 @@ grade_one() {
             [ -f "$f" ] && objs+=("$f")
         done
     fi
+    # Builds the test program.  The student's files are compiled every
+    # time; the others (tests.c, grading.c, SUPPORT, pools/) only once per
+    # set of flags and headers, kept in $cache (GRADE_CACHE, which
+    # check-grading.sh shares between the many gradings of one run).
     build() { # build OUTPUT EXTRA_FLAGS...
-        local o=$1
+        local o=$1 f obj key flags lobjs=() rc=0
         shift
         # shellcheck disable=SC2086
-        "$CC" "${cflags[@]}" "$@" $LESSON_CFLAGS "${incs[@]}" $check_cflags \
-            -o "$o" "${objs[@]}" $check_libs -lm -lrt $LIBS \
-            >"$o.log" 2>&1
+        flags=("${cflags[@]}" "$@" $LESSON_CFLAGS "${incs[@]}" $check_cflags)
+        mkdir -p "$o.o"
+        : >"$o.log"
+        for f in "${objs[@]}"; do
+            case " $SOURCES " in *" ${f##*/} "*)
+                obj=$o.o/${f##*/}.o
+                "$CC" "${flags[@]}" -c -o "$obj" "$f" >>"$o.log" 2>&1 ||
+                    rc=1
+                lobjs+=("$obj")
+                continue ;;
+            esac
+            key=$({ printf '%s\n' "$CC" "${flags[@]}"; cat "$f" "$src"/*.h \
+                    "$here/grading.h";
+                    [ "$USE_POOLS" = yes ] && cat "$root"/pools/*.h; } |
+                  cksum | tr ' ' -)
+            obj=$cache/${f##*/}.$key.o
+            if [ ! -f "$obj" ]; then
+                "$CC" "${flags[@]}" -c -o "$obj.$$" "$f" >>"$o.log" 2>&1 ||
+                    rc=1
+                mv -f "$obj.$$" "$obj" 2>/dev/null
+            fi
+            lobjs+=("$obj")
+        done
+        [ $rc = 0 ] || return 1
+        # shellcheck disable=SC2086
+        "$CC" "${cflags[@]}" "$@" -o "$o" "${lobjs[@]}" $check_libs \
+            -lm -lrt $LIBS >>"$o.log" 2>&1
     }
 
     prog=$b/tests
-    local normal_flags=()
+    local normal_flags=() lesson_asan=$asan
+    [ "$ASAN" = no ] && lesson_asan=0
     # shellcheck disable=SC2054 # the comma belongs to the flag
-    [ $asan = 1 ] && normal_flags=(-fsanitize=address,undefined
+    [ $lesson_asan = 1 ] && normal_flags=(-fsanitize=address,undefined
                                    -fno-sanitize-recover=all
                                    -fno-omit-frame-pointer)
     if ! build "$prog" "${normal_flags[@]}"; then
@@ -248,18 +375,32 @@ grade_one() {
 
     listing=$("$prog" --list) || { echo "grade.sh: $prog --list failed" >&2
                                    return 2; }
+    if [ ${#only[@]} -gt 0 ]; then
+        local want i keep=''
+        for ((i = 1; i < ${#only[@]}; i += 2)); do
+            want=$(grep -E "^${only[i]} " <<<"$listing") || {
+                echo "grade.sh: $name has no test called ${only[i]}" >&2
+                return 2; }
+            keep+=$want$'\n'
+        done
+        listing=${keep%$'\n'}
+    fi
     while read -r _ pts rpts _; do
         possible=$((possible + pts))
         [ "$RACE_CHECK" != none ] && possible=$((possible + rpts))
     done <<<"$listing"
 
+    local until=''
+    [ $until_loss = 1 ] && until=1
     out=$(env POOLBENCH_SLOW= CK_TIMEOUT_MULTIPLIER="$mult" \
+              GRADE_UNTIL_LOSS="$until" \
+              GRADE_RESOURCE_CHECK="$([ "$RESOURCE_CHECK" = no ] && echo 0)" \
               ASAN_OPTIONS="detect_leaks=1 exitcode=66 ${ASAN_OPTIONS:-}" \
-              UBSAN_OPTIONS="print_stacktrace=1 ${UBSAN_OPTIONS:-}" \
-              "$prog" 2>"$b/stderr")
+              UBSAN_OPTIONS="print_stacktrace=1 exitcode=66 ${UBSAN_OPTIONS:-}" \
+              "$prog" "${only[@]}" 2>"$b/stderr")
     rc=$?
     line=$(grep -E '^score: [0-9]+/[0-9]+$' <<<"$out" | tail -n 1)
-    [ $csv = 1 ] || grep -v '^score: ' <<<"$out"
+    show_results "$out" "$b/stderr" "$b/src" "$SOURCES"
     if [ -n "$line" ]; then
         line=${line#score: }
         earned=${line%/*}
@@ -268,9 +409,9 @@ grade_one() {
         [ $csv = 1 ] || tail -n 5 "$b/stderr" | sed 's/^/   | /'
     fi
 
-    # With --asan, show the first sanitizer report, if any.
-    [ $asan = 1 ] && show_report "$b/stderr" "$b/src"
-    if [ "$RACE_CHECK" != none ]; then
+    if [ $until_loss = 1 ] && [ "${line#*/}" != "$earned" ]; then
+        say "   (--until-loss: stopped at the first lost point)"
+    elif [ "$RACE_CHECK" != none ]; then
         race_pass "$name" "$prog" "$listing" "$out"
         earned=$((earned + race_earned))
     fi
@@ -287,8 +428,9 @@ possible_points() {
 # Counts the tests in tests.c's table without building the exercise: a
 # table line is GRADE_TEST(name, points, race_points...).
 grade_listing() {
-    sed -n -E 's/^[[:space:]]*GRADE_TEST(_TIMEOUT)?\(([a-z0-9_]+), *([0-9]+), *([0-9]+).*/\2 \3 \4/p' \
-        "$1/tests.c"
+    tr '\n' ' ' <"$1/tests.c" |
+        grep -o -E 'GRADE_TEST(_TIMEOUT)?\([[:space:]]*[a-z0-9_]+,[[:space:]]*[0-9]+,[[:space:]]*[0-9]+' |
+        sed -E 's/^[^(]*\([[:space:]]*//; s/,[[:space:]]*/ /g'
 }
 
 # Runs each test that has race points again, under ThreadSanitizer or
@@ -335,15 +477,18 @@ race_pass() {
             continue
         fi
         o=$(env POOLBENCH_SLOW=1 CK_TIMEOUT_MULTIPLIER="$race_mult" \
+                GRADE_UNTIL_LOSS= \
+                GRADE_RESOURCE_CHECK="$([ "$RESOURCE_CHECK" = no ] && echo 0)" \
                 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
                 "${wrap[@]}" "$race_prog" --race --only "$t" \
                 2>"$b/race-$t.err")
-        [ $csv = 1 ] || grep -v '^score: ' <<<"$o"
+        show_results "$o" "$b/race-$t.err" "$b/src" "$SOURCES"
         if grep -q -E '^score: ([0-9]+)/\1$' <<<"$o" && \
            grep -q -E "^  PASS " <<<"$o"; then
             race_earned=$((race_earned + r))
-        else
-            show_report "$b/race-$t.err" "$b/src"
+        elif [ $until_loss = 1 ]; then
+            say "   (--until-loss: stopped at the first lost point)"
+            return 0
         fi
     done <<<"$listing"
 }
@@ -354,7 +499,7 @@ finish() {
     grand_possible=$((grand_possible + p))
     [ "$e" -eq "$p" ] && [ "$p" -gt 0 ] || all_full=0
     if [ $csv = 1 ]; then
-        case $mode in dir) who=$dir ;; *) who=$mode ;; esac
+        case $mode in dir) who=$dir ;; work) who=$here ;; *) who=$mode ;; esac
         printf '%s,%s,%d,%d\n' "$who" "$name" "$e" "$p"
     else
         echo "   $name: $e/$p"

@@ -2,8 +2,9 @@
  * grading.c - the runner behind GRADE_MAIN (see grading.h).
  *
  * How it works: every entry of the lesson's table becomes a Check test case
- * of its own (named after the test), with its own timeout, inside one suite.
- * Check runs each case in a forked child, so a crash, a failed assertion, a
+ * of its own (named after the test), with its own timeout, run by a Check
+ * runner of its own, one after the other in table order.  Check runs each
+ * case in a forked child, so a crash, a failed assertion, a
  * deadlock (the timeout) or a sanitizer report (the child exits early with
  * the sanitizer's exit code) all end as one failed test, and the parent
  * goes on with the next.  We run Check silently and print the results
@@ -14,13 +15,18 @@
  * failed test (a flaky pass would hide a race that the race check is there
  * to catch).
  */
+/* strerrorname_np (glibc 2.32): the name of an errno value, for messages. */
+#define _GNU_SOURCE
 #include "grading.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void usage(const char *prog)
 {
@@ -57,25 +63,191 @@ static const char *base_name(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-/* Check's message for a test, or what it means when the process ended
- * with 66, the exit code grade.sh gives the sanitizers and valgrind. */
-static const char *explain(const char *msg, int race)
+/* ---- what a test leaves behind: descriptors and shared mappings ------ */
+
+/* Bits for fds 0..FD_WATCH-1; a test that opens more than that is not one
+ * of ours. */
+#define FD_WATCH 1024
+
+static unsigned char fds_before[FD_WATCH / 8];
+static long shared_maps_before;
+
+/* Marks in set the open descriptors of this process. */
+static void open_fds(unsigned char *set)
 {
-    if (strstr(msg, "return value 66") == NULL)
-        return msg;
-    return race ? "the race check found an error (see below)"
-                : "a sanitizer found an error (first report after the list)";
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    memset(set, 0, FD_WATCH / 8);
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        long fd = strtol(e->d_name, NULL, 10);
+
+        if (e->d_name[0] != '.' && fd >= 0 && fd < FD_WATCH &&
+            fd != dirfd(d))
+            set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+    }
+    closedir(d);
 }
 
-/* The test's timeout in seconds, as Check applies it. */
+/* Counts the shared mappings (an 's' in the permissions column of
+ * /proc/self/maps): what mmap(MAP_SHARED) and shm_open make.  Thread
+ * stacks, the heap and the sanitizers' shadow memory are private, so they
+ * do not count, and glibc's cache of thread stacks does not look like a
+ * leak. */
+static long shared_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512], perms[8];
+    long n = 0;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "%*s %7s", perms) == 1 && strchr(perms, 's'))
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void note_resources(void)
+{
+    open_fds(fds_before);
+    shared_maps_before = shared_maps();
+}
+
+/* Fails the test (it has passed, or this would not run) if it left a
+ * descriptor open or a shared mapping mapped that it did not find. */
+static void check_resources(void)
+{
+    unsigned char now[FD_WATCH / 8];
+    char what[256] = "";
+    long maps = shared_maps();
+
+    open_fds(now);
+    for (int fd = 0; fd < FD_WATCH; fd++) {
+        char path[64], target[160];
+        ssize_t len;
+
+        if (!(now[fd / 8] & (1u << (fd % 8))) ||
+            (fds_before[fd / 8] & (1u << (fd % 8))))
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        len = readlink(path, target, sizeof(target) - 1);
+        target[len > 0 ? len : 0] = '\0';
+        snprintf(what, sizeof(what), "fd %d (%s)", fd, target);
+        break;
+    }
+    ck_assert_msg(what[0] == '\0',
+                  "the test ended with %s still open, which it did not "
+                  "have before: a descriptor is never closed (a pipe end "
+                  "in the parent or a shm_open'ed object?)", what);
+    ck_assert_msg(maps <= shared_maps_before,
+                  "the test ended with %ld shared mapping(s) it did not "
+                  "have before: an mmap is never munmap'ed",
+                  maps - shared_maps_before);
+}
+
+/* Is the check of descriptors and mappings on?  grade.sh turns it off
+ * (GRADE_RESOURCE_CHECK=0) for a lesson whose tests run a library that
+ * keeps its own open, such as Open MPI's shared-memory transport. */
+static int resource_check(void)
+{
+    const char *s = getenv("GRADE_RESOURCE_CHECK");
+
+    return s == NULL || strcmp(s, "0") != 0;
+}
+
+/* Check's message for a test, or what it means when the process ended
+ * with 66, the exit code grade.sh gives the sanitizers and valgrind, or
+ * with a signal. */
+static const char *explain(const char *msg, int race)
+{
+    if (strstr(msg, "return value 66") != NULL)
+        return race ? "the race check found an error (report below)"
+                    : "a sanitizer found an error (report below)";
+    if (strstr(msg, "signal 11") != NULL)
+        return "crashed with SIGSEGV: a pointer used after free(), a NULL "
+               "pointer, or an index past the end of an array";
+    if (strstr(msg, "signal 6") != NULL)
+        return "aborted (SIGABRT): an assert() or a pthread error that "
+               "glibc turned into abort(), e.g. a mutex destroyed while "
+               "locked";
+    if (strstr(msg, "Test timeout expired") != NULL)
+        return "did not finish in time";
+    return msg;
+}
+
+/* The test's timeout in seconds: its own (or the default) times
+ * CK_TIMEOUT_MULTIPLIER, never more than GRADE_MAX_TIMEOUT. */
 static double timeout_of(const struct grade_test *t)
 {
     const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
     double mult = m != NULL ? strtod(m, NULL) : 1.0;
+    double s;
 
     if (!(mult > 0))
         mult = 1.0;
-    return (t->timeout > 0 ? t->timeout : GRADE_DEFAULT_TIMEOUT) * mult;
+    s = (t->timeout > 0 ? t->timeout : GRADE_DEFAULT_TIMEOUT) * mult;
+    return s < GRADE_MAX_TIMEOUT ? s : GRADE_MAX_TIMEOUT;
+}
+
+/* Runs one test in its own Check runner and prints its line; returns 1 if
+ * it passed.  One runner per test, so that each test's result (and the
+ * report of a test that hung) is printed under its own name, in order. */
+static int run_one(const struct grade_test *t, int race)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    double mult = m != NULL ? strtod(m, NULL) : 1.0;
+    int worth = race ? t->race_points : t->points;
+    Suite *suite = suite_create("lesson");
+    TCase *tc = tcase_create(t->test->name);
+    SRunner *runner;
+    TestResult **results;
+    TestResult *r;
+    int passed;
+
+    if (!(mult > 0))
+        mult = 1.0;
+    /* Check multiplies by CK_TIMEOUT_MULTIPLIER itself. */
+    tcase_set_timeout(tc, timeout_of(t) / mult);
+    if (resource_check())
+        tcase_add_checked_fixture(tc, note_resources, check_resources);
+    tcase_add_test(tc, t->test);
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_set_fork_status(runner, CK_FORK);
+    /* grade.sh cuts stderr at these lines to show each test's report. */
+    fprintf(stderr, "== grade: %s\n", t->test->name);
+    fflush(stdout);
+    fflush(stderr);
+    srunner_run_all(runner, CK_SILENT);
+
+    results = srunner_results(runner);
+    r = srunner_ntests_run(runner) > 0 ? results[0] : NULL;
+    passed = r != NULL && tr_rtype(r) == CK_PASS;
+    if (passed) {
+        printf("  PASS %3d/%-3d %s%s\n", worth, worth, t->test->name,
+               race ? " [race]" : "");
+    } else {
+        printf("  FAIL %3d/%-3d %s%s\n        %s", 0, worth, t->test->name,
+               race ? " [race]" : "",
+               r == NULL ? "did not run (is CK_RUN_CASE set?)"
+                         : explain(tr_msg(r), race));
+        /* Where the assertion is; a crash or timeout has no line. */
+        if (r != NULL && tr_rtype(r) == CK_FAILURE)
+            printf(" (%s:%d)", base_name(tr_lfile(r)), tr_lno(r));
+        else if (r != NULL && strstr(tr_msg(r), "timeout") != NULL)
+            printf(" after %gs: a deadlock (a lock never unlocked, or "
+                   "two taken in opposite orders), or a thread asleep "
+                   "that nobody wakes", timeout_of(t));
+        printf("\n");
+    }
+    fflush(stdout);
+    free(results);
+    srunner_free(runner);       /* frees the suite too */
+    return passed;
 }
 
 int grade_main(int argc, char **argv, const struct grade_test *tests,
@@ -84,8 +256,8 @@ int grade_main(int argc, char **argv, const struct grade_test *tests,
     int race = 0, list = 0, nonly = 0;
     char **only = calloc((size_t)argc, sizeof(*only));
     int earned = 0, possible = 0, failed = 0, status = 2;
-    Suite *suite = NULL;
-    SRunner *runner = NULL;
+    const char *u = getenv("GRADE_UNTIL_LOSS");
+    int until_loss = u != NULL && strcmp(u, "1") == 0;
 
     if (only == NULL) {
         perror("grading");
@@ -120,70 +292,114 @@ int grade_main(int argc, char **argv, const struct grade_test *tests,
         goto fail;
     }
 
-    suite = suite_create("lesson");
     for (size_t i = 0; i < ntests; i++) {
         const struct grade_test *t = &tests[i];
-        TCase *tc;
+        int worth = race ? t->race_points : t->points;
 
         if (!selected(t->test->name, only, nonly))
             continue;
-        tc = tcase_create(t->test->name);
-        tcase_set_timeout(tc, t->timeout > 0 ? t->timeout
-                                             : GRADE_DEFAULT_TIMEOUT);
-        tcase_add_test(tc, t->test);
-        suite_add_tcase(suite, tc);
-    }
-    runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_FORK);
-    fflush(stdout);
-    srunner_run_all(runner, CK_SILENT);
-
-    {
-        TestResult **results = srunner_results(runner);
-        int n = srunner_ntests_run(runner);
-
-        /* In table order; a selected test with no result did not run
-         * (Check's CK_RUN_CASE and friends filter tests): it fails. */
-        for (size_t i = 0; i < ntests; i++) {
-            const struct grade_test *t = &tests[i];
-            int worth = race ? t->race_points : t->points;
-            TestResult *r = NULL;
-
-            if (!selected(t->test->name, only, nonly))
-                continue;
-            for (int k = 0; k < n && r == NULL; k++)
-                if (strcmp(tr_tcname(results[k]), t->test->name) == 0)
-                    r = results[k];
-            possible += worth;
-            if (r != NULL && tr_rtype(r) == CK_PASS) {
-                earned += worth;
-                printf("  PASS %3d/%-3d %s%s\n", worth, worth,
-                       t->test->name, race ? " [race]" : "");
-                continue;
-            }
+        possible += worth;
+        if (run_one(t, race)) {
+            earned += worth;
+        } else {
             failed++;
-            printf("  FAIL %3d/%-3d %s%s\n        %s", 0, worth,
-                   t->test->name, race ? " [race]" : "",
-                   r == NULL ? "did not run (is CK_RUN_CASE set?)"
-                             : explain(tr_msg(r), race));
-            /* Where the assertion is; a crash or timeout has no line. */
-            if (r != NULL && tr_rtype(r) == CK_FAILURE)
-                printf(" (%s:%d)", base_name(tr_lfile(r)), tr_lno(r));
-            else if (r != NULL && strstr(tr_msg(r), "timeout") != NULL)
-                printf(" (after %gs: a deadlock, or a wait that never "
-                       "ends?)", timeout_of(t));
-            printf("\n");
+            if (until_loss && worth > 0)
+                break;
         }
-        free(results);
     }
     printf("score: %d/%d\n", earned, possible);
     status = failed == 0 ? 0 : 1;
 
 fail:
-    if (runner != NULL)
-        srunner_free(runner);   /* frees the suite too */
     free(only);
     return status;
+}
+
+const char *grade_errname(int err)
+{
+    static _Thread_local char buf[128];
+    const char *name = err > 0 ? strerrorname_np(err) : NULL;
+
+    if (err == 0)
+        return "0 (success)";
+    if (name == NULL) {
+        snprintf(buf, sizeof(buf), "%d (not an errno value)", err);
+        return buf;
+    }
+    snprintf(buf, sizeof(buf), "%s (%s)", name, strerror(err));
+    /* strerror says "Function not implemented"; in a sentence, lower
+     * case reads better. */
+    buf[strlen(name) + 2] = (char)tolower((unsigned char)buf[strlen(name) + 2]);
+    return buf;
+}
+
+/* Does the expression look like an error code: a call's result, or a
+ * variable called rc, err or status, compared with 0 or an E... name? */
+static int looks_like_errno(const char *xs, const char *ys)
+{
+    if (ys[0] == 'E' && ys[1] >= 'A' && ys[1] <= 'Z')
+        return 1;
+    if (strcmp(ys, "0") != 0)
+        return 0;
+    if (strstr(xs, "errors") != NULL || strstr(xs, "count") != NULL)
+        return 0;
+    return strstr(xs, "rc") != NULL || strstr(xs, "err") != NULL ||
+           strstr(xs, "status") != NULL ||
+           (strchr(xs, '(') != NULL && strncmp(xs, "atomic_load", 11) != 0);
+}
+
+void grade_assert_int(const char *file, int line, const char *xs,
+                      const char *ys, intmax_t x, intmax_t y)
+{
+    char got[160], want[160];
+
+    if (x == y) {
+        _mark_point(file, line);
+        return;
+    }
+    if (looks_like_errno(xs, ys) && x >= 0 && x < 4096) {
+        snprintf(got, sizeof(got), "%s", grade_errname((int)x));
+        snprintf(want, sizeof(want), "%s", grade_errname((int)y));
+    } else {
+        snprintf(got, sizeof(got), "%jd", x);
+        snprintf(want, sizeof(want), "%jd", y);
+    }
+    _ck_assert_failed(file, line, "Assertion failed",
+                      "%s is %s, expected %s", xs, got, want);
+}
+
+/* ---- a barrier (pthread_barrier_t is optional in POSIX) -------------- */
+
+void grade_barrier_init(struct grade_barrier *b, unsigned count)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->all_here, NULL);
+    b->waiting = 0;
+    b->count = count;
+    b->round = 0;
+}
+
+void grade_barrier_wait(struct grade_barrier *b)
+{
+    unsigned round;
+
+    pthread_mutex_lock(&b->lock);
+    round = b->round;
+    if (++b->waiting == b->count) {
+        b->waiting = 0;
+        b->round++;
+        pthread_cond_broadcast(&b->all_here);
+    } else {
+        while (round == b->round)
+            pthread_cond_wait(&b->all_here, &b->lock);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+void grade_barrier_destroy(struct grade_barrier *b)
+{
+    pthread_cond_destroy(&b->all_here);
+    pthread_mutex_destroy(&b->lock);
 }
 
 int grade_slow(void)
@@ -197,7 +413,7 @@ long grade_scaled(long n)
 {
     if (!grade_slow())
         return n;
-    return n / 10 > 0 ? n / 10 : 1;
+    return n / 4 > 0 ? n / 4 : 1;
 }
 
 void grade_msleep(long ms)

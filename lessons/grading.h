@@ -36,7 +36,16 @@
  *     --only NAME      run only this test (repeatable)
  *     --race           award race_points instead of points (grade.sh passes
  *                      it to the sanitizer build) and mark the lines [race]
- * and its last line is always "score: EARNED/POSSIBLE".  It exits 0 when
+ * and its last line is always "score: EARNED/POSSIBLE".  With
+ * GRADE_UNTIL_LOSS=1 in the environment it stops after the first test that
+ * fails (check-grading.sh only needs to know that a mutant loses points).
+ *
+ * Around every test, in the test's own process, the runner notes the open
+ * file descriptors and the shared memory mappings (/proc/self/fd and
+ * /proc/self/maps) and fails a passing test that leaves more of either
+ * than it found: a pipe end never closed, a shm_open'ed object or an mmap
+ * never unmapped.  Leaked heap memory is LeakSanitizer's job (grade.sh
+ * builds the normal run with AddressSanitizer).  It exits 0 when
  * every test it ran passed, 1 otherwise, 2 on a bad option.  grade.sh runs
  * the race check with the sanitizer's (or valgrind's) error exit code set
  * to 66, so a test whose process ends with 66 under --race is reported as
@@ -51,11 +60,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
 
 /* Seconds a test may run before Check kills it, unless the table says. */
 #define GRADE_DEFAULT_TIMEOUT 10
+
+/* The most any test may run, whatever its table entry and multiplier say:
+ * a submission that deadlocks everywhere is reported within this many
+ * seconds per test (lessons/README.md promises it). */
+#define GRADE_MAX_TIMEOUT 30
 
 struct grade_test {
     const TTest *test;      /* from START_TEST: name, function, file, line */
@@ -90,11 +105,54 @@ int grade_main(int argc, char **argv, const struct grade_test *tests,
  * Helpers for tests.
  */
 
+/* "ENOSYS (function not implemented)" for ENOSYS, "0 (success)" for 0,
+ * "12345 (not an errno value)" otherwise: what a message shows for a
+ * returned error code, instead of a bare number.  The string lives in a
+ * buffer of the calling thread until its next call; use it at once. */
+const char *grade_errname(int err);
+
+/*
+ * ck_assert_int_eq and ck_assert_uint_eq, with messages a student can read:
+ * Check's own print the macro-expanded expression (an atomic_load becomes
+ * three lines of __atomic_load_n) and bare numbers.  These print the
+ * expression as written, both values, and, when the expected value is 0 or
+ * an E... constant, the error's name and meaning:
+ *     minipool_submit(pool, count_task, &runs[i]) returned ENOSYS
+ *     (function not implemented), expected 0 (success)
+ */
+void grade_assert_int(const char *file, int line, const char *xs,
+                      const char *ys, intmax_t x, intmax_t y);
+#undef ck_assert_int_eq
+#define ck_assert_int_eq(X, Y) \
+    grade_assert_int(__FILE__, __LINE__, #X, #Y, (intmax_t)(X), \
+                     (intmax_t)(Y))
+#undef ck_assert_uint_eq
+#define ck_assert_uint_eq(X, Y) \
+    grade_assert_int(__FILE__, __LINE__, #X, #Y, (intmax_t)(X), \
+                     (intmax_t)(Y))
+
+/*
+ * Starting threads together.  A race test starts its threads at a barrier
+ * so that they really overlap (a thread created late may otherwise finish
+ * before the next one starts, and ThreadSanitizer sees nothing):
+ *     grade_barrier_init(&b, n);  each thread: grade_barrier_wait(&b);
+ */
+struct grade_barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t all_here;
+    unsigned waiting, count, round;
+};
+void grade_barrier_init(struct grade_barrier *b, unsigned count);
+void grade_barrier_wait(struct grade_barrier *b);
+void grade_barrier_destroy(struct grade_barrier *b);
+
 /* Nonzero when the tests run slowly (ThreadSanitizer, helgrind, valgrind:
  * grade.sh and scripts/run-tests.sh set POOLBENCH_SLOW=1). */
 int grade_slow(void);
 
-/* n, or n / 10 (at least 1) when grade_slow(): for stress loop counts. */
+/* n, or n / 4 (at least 1) when grade_slow(): for stress loop counts.
+ * A quarter, not less: under ThreadSanitizer the threads must still run
+ * long enough to overlap, or the race check sees no race. */
 long grade_scaled(long n);
 
 /* Sleeps for ms milliseconds, restarting after signals. */

@@ -46,6 +46,7 @@ static void note_thread_task(void *arg)
 #define SIDE_BY_SIDE 3
 static atomic_int arrived;
 static atomic_int met;
+static int meet_need = SIDE_BY_SIDE;    /* set before the tasks start */
 
 static void meet_task(void *arg)
 {
@@ -53,10 +54,36 @@ static void meet_task(void *arg)
 
     (void)arg;
     atomic_fetch_add(&arrived, 1);
-    while (atomic_load(&arrived) < SIDE_BY_SIDE && grade_now() < deadline)
+    while (atomic_load(&arrived) < meet_need && grade_now() < deadline)
         grade_msleep(1);
-    if (atomic_load(&arrived) >= SIDE_BY_SIDE)
+    if (atomic_load(&arrived) >= meet_need)
         atomic_fetch_add(&met, 1);
+}
+
+/* For workers_stay_until_destroy: threads that submit bursts of tasks at
+ * the same time, so that workers often wake to find that another worker
+ * took the task already. */
+struct burst {
+    struct minipool *pool;
+    struct grade_barrier *start;
+    atomic_int *done;
+    atomic_int submit_errors;
+};
+
+static void *submit_bursts(void *arg)
+{
+    struct burst *b = arg;
+    long rounds = grade_scaled(400);
+
+    grade_barrier_wait(b->start);
+    for (long r = 0; r < rounds; r++) {
+        for (int i = 0; i < 4; i++)
+            if (minipool_submit(b->pool, count_task, b->done) != 0)
+                atomic_fetch_add(&b->submit_errors, 1);
+        if (r % 8 == 0)
+            grade_msleep(0);
+    }
+    return NULL;
 }
 
 /* A task that submits a follow-up task to its own pool. */
@@ -95,20 +122,53 @@ static struct minipool *make_pool(unsigned workers)
     struct minipool *pool = NULL;
     int rc = minipool_create(workers, &pool);
 
-    ck_assert_msg(rc == 0, "minipool_create(%u) returned %d", workers, rc);
+    ck_assert_msg(rc == 0, "minipool_create(%u) returned %s", workers,
+                  grade_errname(rc));
     return pool;
 }
 
 /* ---- tests ----------------------------------------------------------- */
 
+/* Submits tasks N/THREADS..., from one of 4 threads started together. */
+enum { ONCE_TASKS = 4000, ONCE_THREADS = 4 };
+struct once_part {
+    struct minipool *pool;
+    struct grade_barrier *start;
+    atomic_int *runs;
+    int first;
+};
+
+static void *submit_part(void *arg)
+{
+    struct once_part *p = arg;
+
+    grade_barrier_wait(p->start);
+    for (int i = p->first; i < ONCE_TASKS; i += ONCE_THREADS)
+        ck_assert_int_eq(minipool_submit(p->pool, count_task, &p->runs[i]),
+                         0);
+    return NULL;
+}
+
 START_TEST(every_task_runs_exactly_once)
 {
-    enum { N = 2000 };
+    enum { N = ONCE_TASKS };
     static atomic_int runs[N];
     struct minipool *pool = make_pool(4);
+    struct grade_barrier start;
+    struct once_part parts[ONCE_THREADS];
+    pthread_t th[ONCE_THREADS];
 
-    for (int i = 0; i < N; i++)
-        ck_assert_int_eq(minipool_submit(pool, count_task, &runs[i]), 0);
+    /* Four threads submit at once while four workers run: the queue and
+     * `pending` are touched from eight threads together. */
+    grade_barrier_init(&start, ONCE_THREADS);
+    for (int i = 0; i < ONCE_THREADS; i++) {
+        parts[i] = (struct once_part){ pool, &start, runs, i };
+        ck_assert_int_eq(pthread_create(&th[i], NULL, submit_part,
+                                        &parts[i]), 0);
+    }
+    for (int i = 0; i < ONCE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    grade_barrier_destroy(&start);
     minipool_wait(pool);
     for (int i = 0; i < N; i++)
         ck_assert_msg(atomic_load(&runs[i]) == 1,
@@ -167,6 +227,47 @@ START_TEST(tasks_run_side_by_side)
                   "%d workers never ran %d tasks at the same time: is the "
                   "task run while the pool's lock is held?", SIDE_BY_SIDE,
                   SIDE_BY_SIDE);
+    minipool_destroy(pool);
+}
+END_TEST
+
+START_TEST(workers_stay_until_destroy)
+{
+    enum { WORKERS = 4, SUBMITTERS = 3 };
+    atomic_int done = 0;
+    struct minipool *pool = make_pool(WORKERS);
+    struct grade_barrier start;
+    struct burst b[SUBMITTERS];
+    pthread_t th[SUBMITTERS];
+
+    grade_barrier_init(&start, SUBMITTERS);
+    for (int i = 0; i < SUBMITTERS; i++) {
+        b[i] = (struct burst){ .pool = pool, .start = &start, .done = &done,
+                               .submit_errors = 0 };
+        ck_assert_int_eq(pthread_create(&th[i], NULL, submit_bursts, &b[i]),
+                         0);
+    }
+    for (int i = 0; i < SUBMITTERS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(atomic_load(&b[i].submit_errors), 0);
+    }
+    grade_barrier_destroy(&start);
+    minipool_wait(pool);
+
+    /* Every worker must still be there: WORKERS tasks that wait for each
+     * other can only all finish if WORKERS workers run them. */
+    meet_need = WORKERS;
+    atomic_store(&arrived, 0);
+    atomic_store(&met, 0);
+    for (int i = 0; i < WORKERS; i++)
+        ck_assert_int_eq(minipool_submit(pool, meet_task, NULL), 0);
+    minipool_wait(pool);
+    ck_assert_msg(atomic_load(&met) == WORKERS,
+                  "after many bursts of tasks, fewer than %d workers were "
+                  "left to run %d tasks at once: a worker left the loop "
+                  "while the pool was open (a wait with if instead of "
+                  "while, woken after another worker took the task?)",
+                  WORKERS, WORKERS);
     minipool_destroy(pool);
 }
 END_TEST
@@ -246,6 +347,7 @@ static const struct grade_test tests[] = {
     GRADE_TEST_TIMEOUT(wait_returns_only_after_the_last_task, 2, 1, 4),
     GRADE_TEST_TIMEOUT(workers_are_reused_for_many_tasks, 2, 1, 4),
     GRADE_TEST_TIMEOUT(tasks_run_side_by_side, 3, 1, 4),
+    GRADE_TEST_TIMEOUT(workers_stay_until_destroy, 3, 1, 8),
     GRADE_TEST_TIMEOUT(a_task_may_submit_another_task, 2, 1, 4),
     GRADE_TEST_TIMEOUT(destroy_runs_the_tasks_still_queued, 2, 1, 4),
     GRADE_TEST_TIMEOUT(destroy_wakes_idle_workers, 2, 1, 4),
