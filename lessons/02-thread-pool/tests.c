@@ -24,7 +24,8 @@ static void init_queue(struct bqueue *q, size_t cap)
 {
     int rc = bqueue_init(q, cap);
 
-    ck_assert_msg(rc == 0, "bqueue_init(%zu) returned %d", cap, rc);
+    ck_assert_msg(rc == 0, "bqueue_init(%zu) returned %s", cap,
+                  grade_errname(rc));
 }
 
 static void *push_99(void *arg)
@@ -117,7 +118,8 @@ START_TEST(pop_blocks_while_the_queue_is_empty)
 
     ck_assert_int_eq(bqueue_push(&q, ITEM(7)), 0);  /* wakes it */
     grade_probe_join(&probe);
-    ck_assert_msg(p.rc == 0, "the waiting bqueue_pop returned %d", p.rc);
+    ck_assert_msg(p.rc == 0, "the waiting bqueue_pop returned %s",
+                  grade_errname(p.rc));
     ck_assert_uint_eq(VALUE(p.item), 7);
     ck_assert_uint_eq(bqueue_len(&q), 0);
     bqueue_release(&q);
@@ -144,8 +146,8 @@ START_TEST(close_wakes_every_blocked_pop)
     for (int i = 0; i < N; i++) {
         grade_probe_join(&probes[i]);   /* times out if one sleeps on */
         ck_assert_msg(p[i].rc == ESHUTDOWN,
-                      "bqueue_pop on a closed empty queue returned %d, "
-                      "not ESHUTDOWN", p[i].rc);
+                      "bqueue_pop on a closed empty queue returned %s, "
+                      "not ESHUTDOWN", grade_errname(p[i].rc));
     }
     bqueue_release(&q);
 }
@@ -214,6 +216,11 @@ struct mpmc {
     long per_producer;
     atomic_uchar *seen;             /* PRODUCERS * per_producer flags */
     atomic_int duplicates, out_of_order, bad_items, push_errors;
+    atomic_int closing;             /* set just before bqueue_close */
+    atomic_int early_end;           /* pops that failed while still open */
+    atomic_int pop_rc;              /* the last such pop's error */
+    atomic_int done;                /* every producer and consumer ended */
+    struct grade_barrier start;     /* all threads start together */
 };
 
 struct producer {
@@ -225,6 +232,7 @@ static void *producer_main(void *arg)
 {
     struct producer *p = arg;
 
+    grade_barrier_wait(&p->m->start);
     for (long s = 0; s < p->m->per_producer; s++)
         if (bqueue_push(&p->m->q, ITEM(p->id * STRIDE + s + 1)) != 0)
             atomic_fetch_add(&p->m->push_errors, 1);
@@ -237,9 +245,12 @@ static void *consumer_main(void *arg)
     long last[PRODUCERS];
     void *item;
 
+    int rc;
+
     for (int i = 0; i < PRODUCERS; i++)
         last[i] = 0;
-    while (bqueue_pop(&m->q, &item) == 0) {
+    grade_barrier_wait(&m->start);
+    while ((rc = bqueue_pop(&m->q, &item)) == 0) {
         long v = (long)VALUE(item), id = v / STRIDE, s = v % STRIDE;
 
         if (id < 0 || id >= PRODUCERS || s < 1 || s > m->per_producer) {
@@ -252,19 +263,45 @@ static void *consumer_main(void *arg)
             atomic_fetch_add(&m->out_of_order, 1);
         last[id] = s;
     }
+    /* Only a closed queue may end the loop. */
+    if (!atomic_load(&m->closing)) {
+        atomic_fetch_add(&m->early_end, 1);
+        atomic_store(&m->pop_rc, rc);
+    }
     return NULL;
+}
+
+/* Asks for the length while the others push and pop: bqueue_len reads
+ * the count, so it needs the lock as much as push and pop do. */
+static void *watcher_main(void *arg)
+{
+    struct mpmc *m = arg;
+    size_t longest = 0;
+
+    grade_barrier_wait(&m->start);
+    while (!atomic_load(&m->done)) {
+        size_t n = bqueue_len(&m->q);
+
+        if (n > longest)
+            longest = n;
+        grade_msleep(0);
+    }
+    return (void *)(uintptr_t)longest;
 }
 
 START_TEST(many_producers_many_consumers_lose_nothing)
 {
     struct mpmc m = { .per_producer = grade_scaled(20000) };
     struct producer prod[PRODUCERS];
-    pthread_t pt[PRODUCERS], ct[CONSUMERS];
+    pthread_t pt[PRODUCERS], ct[CONSUMERS], wt;
     long total = PRODUCERS * m.per_producer, missing = 0;
+    void *longest;
 
     init_queue(&m.q, 4);
     m.seen = calloc((size_t)total, sizeof(*m.seen));
     ck_assert_ptr_nonnull(m.seen);
+    grade_barrier_init(&m.start, PRODUCERS + CONSUMERS + 1);
+    ck_assert_int_eq(pthread_create(&wt, NULL, watcher_main, &m), 0);
     for (int i = 0; i < CONSUMERS; i++)
         ck_assert_int_eq(pthread_create(&ct[i], NULL, consumer_main, &m), 0);
     for (int i = 0; i < PRODUCERS; i++) {
@@ -274,13 +311,28 @@ START_TEST(many_producers_many_consumers_lose_nothing)
     }
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
+    atomic_store(&m.closing, 1);
     bqueue_close(&m.q);         /* consumers drain the rest, then leave */
     for (int i = 0; i < CONSUMERS; i++)
         pthread_join(ct[i], NULL);
+    atomic_store(&m.done, 1);
+    pthread_join(wt, &longest);
+    grade_barrier_destroy(&m.start);
 
     for (long i = 0; i < total; i++)
         missing += !atomic_load(&m.seen[i]);
-    ck_assert_int_eq(atomic_load(&m.push_errors), 0);
+    ck_assert_msg(atomic_load(&m.early_end) == 0,
+                  "%d consumer(s) got %s from bqueue_pop while the queue "
+                  "was still open: a wait with if instead of while, woken "
+                  "after another consumer took the item?",
+                  atomic_load(&m.early_end),
+                  grade_errname(atomic_load(&m.pop_rc)));
+    ck_assert_msg(atomic_load(&m.push_errors) == 0,
+                  "bqueue_push failed %d times on an open queue",
+                  atomic_load(&m.push_errors));
+    ck_assert_msg(VALUE(longest) <= 4,
+                  "bqueue_len said %zu items in a queue of 4 slots",
+                  (size_t)VALUE(longest));
     ck_assert_msg(atomic_load(&m.bad_items) == 0,
                   "%d popped items were never pushed",
                   atomic_load(&m.bad_items));
