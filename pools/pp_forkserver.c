@@ -267,6 +267,19 @@ static void reap(struct server *s)
     }
 }
 
+/*
+ * The server could not set itself up: it tells the parent why (FAILED for
+ * no slot, with errno) and leaves.  A pool being created then fails with
+ * that error instead of starting servers that die the same way forever.
+ */
+static _Noreturn void fail_start(int ctl)
+{
+    int err = errno;
+
+    tell(ctl, PP_SRV_FAILED, -1, 0, err != 0 ? err : EAGAIN);
+    _exit(1);
+}
+
 /* The server's whole life, after the fork.  Never returns. */
 static _Noreturn void serve(const struct pp_worker_cfg *cfg, int ctl,
                             pid_t parent, pid_t *kids, unsigned nkids)
@@ -284,7 +297,7 @@ static _Noreturn void serve(const struct pp_worker_cfg *cfg, int ctl,
     keep = ctl;
     if (ctl < 3) {
         if ((keep = fcntl(ctl, F_DUPFD_CLOEXEC, 3)) < 0)
-            _exit(1);
+            fail_start(ctl);
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd >= 0 && fd != ctl) {
             dup2(fd, ctl);
@@ -311,7 +324,7 @@ static _Noreturn void serve(const struct pp_worker_cfg *cfg, int ctl,
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     if ((s.sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-        _exit(1);
+        fail_start(s.ctl);
 
     for (;;) {
         pfd[0].fd = s.ctl;

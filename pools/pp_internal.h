@@ -104,7 +104,8 @@ enum pp_srv_op {
     PP_SRV_SPAWN = 1, /* parent: fork a worker for slot, on the fd sent */
     PP_SRV_KILL,      /* parent: SIGKILL pid, if it is still our child */
     PP_SRV_SPAWNED,   /* server: slot's worker is pid */
-    PP_SRV_FAILED,    /* server: could not fork for slot: error */
+    PP_SRV_FAILED,    /* server: could not fork for slot: error; slot
+                         -1: could not start at all, and exits */
     PP_SRV_DIED       /* server: pid was reaped with wait status */
 };
 

@@ -864,6 +864,11 @@ static void server_lost(struct pp_pool *pool)
     while (waitpid(pool->server, NULL, 0) < 0 && errno == EINTR)
         ;
     pool->server = 0;
+    pthread_mutex_lock(&pool->lock);
+    /* Died before the pool started: pp_pool_create fails, no retry. */
+    if (!pool->started && pool->start_error == 0)
+        pool->start_error = EAGAIN;
+    pthread_mutex_unlock(&pool->lock);
     for (i = 0; i < pool->nworkers; i++) {
         s = &pool->slots[i];
         if (s->state == SLOT_RUNNING) {
@@ -904,6 +909,12 @@ static void server_read(struct pp_pool *pool)
             pthread_mutex_lock(&pool->lock);
             slot_reset(s, SLOT_WANTED);
             s->retry_at = pp_now_ns() + SPAWN_RETRY_NS;
+            if (!pool->started && pool->start_error == 0)
+                pool->start_error = m.value != 0 ? m.value : EAGAIN;
+            pthread_mutex_unlock(&pool->lock);
+        } else if (m.op == PP_SRV_FAILED && m.slot == -1) {
+            /* The server could not start; EOF follows (server_lost). */
+            pthread_mutex_lock(&pool->lock);
             if (!pool->started && pool->start_error == 0)
                 pool->start_error = m.value != 0 ? m.value : EAGAIN;
             pthread_mutex_unlock(&pool->lock);
@@ -1107,7 +1118,8 @@ static void *collector_main(void *arg)
     for (;;) {
         done = NULL;
         pthread_mutex_lock(&pool->lock);
-        stopping = pool->terminating || pool->quit;
+        stopping = pool->terminating || pool->quit ||
+                   pool->start_error != 0;
         pthread_mutex_unlock(&pool->lock);
         if (pool->ctl < 0 && rc == 0 && !stopping &&
             pp_now_ns() >= pool->server_retry_at &&

@@ -927,8 +927,38 @@ START_TEST(worker_killed_from_outside_is_replaced)
 END_TEST
 
 /*
+ * Waits until process pid has ended (its /proc entry is gone, or it is a
+ * zombie: nothing of it runs any more).
+ */
+static void await_gone(pid_t pid)
+{
+    char path[64], buf[512], *p, state;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (;;) {
+        if ((f = fopen(path, "r")) == NULL)
+            return;
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+            sscanf(p + 1, " %c", &state) != 1 || state == 'Z' ||
+            state == 'X')
+            return;
+        nap();
+    }
+}
+
+/*
  * Even the fork server may be killed from outside: its workers die with
  * it (PDEATHSIG), and the pool starts a new server and new workers.
+ *
+ * The map starts once the old workers are dead, though perhaps before the
+ * pool has noticed: items may then go to a dead worker, which never
+ * started them, and they must go to another worker, so every item ends
+ * well.  (Mapping while the old workers were still dying could let one of
+ * them start an item before the kernel killed it: that item would be
+ * lost, as a crash costs the item it interrupts.)
  */
 START_TEST(fork_server_killed_is_replaced)
 {
@@ -943,6 +973,8 @@ START_TEST(fork_server_killed_is_replaced)
     ck_assert_int_ne(server, getpid());
     ck_assert_int_eq(parent_of(pids[1]), server);
     ck_assert_int_eq(kill(server, SIGKILL), 0);
+    await_gone(pids[0]);
+    await_gone(pids[1]);
     for (i = 0; i < 50; i++)
         args[i] = i;
     ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 50, 1, &r,
