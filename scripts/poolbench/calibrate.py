@@ -5,7 +5,8 @@ a 2-core laptop's sizes last microseconds, and a timer, a scheduler tick
 or the pool's own start-up then weigh as much as the work.  So the suite
 sizes every workload here, by timing short runs of the real programs (their
 records give kernel_s) and growing the size until the sequential kernel
-lasts at least the target (--target-s, 0.5 s by default):
+lasts at least the target (--target-s, 0.5 s by default; the search asks
+for 10% more, so that later runs, a little faster, still reach it):
 
   primes, chunks, images   the sequential kernel of C and of each Python
         twin (each gets its own size).  Trial division costs more than
@@ -26,10 +27,10 @@ lasts at least the target (--target-s, 0.5 s by default):
         many tasks) and a count of tasks that makes the sequential run last
         the target, rounded up to a multiple of the largest worker count so
         that every worker count divides the work evenly.
-  overhead  measures a per-task cost, a figure free of size; it keeps the
-        counts of the issue's figures (10^5 bulk tasks, a twentieth of them
-        as round trips, 100 x as many map items) and is timed once so that
-        the plan can estimate it.
+  overhead  measures a per-task cost, a figure free of size: its counts are
+        scaled from a timed probe so that one repetition of every
+        implementation lasts about the target, within a floor and the
+        issue's counts (10^5 bulk tasks, 5000 round trips, 10^7 map items).
 
 An explicit size option (--primes-n, --sum-n, ...) wins over all of this;
 the calibration still times it once, for the estimate.  --quick uses a
@@ -40,6 +41,8 @@ import math
 import statistics
 
 MIB = 1 << 20
+# The search stops at the first size whose kernel lasts MARGIN x target.
+MARGIN = 1.1
 
 # Where the search starts: sizes whose kernel lasts a few ms anywhere.
 START = {('primes', 'c'): 100000, ('primes', 'python'): 10000,
@@ -163,17 +166,19 @@ class Calibrator:
                                 + extra)
             t = statistics.median(k)
             trials.append((n, t))
-            if t >= self.target or n >= LIMIT[wl]:
+            # 10% to spare: a size that only just reaches the target on
+            # one run falls short on half of the later ones.
+            if t >= MARGIN * self.target or n >= LIMIT[wl]:
                 break
-            # Aim 15% past the target assuming t ~ n^growth; at least 10%
+            # Aim 25% past the target assuming t ~ n^growth; at least 10%
             # more, at most 30 times more, per step.
-            factor = (1.15 * self.target / max(t, 1e-6)) ** (1 / GROWTH[wl])
+            factor = (1.25 * self.target / max(t, 1e-6)) ** (1 / GROWTH[wl])
             n = min(LIMIT[wl], max(n + 1, int(math.ceil(
                 n * min(30.0, max(1.1, factor))))))
         s = Size(wl, lang, {key: n}, repeat, t, setup,
                  'quick' if self.quick else 'calibrated',
-                 'sequential kernel %.3f s >= target %.3g s after %d trial '
-                 'runs' % (t, self.target, len(trials)))
+                 'sequential kernel %.3f s >= %g x target %.3g s after %d '
+                 'trial runs' % (t, MARGIN, self.target, len(trials)))
         s.trials = trials
         if t < self.target:
             s.note = 'largest size the program takes (%s); kernel %.3f s' \
@@ -272,36 +277,58 @@ class Calibrator:
         s.lang = lang
         return s
 
-    # ---- overhead: fixed counts, timed once ------------------------------
+    # ---- overhead: sized so all implementations take the target -------
     def overhead(self, lang):
-        tasks = self.option('overhead', lang)
-        source = 'option' if tasks is not None else (
-            'quick' if self.quick else 'fixed')
-        if tasks is None:
-            tasks = ((300 if self.quick else 100000) if lang == 'c'
-                     else (50 if self.quick else 300))
-        repeat = self.o.repeat or (2 if self.quick else 5)
-        out = []
+        """One Size per variant.  A per-task cost is free of size, so the
+        count only has to be large enough for a steady state and small
+        enough that one repetition of every implementation lasts about the
+        target: timed at a probe count, scaled linearly (the cost is per
+        task), kept between a floor and the issue's counts (10^5 bulk
+        tasks, 5000 round trips, 10^7 map items)."""
+        given = self.option('overhead', lang)
+        repeat = self.o.repeat or (2 if self.quick else 3)
         if lang == 'c':
-            # Round trips cost ~100 times a bulk task (two wake-ups), map
-            # items are ~100 times cheaper still.
-            rt = min(tasks, max(100, tasks // 20))
-            counts = [('bulk', tasks), ('roundtrip', rt),
-                      ('map', tasks * 100)]
+            # (variant, probe, floor, ceiling); with --overhead-tasks T:
+            # round trips T/20 (at least 100), map items 100 T.
+            plan = [('bulk', 10000, 1000, 100000),
+                    ('roundtrip', 500, 100, 5000),
+                    ('map', 1000000, 100000, 10000000)]
+            if given is not None:
+                fixed = {'bulk': given,
+                         'roundtrip': min(given, max(100, given // 20)),
+                         'map': given * 100}
         else:
-            counts = [(v, tasks) for v in ('bulk', 'roundtrip', 'map')]
-        for v, t in counts:
-            s = Size('overhead', lang, {'tasks': t}, repeat, source=source,
-                     variant=v,
+            plan = [(v, 50, 20, 300) for v in ('bulk', 'roundtrip', 'map')]
+            if given is not None:
+                fixed = {v: given for v, _, _, _ in plan}
+        out = []
+        for v, probe, low, high in plan:
+            s = Size('overhead', lang, {}, repeat, variant=v,
                      note='per-task cost is free of size; the median of %d '
                      'repetitions is the steady state' % repeat)
-            if self.dry:
-                s.seq_kernel_s = 0.2
+            if given is not None:
+                s.source, t = 'option', fixed[v]
+            elif self.quick:
+                s.source, t = 'quick', low
             else:
-                k, setup = self.run('overhead', lang, [
-                    '--mode', 'all', '--variant', v, '--workers',
-                    str(self.ncpu), '--tasks', str(t), '--repeat', '1'])
-                s.seq_kernel_s, s.setup_s = sum(k), setup
-                s.note += '; every implementation once: %.3f s' % sum(k)
+                s.source, t = 'calibrated', None
+            if self.dry:
+                s.params['tasks'] = t if t is not None else 'calibrated'
+                s.seq_kernel_s = self.target
+                out.append(s)
+                continue
+            n = t if t is not None else probe
+            k, setup = self.run('overhead', lang, [
+                '--mode', 'all', '--variant', v, '--workers',
+                str(self.ncpu), '--tasks', str(n), '--repeat', '1'])
+            k = sum(k)
+            s.trials.append((n, k))
+            if t is None:
+                t = probe * self.target / max(k, 1e-6)
+                t = int(float('%.2g' % min(high, max(low, t))))
+                k = k * t / probe
+                s.note += '; every implementation once: about %.3f s' % k
+            s.params['tasks'] = t
+            s.seq_kernel_s, s.setup_s = k, setup
             out.append(s)
         return out

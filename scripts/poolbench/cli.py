@@ -287,6 +287,7 @@ class Suite:
         self.background = {}
         self.cuts = []
         self.skipped = {}
+        self.step_seconds = {}
 
     # ---- set-up ---------------------------------------------------------
     def programs(self):
@@ -337,6 +338,7 @@ class Suite:
         self.io_workers = list(dict.fromkeys(self.io_workers))
         self.mpi_ranks = o.mpi_ranks or o.workers or (
             [1, 2] if o.quick else self.workers)
+        self.py_workers = list(self.workers)
 
     def choose_workloads(self):
         wanted = self.o.workloads or plan.WORKLOADS
@@ -372,6 +374,7 @@ class Suite:
         return plan.Context(
             bin=self.bin, python=self.python, pydir=self.pydir,
             ncpu=self.ncpu, workers=self.workers, io_workers=self.io_workers,
+            py_workers=self.py_workers,
             mpi_ranks=self.mpi_ranks, have_mpi=self.have_mpi,
             mpi_run=os.path.join(HERE, 'mpi-run.sh'), mpi_used=self.mpi_used,
             mpi_startup_repeat=self.o.mpi_startup_repeat,
@@ -422,13 +425,26 @@ class Suite:
             return 'oversubscribed MPI ranks left out (ranks %s)' % ','.join(
                 map(str, keep))
 
+        def cut_python_workers():
+            if 'workers' in o.given or o.no_python:
+                return None
+            keep = [w for w in self.py_workers if w <= self.ncpu]
+            if keep == self.py_workers or not keep:
+                return None
+            self.py_workers = keep
+            return 'Python twins: worker counts above the CPUs left out ' \
+                '(workers %s)' % ','.join(map(str, keep))
+
         def cut_repeat():
+            # Last: the kernels of a process then add up to less than the
+            # target (calibration.json says so, and the report flags it).
             if 'repeat' in o.given:
                 return None
             cut = False
             for s in sizes.values():
                 if s.repeat > 2 and s.workload in ('sum', 'overhead'):
                     s.repeat = max(2, s.repeat // 2)
+                    s.note += '; repetitions halved to fit --budget-s'
                     cut = True
             return 'in-process repetitions of sum and overhead halved' \
                 if cut else None
@@ -439,7 +455,8 @@ class Suite:
             o.rounds -= 1
             return 'rounds %d -> %d' % (o.rounds + 1, o.rounds)
 
-        for cut in (cut_runs, cut_oversub_mpi, cut_repeat, cut_rounds):
+        for cut in (cut_runs, cut_oversub_mpi, cut_python_workers,
+                    cut_rounds, cut_repeat):
             before = total()
             if before <= budget:
                 break
@@ -528,7 +545,8 @@ class Suite:
                   PROG, len(steps), self.folder.out, progress.clock(total),
                   o.target_s))
         for i, st in enumerate(steps, 1):
-            print('step %d of %d: %s' % (i, len(steps), st.label))
+            print('step %d of %d: %s (about %s)' % (
+                i, len(steps), st.label, progress.clock(st.estimate_s)))
             for g in st.groups:
                 print('  %s %s %s' % (
                     self.hyperfine, ' '.join(g.hyperfine_args()),
@@ -587,6 +605,10 @@ class Suite:
             for s in sizes.values()
             if s.workload != 'overhead' or s.variant == 'bulk')))
         steps = self.fit(sizes, spent)
+        if self.cuts:
+            runfolder.write_json(self.folder.path('calibration.json'), {
+                'target_s': o.target_s,
+                'entries': [s.entry() for s in sizes.values()]})
         p.plan([(s.label, s.estimate_s) for s in steps])
         p.say('%d steps, about %s; workers %s, io workers %s%s; %d rounds '
               'x (%d warm-up + %d runs) per command' % (
@@ -597,6 +619,9 @@ class Suite:
                   if self.mpi_used else '', o.rounds, o.warmup, o.runs))
         marks = {}
         for i, st in enumerate(steps):
+            if i:
+                self.step_seconds[i - 1] = round(time.monotonic() - begun, 1)
+            begun = time.monotonic()
             p.begin(i)
             if st.kind == 'round':
                 self.run_round(st, marks)
@@ -690,11 +715,15 @@ class Suite:
             'rounds': o.rounds, 'runs': o.runs, 'warmup': o.warmup,
             'workloads': self.workloads, 'skipped': self.skipped,
             'workers': self.workers, 'io_workers': self.io_workers,
+            'py_workers': self.py_workers,
             'mpi_ranks': self.mpi_ranks if self.mpi_used else [],
             'python': not o.no_python, 'mpi': self.mpi_used,
             'verbose': o.verbose, 'budget_s': o.budget_s,
             'estimate_s': round(sum(s.estimate_s for s in steps), 1),
             'cuts': self.cuts, 'bin': self.bin,
+            'steps': [{'label': s.label, 'estimate_s': round(s.estimate_s, 1),
+                       'seconds': self.step_seconds.get(i)}
+                      for i, s in enumerate(steps)],
         }
 
     def finish_run(self, started_utc, t0, steps):

@@ -83,9 +83,12 @@ def llc_bytes():
 
 
 def _run(argv, cwd=None):
-    """stdout of a short query, stripped; '' when it fails."""
+    """stdout of a short query, stripped; '' when it fails.  git must not
+    take the index lock to refresh its stat cache (GIT_OPTIONAL_LOCKS=0):
+    a query must never make someone's commit beside us fail."""
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS='0')
     try:
-        p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=30,
                            stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):

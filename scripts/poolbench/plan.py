@@ -202,7 +202,7 @@ def groups_primes(ctx, sizes):
     s = sizes.get(('primes', 'python'))
     if s:
         out += _seq_par(ctx, 'primes', 'python', s,
-                        ['--n', str(s.params['n'])], ctx.workers)
+                        ['--n', str(s.params['n'])], ctx.py_workers)
     return out
 
 
@@ -224,7 +224,7 @@ def groups_sum(ctx, sizes):
     s = sizes.get(('sum', 'python'))
     if s:
         out += _seq_par(ctx, 'sum', 'python', s, ['--n', str(s.params['n'])],
-                        ctx.workers, est=_cpu_est(ctx, s, 'python', 0.1))
+                        ctx.py_workers, est=_cpu_est(ctx, s, 'python', 0.1))
     return out
 
 
@@ -274,7 +274,8 @@ def groups_images(ctx, sizes):
         if s:
             args = ['--images', str(s.params['images']), '--max-side',
                     str(s.params['max_side'])]
-            out += _seq_par(ctx, 'images', lang, s, args, ctx.workers)
+            out += _seq_par(ctx, 'images', lang, s, args,
+                            ctx.workers if lang == 'c' else ctx.py_workers)
     return out
 
 
