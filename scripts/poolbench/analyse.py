@@ -392,19 +392,23 @@ def _flag(model):
                 'limits); every speedup against this baseline carries '
                 'that uncertainty, and a kernel this short shows it more.',
                 [c])
-    for wl in sorted(model['background']):
-        b = model['background'][wl] or {}
-        busy = b.get('busy_fraction')
-        if busy is not None and busy > BUSY_LIMIT:
-            _add_flag(
-                model, 'background', wl,
-                '%s: other processes used %.0f%% of the CPUs while it ran.'
-                % (wl, 100 * busy),
-                'the machine was not quiet: the workers shared the CPUs '
-                'with someone else, so times are longer and noisier than '
-                'the programs alone would give.',
-                [c for c in configs if c['workload'] == wl and
-                 c['mode'] == 'seq'])
+    # One flag for the whole run's background load, naming each workload
+    # that ran on a busy machine: the cause is the same for all of them.
+    busy = [(wl, (model['background'][wl] or {}).get('busy_fraction'))
+            for wl in sorted(model['background'], key=lambda w: (
+                WORKLOAD_ORDER.index(w) if w in WORKLOAD_ORDER else 99, w))]
+    busy = [(wl, b) for wl, b in busy if b is not None and b > BUSY_LIMIT]
+    if busy:
+        _add_flag(
+            model, 'background', ', '.join(wl for wl, _ in busy),
+            'Other processes kept the CPUs busy while workloads ran: '
+            '%s.' % ', '.join(
+                '%s %.0f%%' % (wl, 100 * b) for wl, b in busy),
+            'the machine was not quiet: the workers shared the CPUs '
+            'with someone else, so times are longer and noisier than '
+            'the programs alone would give.',
+            [c for c in configs if c['mode'] == 'seq' and
+             c['workload'] in {wl for wl, _ in busy}])
     target = model['target_s']
     for e in model['calibration'].get('entries', []):
         # io and crawl are sized by count and delay, overhead by task

@@ -317,14 +317,16 @@ def line_chart(model, run_dir, ch):
     elif kind == 'speedup':
         ylabel = 'speedup over sequential (x, log scale)'
         xlabel = 'workers (%s, log scale)' % (
-            'MPI ranks' if 'mpi' in name else 'threads or processes')
+            'threads or MPI ranks' if 'mpi' in name else
+            'threads or processes')
         ref, refk, reftitle = 'diag', 1.0, 'ideal (speedup = workers)'
         ys += [xmin, xmax]
         logy = 1
     else:
         ylabel = 'efficiency = speedup / workers (%)'
         xlabel = 'workers (%s, log scale)' % (
-            'MPI ranks' if 'mpi' in name else 'threads or processes')
+            'threads or MPI ranks' if 'mpi' in name else
+            'threads or processes')
         ref, refk, reftitle = 'const', 100.0, 'ideal (100%)'
         logy = 0
     if logy:

@@ -221,18 +221,16 @@ def mpi(model, wl, ncpu):
     m = max(pool, key=lambda c: c['speedup']['est'])
     t = [c for c in main_series(model, wl, 'c', 'threads')
          if c['workers'] == m['workers']]
-    text = 'C MPI ranks, %s split: %s with %s' % (
-        m['variant'], fmt_ci_x(m['speedup']),
-        workers_text(m['workers'], 'mpi'))
-    kind = 'mpi'
+    text = 'C MPI ranks, %s split: %s with %s (kernel times, without ' \
+        'mpirun\'s start-up)' % (m['variant'], fmt_ci_x(m['speedup']),
+                                 workers_text(m['workers'], 'mpi'))
     if t:
         sep = stats.intervals_separate(_ci(m), _ci(t[0]))
         text += ', against %s for C threads with as many workers: %s' % (
             fmt_ci_x(t[0]['speedup']),
-            'ranks ahead' if sep > 0 else 'threads ahead' if sep < 0
-            else 'indistinguishable (the 95% intervals overlap)')
-    out.append(_s(text + ' (kernel times; mpirun\'s start-up is not in '
-                  'them).', kind, True))
+            'the ranks are ahead' if sep > 0 else 'the threads are ahead'
+            if sep < 0 else 'indistinguishable, the 95% intervals overlap')
+    out.append(_s(text + '.', 'mpi', True))
     su = [e for e in model['startup'] if e['ranks'] == m['workers'] and
           e['what'] == 'empty']
     b = model['configs'][m['baseline']]
@@ -298,6 +296,10 @@ def chunks(model):
                         if b['speedup'] else '', w['chunk'],
                         fmt_time(w['stat']['median']), w['tasks'],
                         w['stat']['median'] / b['stat']['median']))
+            if b['speedup'] and w['speedup'] and stats.intervals_separate(
+                    _ci(b), _ci(w)) == 0:
+                text += ('; their 95% intervals overlap, so this sweep '
+                         'shows no clear best chunk size')
             out.append(_s(text + '.', 'chunks', True))
     return out
 
