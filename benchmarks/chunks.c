@@ -173,7 +173,8 @@ int main(int argc, char **argv)
           .help = "smallest chunk size of the sweep" },
         { .name = "max-chunk", .type = BENCH_OPT_INT, .num = &max_chunk,
           .min = 0, .max = 100000000, .metavar = "C",
-          .help = "largest chunk size; 0 = ceil(N / W), one per worker" },
+          .help = "largest chunk size; 0 = ceil(N / W), one per worker "
+                  "(procs: at most 8388608, a 64 MiB message)" },
         { .name = "factor", .type = BENCH_OPT_INT, .num = &factor,
           .min = 2, .max = 1000, .metavar = "F",
           .help = "each chunk size is F times the one before" },
@@ -202,8 +203,16 @@ int main(int argc, char **argv)
     if (rc != BENCH_CONTINUE)
         return rc;
     seq = strcmp(b.mode, "seq") == 0;
-    if (max_chunk == 0)
+    if (max_chunk == 0) {
         max_chunk = (n + b.workers - 1) / b.workers;
+        /* procs: a batch of C numbers is one message of 8 C bytes, and a
+         * message holds at most PP_ARG_MAX (64 MiB, 8 Mi numbers).  The
+         * default sweep stops there rather than refusing an --n its help
+         * accepts; only a chunk asked for explicitly can be too big. */
+        if (strcmp(b.mode, "procs") == 0 &&
+            (unsigned long long)max_chunk * sizeof(uint64_t) > PP_ARG_MAX)
+            max_chunk = (long long)(PP_ARG_MAX / sizeof(uint64_t));
+    }
     first = b.chunk > 0 ? b.chunk : min_chunk;
     last = b.chunk > 0 ? b.chunk : max_chunk;
     if (b.chunk > n)            /* one chunk holds every number */

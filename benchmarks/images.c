@@ -19,7 +19,9 @@
  * file is read back and its checksum compared with the reference, and
  * with the checksum the worker reported.  The outputs are deleted before
  * each repetition, so a repetition cannot pass on its predecessor's files,
- * and the folder is removed at the end (unless --keep).
+ * and the folder is removed at the end (unless --keep), even when the
+ * process group is killed by SIGINT, SIGTERM or SIGHUP at any moment:
+ * see THE WATCHER below.
  *
  * Modes:
  *   seq      a loop in the main thread.
@@ -53,6 +55,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Room for one file's path: the folder (at most 255 bytes) and a name. */
@@ -137,6 +141,86 @@ static void catch_fatal_signals(bool catch)
             old.sa_handler == (catch ? SIG_DFL : on_fatal_signal))
             sigaction(sigs[k], &sa, NULL);
     }
+}
+
+/*
+ * THE WATCHER: why the handler above is not enough.  A signal sent to the
+ * process group (Ctrl-C, the suite stopping a run) reaches the parent and
+ * the pool's workers at about the same moment, but "about" is the
+ * trouble: a worker on the other CPU may be inside open(O_CREAT) of an
+ * output file while the parent's handler unlinks the files, and finish
+ * creating it just after; the folder then cannot be removed and stays
+ * behind.  No order of unlinks fixes that, because the parent cannot know
+ * when the last worker has stopped writing: the workers are its
+ * grandchildren (children of the pool's fork server), which it cannot wait
+ * for.
+ *
+ * So before anything writes into the folder, the program forks: the child
+ * runs the benchmark, and the parent becomes a watcher that only waits.
+ * It marks itself a "child subreaper" (prctl, Linux): when the benchmark
+ * dies, its orphaned descendants (the fork server, the workers, which the
+ * kernel kills as their parents die) become the watcher's children, so it
+ * can wait for every one of them.  Once none is left, nothing can write
+ * into the folder any more; it removes it and ends the way the benchmark
+ * did, with its exit status or by its signal.  A signal sent to the
+ * watcher alone (kill PID, timeout(1)) is passed on to the benchmark.
+ * Without prctl (an old kernel) the watcher still waits for the benchmark
+ * itself and cleans after it.
+ */
+static volatile sig_atomic_t watched_pid;
+
+static void forward_signal(int sig)
+{
+    if (watched_pid > 0)
+        kill((pid_t)watched_pid, sig);
+}
+
+/* Called with the fatal signals blocked; *old_mask is the mask to
+ * return to.  Returns 0 in the benchmark process, -1 if fork failed; the
+ * watcher never returns. */
+static pid_t become_watcher(const sigset_t *old_mask)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa = { .sa_handler = forward_signal };
+    int status = 0;
+    pid_t child, p;
+
+    prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+    fflush(NULL);       /* nothing buffered to be printed twice */
+    child = fork();
+    if (child <= 0)
+        return child;
+    watched_pid = child;
+    sigemptyset(&sa.sa_mask);
+    for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+        struct sigaction old;
+
+        /* A signal ignored when we started stays ignored, as in
+         * catch_fatal_signals. */
+        if (sigaction(sigs[k], NULL, &old) == 0 &&
+            old.sa_handler != SIG_IGN)
+            sigaction(sigs[k], &sa, NULL);
+    }
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    while ((p = waitpid(child, &status, 0)) < 0 && errno == EINTR)
+        continue;
+    /* Then every orphan that came to us, until there are none. */
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        continue;
+    clean(true);
+    if (p == child && WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t set;
+
+        sigemptyset(&dfl.sa_mask);
+        sigaction(sig, &dfl, NULL);
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        raise(sig);
+    }
+    _exit(p == child && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
 static int process_one(unsigned i, uint64_t *sum)
@@ -328,6 +412,7 @@ int main(int argc, char **argv)
     struct span *spans = NULL;
     struct tp_future **futures = NULL;
     const char *tmp = getenv("TMPDIR");
+    sigset_t fatal, old_mask;
     struct bench b;
     bool seq, procs, made = false;
     size_t chunk;
@@ -361,15 +446,30 @@ int main(int argc, char **argv)
         bench_error(&b, "allocating", ENOMEM);
         goto done;
     }
+    /* From the folder's birth until a handler is there for them, the
+     * fatal signals wait (blocked), so that no moment is left in which
+     * one would kill us with the folder made and no one to remove it. */
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    sigaddset(&fatal, SIGHUP);
+    sigprocmask(SIG_BLOCK, &fatal, &old_mask);
     if (mkdtemp(run.dir) == NULL) {
         bench_error(&b, "creating the temporary folder", errno);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         goto done;
     }
     made = true;
-    run.owner = getpid();
     name_files();
+    if (!keep && become_watcher(&old_mask) < 0) {
+        bench_error(&b, "starting the watcher (fork)", errno);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        goto done;
+    }
+    run.owner = getpid();
     if (!keep)
         catch_fatal_signals(true);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     if ((err = make_inputs(max_side, (uint64_t)seed, ref)) != 0) {
         bench_error(&b, "writing the input images", err);
         goto done;

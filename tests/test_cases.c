@@ -23,15 +23,18 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- Helpers --------------------------------------------------------- */
@@ -879,6 +882,79 @@ START_TEST(bad_options_exit_2_before_running)
 }
 END_TEST
 
+/* Counts the entries of dir other than . and .. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    const struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/*
+ * images, killed with its whole process group at a random moment (while
+ * writing its inputs, while the workers write their outputs, while it
+ * checks them, after it is done), must leave nothing in $TMPDIR.  The
+ * folder TMPDIR points at is this test's own, so it can require it to be
+ * empty.  The program is started in its own process group, as a shell
+ * starts a job, and the signal goes to the group, as Ctrl-C does.  No time
+ * is asserted: the delays only spread the kills over the run.
+ */
+START_TEST(images_leaves_nothing_when_its_group_is_killed)
+{
+    static const char *const modes[] = { "procs", "threads", "seq" };
+    const char *bin = getenv("POOLBENCH_BIN");
+    char tmp[] = "/tmp/poolbench-test-XXXXXX", path[512];
+    int runs = getenv("POOLBENCH_SLOW") ? 15 : 50;
+    unsigned seed = 17;
+
+    ck_assert_ptr_nonnull(bin);
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(path, sizeof(path), "%s/images", bin);
+    for (int i = 0; i < runs; i++) {
+        int sig = i % 2 ? SIGINT : SIGTERM, status;
+        struct timespec delay = { 0, (long)(rand_r(&seed) % 400) * 1000000L };
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+
+            /* Its own group; default dispositions, as in a terminal. */
+            setpgid(0, 0);
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            if (null >= 0) {
+                dup2(null, 1);
+                dup2(null, 2);
+            }
+            setenv("TMPDIR", tmp, 1);
+            execl(path, path, "--mode", modes[i % 3], "--workers", "2",
+                  "--images", "8", "--max-side", "384", "--repeat", "2",
+                  (char *)NULL);
+            _exit(127);
+        }
+        setpgid(pid, pid);      /* also here: no race with the kill */
+        nanosleep(&delay, NULL);
+        ck_assert_int_eq(kill(-pid, sig), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                      (WIFSIGNALED(status) && WTERMSIG(status) == sig),
+                      "run %d: status %#x", i, status);
+        ck_assert_msg(count_entries(tmp) == 0,
+                      "run %d (%s, signal %d after %ld ms) left files in %s",
+                      i, modes[i % 3], sig, delay.tv_nsec / 1000000L, tmp);
+    }
+    rmdir(tmp);
+}
+END_TEST
+
 static Suite *cases_suite(void)
 {
     Suite *s = suite_create("cases");
@@ -886,6 +962,7 @@ static Suite *cases_suite(void)
     TCase *parse = tcase_create("parse");
     TCase *images = tcase_create("images");
     TCase *progs = tcase_create("programs");
+    TCase *signals = tcase_create("signals");
 
     tcase_add_test(crawl, crawl_seq_finds_exactly_the_site);
     tcase_add_test(crawl, crawl_threads_finds_exactly_the_site);
@@ -925,6 +1002,10 @@ static Suite *cases_suite(void)
     tcase_add_test(progs, bad_options_exit_2_before_running);
     tcase_set_timeout(progs, 60);
     suite_add_tcase(s, progs);
+
+    tcase_add_test(signals, images_leaves_nothing_when_its_group_is_killed);
+    tcase_set_timeout(signals, 180);
+    suite_add_tcase(s, signals);
     return s;
 }
 

@@ -1105,13 +1105,13 @@ int bench_exec_mpi(struct bench *b, int argc, char **argv)
                 "folder: %s\n", name, strerror(err));
         goto fail;
     }
-    snprintf(prog, sizeof(prog), "%s/mpi/%s", dir, name);
     /* Installed (make install), the program is BINDIR/poolbench-NAME and
      * its MPI version LIBEXECDIR/poolbench/mpi/NAME, LIBEXECDIR being
-     * BINDIR/../libexec. */
+     * BINDIR/../libexec; in the build tree it is bin/mpi/NAME. */
+    snprintf(prog, sizeof(prog), "%s/../libexec/poolbench/mpi/%s", dir,
+             name);
     if (access(prog, X_OK) != 0)
-        snprintf(prog, sizeof(prog), "%s/../libexec/poolbench/mpi/%s", dir,
-                 name);
+        snprintf(prog, sizeof(prog), "%s/mpi/%s", dir, name);
     if (access(prog, X_OK) != 0) {
         fprintf(stderr, "%s: --mode mpi: no %s: built without Open MPI: "
                 "install openmpi-bin libopenmpi-dev (scripts/setup.sh) and "
