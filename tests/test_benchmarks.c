@@ -952,6 +952,27 @@ START_TEST(out_file_gets_the_header_once)
 }
 END_TEST
 
+/* chunks --mode procs takes every --n its help allows: the automatic
+ * sweep stops at the largest batch one message holds (8 Mi numbers), which
+ * --min-chunk above it shows without running anything; an explicit chunk
+ * above it is refused. */
+START_TEST(chunks_procs_sweep_stops_at_the_message_limit)
+{
+    struct run r;
+
+    run_bench(&r, "chunks", "--mode", "procs", "--workers", "2", "--n",
+              "1e8", "--min-chunk", "9e6", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "--max-chunk 8388608") != NULL, "%s", r.err);
+    run_free(&r);
+    run_bench(&r, "chunks", "--mode", "procs", "--n", "2e7", "--chunk",
+              "9e6", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "argument limit") != NULL, "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
 START_TEST(unwritable_out_exits_1)
 {
     struct run r;
@@ -1108,7 +1129,77 @@ static const char *const small_twin_runs[][12] = {
     { "chunks.py", "--n", "1000", "--mode", "threads", "--workers", "2" },
     { "overhead.py", "--mode", "mp-pool", "--tasks", "50", "--workers",
       "2" },
+    { "crawl.py", "--pages", "8", "--delay-ms", "0", "--workers", "2" },
+    { "images.py", "--images", "3", "--max-side", "64", "--workers", "2" },
 };
+
+/* The "reference checksum X" line of images' text output, into buf. */
+static void reference_checksum(const char *out, char *buf, size_t size)
+{
+    const char *p = strstr(out, "reference checksum ");
+
+    ck_assert_msg(p != NULL, "no reference checksum in: %s", out);
+    p += strlen("reference checksum ");
+    snprintf(buf, size, "%.*s", (int)strcspn(p, "\n"), p);
+    ck_assert_int_eq(strlen(buf), 16);
+}
+
+/* images.py makes the same images and the same outputs as images: the
+ * same reference checksum (a hash of every output's checksum), and every
+ * output file checks in every mode. */
+START_TEST(python_images_matches_the_c_checksums)
+{
+    static const char *const modes[] = { "seq", "threads", "procs" };
+    struct record recs[MAX_RECORDS];
+    char c_sum[32], py_sum[32];
+    struct run r;
+
+    run_bench(&r, "images", "--mode", "seq", "--images", "7",
+              "--max-side", "200", "--seed", "5", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    reference_checksum(r.out, c_sum, sizeof(c_sum));
+    run_free(&r);
+    run_python(&r, "images.py", "--mode", "seq", "--images", "7",
+               "--max-side", "200", "--seed", "5", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    reference_checksum(r.out, py_sum, sizeof(py_sum));
+    run_free(&r);
+    ck_assert_str_eq(py_sum, c_sum);
+    for (size_t i = 0; i < 3; i++) {
+        run_python(&r, "images.py", "--mode", modes[i], "--workers", "2",
+                   "--images", "7", "--max-side", "200", "--seed", "5",
+                   "--chunk", "2", "--format", "csv", NULL);
+        check_records(&r, "images", "python", modes[i], "box", 7, 7, recs);
+        run_free(&r);
+    }
+}
+END_TEST
+
+/* crawl.py crawls the same site as crawl: every page once with its title
+ * and links, every fault once with its error, as many URLs as C. */
+START_TEST(python_crawl_finds_the_same_site_as_c)
+{
+    static const char *const modes[] = { "seq", "threads", "procs" };
+    struct record recs[MAX_RECORDS], c_recs[MAX_RECORDS];
+    struct run r;
+
+    run_bench(&r, "crawl", "--pages", "25", "--delay-ms", "1", "--dead",
+              "2", "--slow", "1", "--missing", "2", "--timeout-ms", "300",
+              "--workers", "3", "--format", "csv", NULL);
+    check_records(&r, "crawl", "c", "threads", "delay1ms", 25, 30, c_recs);
+    run_free(&r);
+    for (size_t i = 0; i < 3; i++) {
+        run_python(&r, "crawl.py", "--mode", modes[i], "--pages", "25",
+                   "--delay-ms", "1", "--dead", "2", "--slow", "1",
+                   "--missing", "2", "--timeout-ms", "300", "--workers",
+                   "3", "--format", "csv", NULL);
+        check_records(&r, "crawl", "python", modes[i], "delay1ms", 25, 30,
+                      recs);
+        ck_assert_str_eq(recs[0].col[TASKS], c_recs[0].col[TASKS]);
+        run_free(&r);
+    }
+}
+END_TEST
 
 START_TEST(python_every_format_of_every_twin_parses)
 {
@@ -1179,6 +1270,7 @@ static Suite *benchmarks_suite(void)
     tcase_add_loop_test(programs, every_format_of_every_program_parses, 0,
                         sizeof(small_runs) / sizeof(small_runs[0]));
     tcase_add_test(programs, json_document_is_closed_after_a_failure);
+    tcase_add_test(programs, chunks_procs_sweep_stops_at_the_message_limit);
     tcase_add_test(programs, out_file_gets_the_header_once);
     tcase_add_test(programs, unwritable_out_exits_1);
     tcase_set_timeout(programs, 30);
@@ -1190,6 +1282,8 @@ static Suite *benchmarks_suite(void)
     tcase_add_test(python, python_overhead_answers_in_every_mode);
     tcase_add_test(python, python_chunks_sweeps_every_size);
     tcase_add_test(python, python_bad_command_lines_exit_2);
+    tcase_add_test(python, python_images_matches_the_c_checksums);
+    tcase_add_test(python, python_crawl_finds_the_same_site_as_c);
     tcase_add_loop_test(python, python_every_format_of_every_twin_parses, 0,
                         sizeof(small_twin_runs) / sizeof(small_twin_runs[0]));
     tcase_add_loop_test(python, python_help_version_and_list, 0,
