@@ -627,6 +627,25 @@ class OpenMPI(unittest.TestCase):
         with open(os.path.join(self.rundir, 'report.md')) as f:
             self.assertIn('<!-- table:mpirun -->', f.read())
 
+    def test_the_speedup_chart_data_has_the_mpi_series(self):
+        data = os.path.join(self.rundir, 'data')
+        text = ''.join(open(os.path.join(data, f)).read()
+                       for f in os.listdir(data) if 'speedup-primes' in f)
+        self.assertIn('MPI ranks (static)', text)
+        self.assertIn('MPI ranks (dynamic)', text)
+
+    def test_check_run_fails_on_a_missing_startup_time(self):
+        copy = scratch('broken-startup')
+        shutil.copytree(self.rundir, copy, symlinks=True)
+        path = os.path.join(copy, 'mpi-startup.jsonl')
+        rows = [r for r in read_jsonl(path)
+                if not (r['ranks'] == 2 and r['what'] == 'empty')]
+        with open(path, 'w') as f:
+            f.write(''.join(json.dumps(r) + '\n' for r in rows))
+        p = subprocess.run([CHECK_RUN, copy], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 1, p.stdout.decode())
+
     def test_check_run_passes_on_the_mpi_run(self):
         p = subprocess.run([CHECK_RUN, self.rundir], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
