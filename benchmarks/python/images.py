@@ -227,9 +227,9 @@ def main():
             signal.signal(sig, stop)
 
     t0 = common.now()
-    folder = tempfile.mkdtemp(prefix="poolbench-images-")
-    pool = None
+    folder = pool = None
     try:
+        folder = tempfile.mkdtemp(prefix="poolbench-images-")
         paths = []
         ref = []
         total = FNV_INIT
@@ -285,7 +285,8 @@ def main():
             pool.terminate()
             pool.join()
         pool = None
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         signum = e.args[0] if isinstance(e, Stop) else signal.SIGINT
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
@@ -296,9 +297,9 @@ def main():
         elif pool is not None:
             pool.close()
             pool.join()
-        if b.keep:
+        if folder is not None and b.keep:
             print(f"images: kept {folder}", file=sys.stderr)
-        else:
+        elif folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     return b.finish()
 
