@@ -340,10 +340,15 @@ grade_one() {
                     [ "$USE_POOLS" = yes ] && cat "$root"/pools/*.h; } |
                   cksum | tr ' ' -)
             obj=$cache/${f##*/}.$key.o
+            # One compiler per object, when gradings share the cache.
             if [ ! -f "$obj" ]; then
-                "$CC" "${flags[@]}" -c -o "$obj.$$" "$f" >>"$o.log" 2>&1 ||
-                    rc=1
-                mv -f "$obj.$$" "$obj" 2>/dev/null
+                {
+                    flock 9 2>/dev/null
+                    [ -f "$obj" ] ||
+                        { "$CC" "${flags[@]}" -c -o "$obj.$$" "$f" &&
+                          mv -f "$obj.$$" "$obj"; } >>"$o.log" 2>&1 ||
+                        rc=1
+                } 9>"$obj.lock"
             fi
             lobjs+=("$obj")
         done

@@ -47,7 +47,7 @@ static struct executor *make_executor(unsigned workers)
     struct executor *ex = NULL;
     int rc = executor_create(workers, &ex);
 
-    ck_assert_msg(rc == 0, "executor_create returned %d", rc);
+    ck_assert_msg(rc == 0, "executor_create returned %s", grade_errname(rc));
     return ex;
 }
 
@@ -188,6 +188,184 @@ START_TEST(result_waits_until_the_result_is_in)
 }
 END_TEST
 
+/* A wake-up for no reason, which POSIX allows pthread_cond_wait: the test
+ * broadcasts the future's condition variable without completing it. */
+static void spurious_wakeup(struct future *f)
+{
+    pthread_mutex_lock(&f->lock);
+    pthread_cond_broadcast(&f->done_cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void *wait_30s_for_result(void *arg)
+{
+    long *value = malloc(sizeof(*value));
+
+    if (value != NULL && future_result_timeout(arg, 30.0, value) != 0) {
+        free(value);
+        value = NULL;
+    }
+    return value;
+}
+
+START_TEST(result_sleeps_on_through_spurious_wakeups)
+{
+    struct future f;
+    struct grade_probe plain, timed;
+    long *value;
+
+    init_future(&f);
+    grade_probe_start(&plain, wait_for_result, &f);
+    grade_probe_start(&timed, wait_30s_for_result, &f);
+    for (int i = 0; i < 6; i++) {
+        grade_msleep(30);
+        spurious_wakeup(&f);
+    }
+    grade_msleep(50);
+    ck_assert_msg(!grade_probe_returned(&plain),
+                  "future_result returned after a spurious wake-up, before "
+                  "the future had a result: wait in a while loop, not an "
+                  "if");
+    ck_assert_msg(!grade_probe_returned(&timed),
+                  "future_result_timeout(30 s) returned after a spurious "
+                  "wake-up, before the future had a result");
+    ck_assert_int_eq(future_set_result(&f, 0, 42), 0);
+    value = grade_probe_join(&plain);
+    ck_assert_msg(value != NULL && *value == 42,
+                  "the waiting future_result did not return 0 and 42");
+    free(value);
+    value = grade_probe_join(&timed);
+    ck_assert_msg(value != NULL && *value == 42,
+                  "the waiting future_result_timeout did not return 0 and "
+                  "42");
+    free(value);
+    future_release(&f);
+}
+END_TEST
+
+struct timed_wait {
+    struct future *f;
+    atomic_int rc;
+};
+
+static void *wait_300ms(void *arg)
+{
+    struct timed_wait *w = arg;
+    long value;
+
+    atomic_store(&w->rc, future_result_timeout(w->f, 0.3, &value));
+    return NULL;
+}
+
+START_TEST(result_timeout_keeps_its_deadline_through_wakeups)
+{
+    struct future f;
+    struct grade_probe probe;
+    struct timed_wait w = { .f = &f, .rc = -1 };
+    double give_up;
+
+    init_future(&f);
+    grade_probe_start(&probe, wait_300ms, &w);
+    /* Wake it every 20 ms: a deadline counted from each wake-up is never
+     * reached; one counted from the call is, after 0.3 s.  5 s is far
+     * more than a correct wait needs even on a loaded machine. */
+    give_up = grade_now() + 5.0;
+    while (!grade_probe_returned(&probe) && grade_now() < give_up) {
+        grade_msleep(20);
+        spurious_wakeup(&f);
+    }
+    ck_assert_msg(grade_probe_returned(&probe),
+                  "future_result_timeout(0.3 s) had not returned after "
+                  "5 s of wake-ups: is the deadline computed again after "
+                  "every wake-up?  Compute it once, before the loop");
+    grade_probe_join(&probe);
+    ck_assert_msg(atomic_load(&w.rc) == ETIMEDOUT,
+                  "future_result_timeout(0.3 s) on a pending future "
+                  "returned %s, not ETIMEDOUT",
+                  grade_errname(atomic_load(&w.rc)));
+    ck_assert_int_eq(future_set_result(&f, 0, 1), 0);
+    future_release(&f);
+}
+END_TEST
+
+/* Many threads at once on one future: some add callbacks, one completes
+ * it, one asks future_done; every callback must run exactly once. */
+enum { RACE_ADDERS = 3, RACE_CALLBACKS = 20 };
+struct race {
+    struct future f;
+    struct grade_barrier start;
+    atomic_int runs;
+    atomic_int add_errors;
+};
+
+static void count_run(int status, long value, void *arg)
+{
+    (void)status;
+    (void)value;
+    atomic_fetch_add(&((struct race *)arg)->runs, 1);
+}
+
+static void *race_adder(void *arg)
+{
+    struct race *r = arg;
+
+    grade_barrier_wait(&r->start);
+    for (int i = 0; i < RACE_CALLBACKS; i++)
+        if (future_add_done_callback(&r->f, count_run, r) != 0)
+            atomic_fetch_add(&r->add_errors, 1);
+    return NULL;
+}
+
+static void *race_completer(void *arg)
+{
+    struct race *r = arg;
+
+    grade_barrier_wait(&r->start);
+    future_set_result(&r->f, 0, 5);
+    return NULL;
+}
+
+static void *race_asker(void *arg)
+{
+    struct race *r = arg;
+
+    grade_barrier_wait(&r->start);
+    while (!future_done(&r->f))
+        ;
+    return NULL;
+}
+
+START_TEST(callbacks_added_while_completing_run_once)
+{
+    long rounds = grade_scaled(400);
+
+    for (long k = 0; k < rounds; k++) {
+        struct race r = { .runs = 0, .add_errors = 0 };
+        pthread_t th[RACE_ADDERS + 2];
+
+        init_future(&r.f);
+        grade_barrier_init(&r.start, RACE_ADDERS + 2);
+        for (int i = 0; i < RACE_ADDERS; i++)
+            ck_assert_int_eq(pthread_create(&th[i], NULL, race_adder, &r),
+                             0);
+        ck_assert_int_eq(pthread_create(&th[RACE_ADDERS], NULL,
+                                        race_completer, &r), 0);
+        ck_assert_int_eq(pthread_create(&th[RACE_ADDERS + 1], NULL,
+                                        race_asker, &r), 0);
+        for (int i = 0; i < RACE_ADDERS + 2; i++)
+            pthread_join(th[i], NULL);
+        ck_assert_int_eq(atomic_load(&r.add_errors), 0);
+        ck_assert_msg(atomic_load(&r.runs) == RACE_ADDERS * RACE_CALLBACKS,
+                      "round %ld: %d of %d callbacks ran, added while "
+                      "another thread completed the future: is f->done "
+                      "read without the lock?", k, atomic_load(&r.runs),
+                      RACE_ADDERS * RACE_CALLBACKS);
+        grade_barrier_destroy(&r.start);
+        future_release(&r.f);
+    }
+}
+END_TEST
+
 START_TEST(every_waiter_wakes_up)
 {
     enum { WAITERS = 6 };
@@ -221,8 +399,8 @@ START_TEST(result_timeout_expires_on_a_pending_future)
     start = grade_now();
     rc = future_result_timeout(&f, 0.2, &value);
     ck_assert_msg(rc == ETIMEDOUT,
-                  "future_result_timeout on a pending future returned %d, "
-                  "not ETIMEDOUT", rc);
+                  "future_result_timeout on a pending future returned %s, "
+                  "not ETIMEDOUT", grade_errname(rc));
     ck_assert_msg(grade_now() - start >= 0.19,
                   "future_result_timeout(0.2) gave up after %.3f s",
                   grade_now() - start);
@@ -246,7 +424,7 @@ START_TEST(result_timeout_returns_the_result_in_time)
     ck_assert_int_eq(executor_submit(ex, slow_square, 5, &f), 0);
     rc = future_result_timeout(&f, 30.0, &value);
     ck_assert_msg(rc == 0, "future_result_timeout(30 s) on a 50 ms task "
-                  "returned %d", rc);
+                  "returned %s", grade_errname(rc));
     ck_assert_int_eq(value, 25);
     /* Once done, even a zero timeout returns the result. */
     value = -1;
@@ -383,6 +561,10 @@ static const struct grade_test tests[] = {
     GRADE_TEST_TIMEOUT(result_returns_the_task_error, 2, 0, 4),
     GRADE_TEST_TIMEOUT(result_waits_until_the_result_is_in, 2, 1, 4),
     GRADE_TEST_TIMEOUT(every_waiter_wakes_up, 2, 1, 4),
+    GRADE_TEST_TIMEOUT(result_sleeps_on_through_spurious_wakeups, 2, 1, 4),
+    GRADE_TEST_TIMEOUT(result_timeout_keeps_its_deadline_through_wakeups,
+                       2, 0, 10),
+    GRADE_TEST_TIMEOUT(callbacks_added_while_completing_run_once, 3, 2, 10),
     GRADE_TEST_TIMEOUT(result_timeout_expires_on_a_pending_future, 2, 0, 4),
     GRADE_TEST_TIMEOUT(result_timeout_returns_the_result_in_time, 2, 1, 4),
     GRADE_TEST_TIMEOUT(callback_runs_once_with_the_result, 2, 1, 4),
