@@ -91,6 +91,17 @@ class Size:
         return e
 
 
+def describe(s):
+    """'C n=2700000 (0.56 s)': one size for the terminal."""
+    params = ' '.join('%s=%s' % kv for kv in s.params.items()
+                      if kv[0] not in ('max_side', 'min_chunk'))
+    rep = ' x %d' % s.repeat if s.repeat > 1 else ''
+    return '%s%s %s%s (%.3g s%s)' % (
+        'C' if s.lang == 'c' else 'Python',
+        ' ' + s.variant if s.variant else '', params, rep, s.seq_kernel_s,
+        '' if s.source in ('calibrated', 'fixed') else ', ' + s.source)
+
+
 class Calibrator:
     """measure(workload, lang, args) runs the program once with args
     (plus --out) and returns its records; None in a dry run, where every
@@ -119,16 +130,22 @@ class Calibrator:
         exists."""
         out = {}
         for wl in workloads:
+            mine = []
             for lang in ('c', 'python'):
                 if not self.have(wl, lang):
                     continue
                 if wl == 'overhead':
                     for s in self.overhead(lang):
                         out[(wl, lang, s.variant)] = s
+                        mine.append(s)
                     continue
                 rule = {'sum': self.sum, 'io': self.io,
                         'crawl': self.crawl}.get(wl, self.grown)
-                out[(wl, lang)] = rule(wl, lang)
+                out[(wl, lang)] = s = rule(wl, lang)
+                mine.append(s)
+            if mine and not self.dry:
+                self.say('sized %s: %s' % (wl, '; '.join(
+                    describe(s) for s in mine)))
         return out
 
     # ---- one run of a program --------------------------------------

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 
@@ -75,9 +76,10 @@ def usage_text():
     ncpu = machine.usable_cpus()
     sizes = '\n'.join('  --%-20s%s' % ('%s %s' % (o, m), h)
                       for o, m, h in SIZE_OPTS)
-    return """usage: scripts/bench [options]             (make bench / make bench-quick)
-       scripts/bench --report-only DIR     (redo charts and report.md of a run)
-       scripts/bench compare RUN_A RUN_B [--out DIR]   (compare two runs)
+    return """\
+usage: scripts/bench [options]       (make bench / make bench-quick)
+       scripts/bench --report-only DIR  (redo charts and report.md of a run)
+       scripts/bench compare RUN_A RUN_B [--out DIR]  (compare two runs)
 
 Sizes every workload for this machine (calibration), runs the benchmark
 programs under hyperfine -- sequential, threaded and forked over a range of
@@ -297,7 +299,6 @@ class Suite:
             bin_dir = os.path.join(ROOT, 'build', 'release', 'bin')
             if not os.environ.get('MAKELEVEL') and not o.dry_run:
                 self.progress.say('building (make) ...')
-                import subprocess
                 if subprocess.run(['make', '-s', '-C', ROOT, 'all'],
                                   stdout=subprocess.DEVNULL).returncode:
                     die('make failed')
@@ -590,7 +591,7 @@ class Suite:
               % o.target_s)
         cal = calibrate.Calibrator(o, self.ncpu, facts['llc_bytes'],
                                    facts['memory_bytes'], self.measure_fn(),
-                                   self.io_workers, self.have)
+                                   self.io_workers, self.have, p.say)
         sizes = cal.sizes(self.workloads)
         for s in sizes.values():
             p.log('calibrated: %s' % json.dumps(s.entry()))
@@ -598,12 +599,7 @@ class Suite:
             'target_s': o.target_s,
             'entries': [s.entry() for s in sizes.values()]})
         spent = time.monotonic() - t0
-        p.say('calibrated in %s: %s' % (progress.clock(spent), '; '.join(
-            '%s %s %s%s' % (s.workload, 'C' if s.lang == 'c' else 'Python',
-                            ' '.join('%s=%s' % kv for kv in s.params.items()),
-                            ' x%d' % s.repeat if s.repeat > 1 else '')
-            for s in sizes.values()
-            if s.workload != 'overhead' or s.variant == 'bulk')))
+        p.say('calibrated in %s (calibration.json)' % progress.clock(spent))
         steps = self.fit(sizes, spent)
         if self.cuts:
             runfolder.write_json(self.folder.path('calibration.json'), {
@@ -675,8 +671,8 @@ class Suite:
                 v = rec.get('variant') or ''
                 oversub = v.endswith('+oversub')
                 v = v.replace('+oversub', '')
-                rows.append({'ranks': r, 'what': {'launch': 'launcher',
-                                                  'startup': 'empty'}.get(v, v),
+                what = {'launch': 'launcher', 'startup': 'empty'}.get(v, v)
+                rows.append({'ranks': r, 'what': what,
                              'seconds': rec.get('kernel_s'),
                              'oversub': oversub})
             times = {}

@@ -376,8 +376,9 @@ def make_steps(ctx, sizes, workloads, rounds, warmup, runs):
                 wl, r, rounds, ' (reversed order)' if r % 2 == 0 else ''),
                 wl, r, rg, est))
     if ctx.mpi_used:
-        steps.append(Step('mpi-startup', 'mpirun start-up, ranks %s' % ','.join(
-            str(x) for x in ctx.mpi_ranks),
+        ranks = ','.join(str(x) for x in ctx.mpi_ranks)
+        steps.append(Step(
+            'mpi-startup', 'mpirun start-up, ranks %s' % ranks,
             estimate_s=2 * ctx.mpi_startup_repeat * sum(
                 START_S['mpirun'] + 0.05 * r for r in ctx.mpi_ranks)))
     steps.append(Step('report', 'statistics, charts and report.md',

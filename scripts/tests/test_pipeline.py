@@ -724,7 +724,6 @@ class Interruption(unittest.TestCase):
         p = start_suite([BENCH] + small() + [
             '--workloads', 'primes', '--primes-n', '1000',
             '--py-primes-n', '1000', '--out', run], env)
-        env_fast = dict(env)
         self.assertTrue(wait_for_mock(), 'the suite never started hyperfine')
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
@@ -733,7 +732,6 @@ class Interruption(unittest.TestCase):
         self.assertFalse(os.path.exists(run))
         self.assertEqual(hidden_entries(results), [])
         self.assertIn('partial run removed', err.decode())
-        del env_fast
 
     def test_sigint_exits_130_leaving_nothing(self):
         self.interrupt(signal.SIGINT, 130)
