@@ -261,8 +261,10 @@ def groups_crawl(ctx, sizes):
         if s:
             args = ['--pages', str(s.params['pages']), '--delay-ms',
                     str(s.params['delay_ms'])]
+            # The C crawler has threads only; Python's has processes too.
             out += _seq_par(ctx, 'crawl', lang, s, args, ctx.io_workers,
-                            modes=('threads',),
+                            modes=('threads',) if lang == 'c'
+                            else ('threads', 'procs'),
                             est=_sleep_est(ctx, s, lang, 'pages'))
     return out
 
