@@ -115,6 +115,11 @@ LIB := $(BUILD)/libpools.a
 BENCHLIB := $(BUILD)/libbench.a
 BINS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/bin/%)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# C++ tests (tests/test_*.cc) check that the headers work from C++; they
+# build and run as Check tests like the others (rules below).
+CXX_TESTS := $(patsubst tests/%.cc,$(BUILD)/tests/%,\
+                        $(wildcard tests/test_*.cc))
+TESTS += $(CXX_TESTS)
 
 # The programs of examples/ use the public headers only (no -Ibenchmarks/lib).
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -185,6 +190,21 @@ $(BUILD)/tests/test_faults_%: $(BUILD)/obj/tests/test_faults_%.o $(FI_OBJ) \
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) \
 	    $(addprefix -Wl$(comma)--wrap=,$(FI_WRAP)) -o $@ $< $(FI_OBJ) \
 	    $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
+
+# The C++ tests: the C flags without what only C has, compiled and linked
+# by $(CXX), with the same sanitizers.
+CXX_STD := -std=c++17
+BASE_CXXFLAGS := $(CXX_STD) $(filter-out -std=c11 -Wstrict-prototypes \
+                   -Wmissing-prototypes -Wold-style-definition,$(BASE_CFLAGS))
+CXXFLAGS ?= -O2 -g
+$(BUILD)/obj/tests/%.o: tests/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(BASE_CXXFLAGS) $(CHECK_CFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+$(CXX_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(BENCHLIB) $(LIB) \
+	    $(CHECK_LIBS) $(BASE_LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(@D)

@@ -1651,6 +1651,7 @@ static Suite *threadpool_suite(void)
 {
     Suite *s = suite_create("threadpool");
     TCase *basic = tcase_create("basic");
+    TCase *dynamic = tcase_create("dynamic");
     TCase *slow = tcase_create("slow");
 
     tcase_set_timeout(basic, 10);
@@ -1699,10 +1700,14 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, two_pools_know_nothing_of_each_other);
     suite_add_tcase(s, basic);
 
+    tcase_set_timeout(dynamic, 60);
+    tcase_add_test(dynamic,
+                   dynamic_pool_grows_to_max_and_retires_idle_workers);
+    tcase_add_test(dynamic, dynamic_pool_does_not_grow_without_load);
+    tcase_add_test(dynamic, dynamic_pool_may_start_with_no_worker);
+    suite_add_tcase(s, dynamic);
+
     tcase_set_timeout(slow, 60);
-    tcase_add_test(slow, dynamic_pool_grows_to_max_and_retires_idle_workers);
-    tcase_add_test(slow, dynamic_pool_does_not_grow_without_load);
-    tcase_add_test(slow, dynamic_pool_may_start_with_no_worker);
     tcase_add_test(slow, destroy_while_tasks_submit_does_not_hang);
     tcase_add_test(slow, shutdown_cancel_while_tasks_submit_does_not_hang);
     tcase_add_test(slow, stress_a_million_tasks_from_four_threads);
