@@ -51,9 +51,9 @@ class Failure(Exception):
 
 
 def read_records(path):
-    """The records of a --out file as dicts.  A header row (a line whose
-    first field is "bench") names the columns, else the contract's
-    columns; unknown columns are kept as strings."""
+    """The records of a --out file as dicts.  A header row (a line with a
+    "kernel_s" field) names the columns, else the contract's columns in
+    their order; unknown columns are kept as strings."""
     out = []
     header = COLUMNS
     try:
@@ -65,7 +65,7 @@ def read_records(path):
         if not line.strip():
             continue
         fields = line.split(',')
-        if fields[0] == 'bench':
+        if 'kernel_s' in fields:
             header = fields
             continue
         rec = {}
