@@ -7,7 +7,8 @@ calibration.json, samples.jsonl, walls.jsonl, background.json,
 mpi-startup.jsonl: see SUITE-CONTRACT in the project notes and
 results/README.md), builds one model of the run -- plain dicts and lists,
 nothing else -- and hands that model to each writer: charts.py (data/*.dat,
-charts/*.svg and .png), report.py (report.md, summary.json).  No output is
+charts/*.svg and .png), report.py (report.md, summary.json), html.py
+(report.html, with the charts' SVG inlined).  No output is
 read back to make another: the report's numbers and the charts' points are
 the same numbers because they come from the same dicts.
 
@@ -466,16 +467,17 @@ def flag_lines(model):
 
 
 def write_outputs(run_dir):
-    """Reads the run folder, writes report.md, summary.json, data/*.dat
-    and charts/*.svg+png, and returns the "Read with care" lines (empty
-    when nothing is flagged)."""
-    from . import charts, report
+    """Reads the run folder, writes report.md, report.html, summary.json,
+    data/*.dat and charts/*.svg+png, and returns the "Read with care" lines
+    (empty when nothing is flagged)."""
+    from . import charts, html, report
     model = build_model(run_dir)
     for sub in ('data', 'charts'):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     charts.write_all(model, run_dir)
     report.write_summary(model, run_dir)
     report.write_report(model, run_dir)
+    html.write_html(model, run_dir)
     return flag_lines(model)
 
 

@@ -6,8 +6,8 @@ What it expects is derived from the run's samples (the model rebuilt from
 samples.jsonl, and the chart plan made from it), never from the list of
 files the report step wrote, so a chart that silently failed to appear is
 caught.  It checks:
-- run.json, machine.json, samples.jsonl, summary.json and report.md exist
-  and parse; machine.json names the CPU, the CPU count and the commit;
+- run.json, machine.json, samples.jsonl, summary.json, report.md and
+  report.html exist and parse; machine.json names the CPU, the CPU count and the commit;
 - no half-written file (*.part*) is left;
 - every planned chart is a PNG (signature and a non-empty image header)
   and an SVG that closes its <svg> element, and report.md shows it;
@@ -91,7 +91,7 @@ def check(run_dir, reference=False):
         problems.append(msg)
 
     for f in ('run.json', 'machine.json', 'samples.jsonl', 'summary.json',
-              'report.md'):
+              'report.md', 'report.html'):
         p = os.path.join(run_dir, f)
         if not os.path.exists(p) or os.path.getsize(p) == 0:
             problem('missing or empty: %s' % f)
@@ -127,6 +127,12 @@ def check(run_dir, reference=False):
             problem('report.md has no section "%s"' % s[3:])
     if 'the run took' not in md:
         problem('report.md does not say how long the run took')
+    try:
+        with open(os.path.join(run_dir, 'report.html'),
+                  encoding='utf-8') as f:
+            page = f.read()
+    except OSError:
+        page = ''
     tabs = tables(md)
     for wl in model['workload_order']:
         if wl not in tabs:
@@ -159,6 +165,8 @@ def check(run_dir, reference=False):
                             % (ch['name'], ext))
             if '](charts/%s.png)' % ch['name'] not in md:
                 problem('report.md does not show charts/%s.png' % ch['name'])
+            if page and 'id="fig-%s"' % ch['name'] not in page:
+                problem('report.html does not show %s' % ch['name'])
     if model['startup'] and 'mpirun' not in tabs:
         problem('report.md has no mpirun start-up table')
     try:

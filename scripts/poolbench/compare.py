@@ -37,7 +37,7 @@ import sys
 from . import stats
 from .analyse import (LANG_NAME, MODE_NAME, RunError, SUM_BYTES_PER_VALUE,
                       build_model, write_atomic)
-from .report import summary_doc, table, fmt_ms
+from .report import summary_doc, table, md_table
 
 ALPHA = 0.05
 USAGE = 'usage: scripts/bench compare RUN_A RUN_B [--out DIR]'
@@ -222,7 +222,7 @@ def build_md(da, db, na, nb, cmp, charts):
     rows = sorted(cmp['rows'], key=lambda r: (order[r['verdict']],
                                               r['label']))
     L.append('<!-- table:compare -->')
-    L.append(table(['configuration', 'figure', 'A median', 'B median',
+    L.append(md_table(table(['configuration', 'figure', 'A median', 'B median',
                     'B/A - 1', 'noise (IQR)', 'U', 'p', 'samples A/B',
                     'verdict'],
                    [[r['label'], r['figure'],
@@ -234,7 +234,7 @@ def build_md(da, db, na, nb, cmp, charts):
                      {'better': 'B better', 'worse': 'B worse',
                       'same': 'no difference shown'}[r['verdict']]]
                     for r in rows],
-                   ['l', 'l'] + ['r'] * 7 + ['l']))
+                   ['l', 'l'] + ['r'] * 7 + ['l'])))
     L.append('')
     return '\n'.join(L)
 

@@ -64,11 +64,17 @@ def fmt_bytes(b):
 
 
 def table(headers, rows, align=None):
-    align = align or ['l'] * len(headers)
-    out = ['| ' + ' | '.join(headers) + ' |',
-           '|' + '|'.join(':---' if a == 'l' else '---:' for a in align) +
-           '|']
-    for r in rows:
+    """A table as data (headers, rows of cells, 'l'/'r' alignment):
+    md_table writes it as Markdown, html.py as HTML."""
+    return {'headers': list(headers), 'rows': [list(r) for r in rows],
+            'align': list(align or ['l'] * len(headers))}
+
+
+def md_table(t):
+    out = ['| ' + ' | '.join(t['headers']) + ' |',
+           '|' + '|'.join(':---' if a == 'l' else '---:'
+                          for a in t['align']) + '|']
+    for r in t['rows']:
         out.append('| ' + ' | '.join(str(v) for v in r) + ' |')
     return '\n'.join(out)
 
@@ -299,7 +305,7 @@ def build_report(model):
     L.append('')
     L.append('## Machine')
     L.append('')
-    L.append(machine_table(model))
+    L.append(md_table(machine_table(model)))
     L.append('')
     cal = calibration_table(model)
     L.append('## Calibration')
@@ -311,7 +317,7 @@ def build_report(model):
                  % fmt_time(model['target_s']) if model['target_s'] else
                  'The sizes this run used:')
         L.append('')
-        L.append(cal)
+        L.append(md_table(cal))
     else:
         L.append('This run kept no calibration (calibration.json is '
                  'missing or empty).')
@@ -347,7 +353,7 @@ def build_report(model):
                  'run minutes apart); more than %.0f%% is flagged.'
                  % (100 * DRIFT_LIMIT))
         L.append('')
-        L.append(d)
+        L.append(md_table(d))
         L.append('')
     for wl in model['workload_order']:
         w = model['workloads'][wl]
@@ -370,8 +376,8 @@ def build_report(model):
         L.append('<!-- table:%s -->' % wl)
         L.append('Table: %s' % wl)
         L.append('')
-        L.append(overhead_table(model) if wl == 'overhead'
-                 else perf_table(model, wl))
+        L.append(md_table(overhead_table(model) if wl == 'overhead'
+                          else perf_table(model, wl)))
         L.append('')
     if model['startup']:
         L.append('## mpirun start-up: what MPI costs before any compute')
@@ -384,7 +390,7 @@ def build_report(model):
                  'MPI_Finalize). Wall times of whole `mpirun` commands.')
         L.append('')
         L.append('<!-- table:mpirun -->')
-        L.append(startup_table(model))
+        L.append(md_table(startup_table(model)))
         L.append('')
     L.append('## Files')
     L.append('')
