@@ -342,7 +342,8 @@ def groups_overhead(ctx, sizes):
                 lang, prog + ['--mode', 'all', '--variant', v, '--workers',
                               str(ctx.ncpu), '--tasks', str(s.params['tasks']),
                               '--repeat', str(s.repeat), '--out', '@OUT@'],
-                [], {'variant': v, 'workers': ctx.ncpu}, s.params, s.repeat,
+                [], {'mode': 'all', 'variant': v, 'workers': ctx.ncpu},
+                s.params, s.repeat,
                 est))
     return out
 

@@ -87,9 +87,8 @@ def read_records(path):
     return out
 
 
-def session_pids(sid):
-    """Processes whose session id is sid (from /proc/PID/stat)."""
-    pids = []
+def _procs():
+    """(pid, ppid, session) of every process, from /proc/PID/stat."""
     for e in os.listdir('/proc'):
         if not e.isdigit():
             continue
@@ -101,9 +100,19 @@ def session_pids(sid):
         # Fields after the ")" that ends the command name: state ppid pgrp
         # session ...
         rest = stat[stat.rfind(')') + 2:].split()
-        if len(rest) > 3 and int(rest[3]) == sid:
-            pids.append(int(e))
-    return pids
+        if len(rest) > 3:
+            yield int(e), int(rest[1]), int(rest[3])
+
+
+def session_pids(sid):
+    """Processes whose session id is sid."""
+    return [pid for pid, _, sess in _procs() if sess == sid]
+
+
+def child_pids():
+    """This process's own children."""
+    me = os.getpid()
+    return [pid for pid, ppid, _ in _procs() if ppid == me]
 
 
 class Runner:
@@ -156,7 +165,7 @@ class Runner:
                     self.check_parent()
         finally:
             if proc.returncode is None:
-                self.stop()
+                self._stop(proc)
             self.child = None
         reader.join(2)
         return proc.returncode
@@ -173,8 +182,29 @@ class Runner:
         proc.stdout.close()
 
     def stop(self):
-        """TERM to the child's group and session, KILL after a second."""
-        proc = self.child
+        """TERM to the child's group and session, KILL after a second.
+        Then the same to any other child: a signal that arrives between
+        fork and the moment self.child is set would otherwise leave one
+        running unseen."""
+        self._stop(self.child)
+        self.child = None
+        for pid in child_pids():
+            self._stop_pid(pid)
+
+    def _stop_pid(self, pid):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            self._signal(pid, sig)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                try:
+                    done, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done and not session_pids(pid):
+                    return
+                time.sleep(0.05)
+
+    def _stop(self, proc):
         if proc is None:
             return
         for sig in (signal.SIGTERM, signal.SIGKILL):
