@@ -850,9 +850,17 @@ static struct slot *slot_of_pid(struct pp_pool *pool, pid_t pid)
 }
 
 /*
- * The server is gone (killed from outside: we never stop it before quit).
- * Its workers die with it (PDEATHSIG).  Reap it, bury its workers, and
- * start a new one; the slots then ask for new workers.
+ * The server is gone (killed from outside: we never stop it before quit,
+ * or it could not start).  Its workers die with it (PDEATHSIG).  Reap it,
+ * bury its workers, and start a new one; the slots then ask for new
+ * workers.  The burial may trust each worker's status page: the kernel
+ * sends PDEATHSIG before it lets waitpid see the server dead, and a
+ * process with SIGKILL pending runs no more of its own code, so the
+ * started-counts read after waitpid are final.  An item a worker had
+ * started is the one lost (it was running when the worker was killed);
+ * the ones it had not started go to the queue again.  If the pool has not
+ * started yet, pp_pool_create fails instead of starting servers that may
+ * die the same way for ever.
  */
 static void server_lost(struct pp_pool *pool)
 {
