@@ -314,10 +314,11 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
  * fails when its task returns non-zero or does not end normally (its
  * worker crashed or was killed: see struct pp_outcome).  In both cases
  * *results holds all count results in input order (free with
- * pp_results_destroy).  Otherwise returns EINVAL (pool, fn or results NULL, item_size 0, or args
- * NULL with count > 0), EMSGSIZE (item_size > PP_ARG_MAX), ESHUTDOWN or
- * ENOMEM, runs nothing, sets *results to NULL and *failed_index to
- * PP_NO_INDEX.  So *failed_index tells the two kinds of error apart.
+ * pp_results_destroy).  Otherwise returns EINVAL (pool, fn or results
+ * NULL, item_size 0, or args NULL with count > 0), EMSGSIZE (item_size >
+ * PP_ARG_MAX), ESHUTDOWN or ENOMEM, runs nothing, sets *results to NULL
+ * and *failed_index to PP_NO_INDEX.  So *failed_index tells the two kinds
+ * of error apart.
  * failed_index may be NULL.  Must not be called from a callback.
  */
 int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
