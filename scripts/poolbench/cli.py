@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 
 from . import calibrate, machine, plan, progress, runfolder, runner
 
@@ -728,7 +729,14 @@ class Suite:
         tmp = self.folder.tmp
         runfolder.write_json(os.path.join(tmp, 'run.json'),
                              self.run_json(started_utc, t0, steps))
-        flags = write_outputs(tmp)
+        try:
+            flags = write_outputs(tmp)
+        except Exception as e:
+            self.progress.log(traceback.format_exc())
+            raise runner.Failure(
+                'the report step failed: %s: %s (traceback in log.txt; '
+                'with --keep-failed the run is kept, to retry with '
+                '--report-only)' % (type(e).__name__, e))
         problems = self.check(tmp)
         if problems:
             raise runner.Failure('the run folder failed its own check:\n'
@@ -754,3 +762,6 @@ class Suite:
         self.progress.say('done in %s' % progress.clock(time.monotonic() - t0))
         print_flags(flags)
         self.progress.say('report: %s' % os.path.join(out, 'report.md'))
+        # The page to open (poolbench.html writes it with the report).
+        self.progress.say('open: xdg-open %s' % os.path.join(
+            out, 'report.html'))
