@@ -121,7 +121,13 @@ class Runner:
         self.verbose = verbose
         self.env = env
         self.child = None
-        self.parent = os.getppid()
+        # Under make, a make that dies (SIGKILL forwards nothing) leaves
+        # the suite orphaned: watch the parent then.  Not otherwise, and
+        # not under nohup (SIGHUP ignored): `nohup scripts/bench &` must
+        # outlive the shell that started it.
+        self.nohup = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        self.parent = os.getppid() if os.environ.get('MAKELEVEL') and \
+            not self.nohup else None
 
     # ---- signals ---------------------------------------------------------
     def install_signals(self):
@@ -131,14 +137,15 @@ class Runner:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             raise Interrupted(128 + signum, signal.Signals(signum).name)
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for s in (signal.SIGINT, signal.SIGTERM) + \
+                (() if self.nohup else (signal.SIGHUP,)):
             signal.signal(s, handler)
 
     def check_parent(self):
-        """The suite's parent (make, a shell) died: stop as for SIGTERM
+        """The make that started the suite died: stop as for SIGTERM
         rather than go on and later move results/latest behind the back
         of whoever stopped it."""
-        if os.getppid() != self.parent:
+        if self.parent is not None and os.getppid() != self.parent:
             raise Interrupted(143, 'parent process gone')
 
     # ---- one child -------------------------------------------------------

@@ -260,8 +260,9 @@ class CompleteRun(unittest.TestCase):
         self.assertIn('Benchmark 1', log)
 
     def test_the_report_path_ends_the_output(self):
+        self.assertIn(os.path.join(self.rundir, 'report.md'), self.out)
         self.assertTrue(self.out.rstrip().endswith(
-            os.path.join(self.rundir, 'report.md')))
+            'xdg-open ' + os.path.join(self.rundir, 'report.html')))
 
     def test_charts_are_pngs(self):
         charts = os.path.join(self.rundir, 'charts')
@@ -705,6 +706,16 @@ def start_suite(argv, env, sigint_default=True):
                             start_new_session=True)
 
 
+def start_nohup(argv, env):
+    """Starts argv as `nohup` would: SIGHUP ignored."""
+    def ignore_hup():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=ignore_hup,
+                            start_new_session=True)
+
+
 def wait_for_mock(seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -759,11 +770,12 @@ class Interruption(unittest.TestCase):
                          ['latest', 'old'])
         self.assertEqual(os.readlink(scratch(results, 'latest')), 'old')
 
-    def test_the_suite_stops_when_its_parent_dies(self):
-        """A parent killed with SIGKILL forwards nothing: the suite notices
-        it was orphaned and stops as for SIGTERM."""
+    def test_the_suite_stops_when_make_dies(self):
+        """A make killed with SIGKILL forwards nothing: the suite notices
+        it was orphaned and stops as for SIGTERM.  (A Python parent plays
+        make here: MAKELEVEL in the environment is what the suite sees.)"""
         results = 'results-orphan'
-        env = env_for(results, MOCKBENCH_SLEEP='30')
+        env = env_for(results, MOCKBENCH_SLEEP='30', MAKELEVEL='1')
         argv = [BENCH] + small() + ['--workloads', 'primes', '--primes-n',
                                     '1000', '--py-primes-n', '1000']
         parent = start_suite([sys.executable, '-c',
@@ -775,6 +787,28 @@ class Interruption(unittest.TestCase):
         self.assertEqual(wait_gone(20), [])
         self.assertEqual(hidden_entries(results), [])
         self.assertFalse(os.path.exists(scratch(results, 'latest')))
+
+
+    def test_a_suite_under_nohup_outlives_its_parent(self):
+        """`nohup scripts/bench &` and log out: the suite goes on."""
+        results = 'results-nohup'
+        env = env_for(results, MOCKBENCH_SLEEP='30')
+        argv = [BENCH] + small() + ['--workloads', 'primes', '--primes-n',
+                                    '1000', '--py-primes-n', '1000']
+        parent = start_nohup([sys.executable, '-c',
+                              'import subprocess, sys; '
+                              'subprocess.Popen(sys.argv[1:]).wait()']
+                             + argv, env)
+        self.assertTrue(wait_for_mock(), 'the suite never started')
+        parent.kill()
+        parent.wait(timeout=30)
+        time.sleep(1.5)
+        suites = [pid for pid, cmd in mock_processes()
+                  if BENCH + ' ' in cmd]
+        self.assertEqual(len(suites), 1)
+        os.kill(suites[0], signal.SIGTERM)
+        self.assertEqual(wait_gone(20), [])
+        self.assertEqual(hidden_entries(results), [])
 
 
 if __name__ == '__main__':
