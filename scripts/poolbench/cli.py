@@ -276,6 +276,11 @@ def main(argv=None):
     return Suite(o, hyperfine, gnuplot).main()
 
 
+def ignore_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 class Suite:
     def __init__(self, o, hyperfine, gnuplot):
         self.o = o
@@ -413,8 +418,8 @@ class Suite:
         def cut_runs():
             if 'runs' in o.given or o.runs <= 1:
                 return None
-            o.runs = 1
-            return 'runs per command and round 2 -> 1'
+            was, o.runs = o.runs, 1
+            return 'runs per command and round %d -> 1' % was
 
         def cut_oversub_mpi():
             if 'mpi-ranks' in o.given or 'workers' in o.given or \
@@ -502,8 +507,7 @@ class Suite:
             self.progress.log_file = open(self.folder.path('log.txt'), 'a')
             self.run()
         except runner.Interrupted as e:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            ignore_signals()
             sys.stderr.write('\n%s: %s: stopping\n' % (PROG, e.why))
             if self.runner:
                 self.runner.stop()
@@ -512,11 +516,13 @@ class Suite:
                              'partial run removed\n' % PROG)
             code = e.code
         except runner.Failure as e:
+            ignore_signals()        # a Ctrl-C now would stop the clean-up
             self.runner.stop()
             sys.stderr.write('%s: %s\n' % (PROG, e))
             self.fail()
             code = 1
         except BaseException:
+            ignore_signals()
             self.runner.stop()
             self.fail()
             raise
@@ -755,8 +761,7 @@ class Suite:
             self.progress.log_file = None
             out = self.folder.publish()
             # Published: a signal now has nothing left to undo.
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(sig, signal.SIG_IGN)
+            ignore_signals()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self.progress.say('done in %s' % progress.clock(time.monotonic() - t0))
