@@ -694,15 +694,17 @@ class FailingBenchmark(unittest.TestCase):
         self.assertEqual(hidden_entries('results-f'), [])
 
 
-def start_suite(argv, env, sigint_default=True):
+def start_suite(argv, env):
     """Starts argv as a terminal would a foreground job: SIGINT at its
-    default (a shell starts background jobs with it ignored)."""
+    default (a shell starts background jobs with it ignored), and SIGHUP
+    too (the tests may run under nohup, which the suite respects)."""
     def restore():
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE,
-                            preexec_fn=restore if sigint_default else None,
+                            preexec_fn=restore,
                             start_new_session=True)
 
 
@@ -783,8 +785,12 @@ class Interruption(unittest.TestCase):
                               'subprocess.run(sys.argv[1:])'] + argv, env)
         self.assertTrue(wait_for_mock(), 'the suite never started')
         parent.kill()
-        parent.communicate(timeout=30)
-        self.assertEqual(wait_gone(20), [])
+        try:
+            _, err = parent.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            parent.stderr.close()
+            err = b'(no end of output)'
+        self.assertEqual(wait_gone(20), [], err.decode())
         self.assertEqual(hidden_entries(results), [])
         self.assertFalse(os.path.exists(scratch(results, 'latest')))
 
