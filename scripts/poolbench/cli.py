@@ -261,7 +261,6 @@ def main(argv=None):
     gnuplot = os.environ.get('GNUPLOT') or 'gnuplot'
     os.environ['GNUPLOT'] = gnuplot
     need(gnuplot, 'gnuplot-nox')
-    need('file', 'file')
 
     if o.report_only:
         if not os.path.isdir(o.report_only):
