@@ -10,6 +10,8 @@
 #   make bench-quick             the same pipeline in under a minute
 #   make grade [LESSON=NN]       grade the lessons' exercises
 #                                (GRADE_ARGS=--solution: the reference ones)
+#   make handout [OUT=x.tar.gz]  the students' archive of the lessons, without
+#                                solutions or mutants (default under O)
 #   make WERROR=1 ...            warnings are errors (CI sets this)
 #   make O=/tmp/b ...            build under /tmp/b instead of build/
 #   make examples                the programs of examples/, on the build tree
@@ -125,7 +127,7 @@ TESTS += $(CXX_TESTS)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib test bench bench-quick grade clean examples man install \
+.PHONY: all lib test bench bench-quick grade handout clean examples man install \
         uninstall
 all: $(LIB) $(BINS) $(MPI_BINS) $(TESTS) $(EXAMPLES)
 lib: $(LIB)
@@ -307,6 +309,10 @@ bench-quick: $(BENCH_DEPS)
 
 grade:
 	lessons/grade.sh $(GRADE_ARGS) $(LESSON)
+
+# The students' archive: the lessons without solutions, mutants or history.
+handout:
+	lessons/make-handout.sh $(or $(OUT),$(O)/poolbench-handout.tar.gz)
 
 clean:
 	rm -rf $(O)
