@@ -182,6 +182,7 @@ static pid_t become_watcher(const sigset_t *old_mask)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     struct sigaction sa = { .sa_handler = forward_signal };
+    siginfo_t info;
     int status = 0;
     pid_t child, p;
 
@@ -202,6 +203,14 @@ static pid_t become_watcher(const sigset_t *old_mask)
             sigaction(sigs[k], &sa, NULL);
     }
     sigprocmask(SIG_SETMASK, old_mask, NULL);
+    /* Wait for the benchmark to end without reaping it (WNOWAIT): until
+     * it is reaped its pid cannot be given to another process, so a
+     * signal forwarded meanwhile cannot hit a stranger.  Then stop
+     * forwarding, and only then reap it. */
+    while (waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT) < 0 &&
+           errno == EINTR)
+        continue;
+    watched_pid = 0;
     while ((p = waitpid(child, &status, 0)) < 0 && errno == EINTR)
         continue;
     /* Then every orphan that came to us, until there are none. */

@@ -962,7 +962,11 @@ START_TEST(images_leaves_nothing_when_its_group_is_killed)
         nanosleep(&delay, NULL);
         ck_assert_int_eq(kill(-pid, sig), 0);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        /* Python itself, interrupted while it starts up (before the
+         * script runs: importing site), exits 1; nothing is made then. */
         ck_assert_msg((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                      (_i == 1 && WIFEXITED(status) &&
+                       WEXITSTATUS(status) == 1) ||
                       (WIFSIGNALED(status) && WTERMSIG(status) == sig),
                       "run %d: status %#x", i, status);
         ck_assert_msg(count_entries(tmp) == 0,

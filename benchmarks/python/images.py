@@ -29,18 +29,25 @@ or SIGTERM: the pool is stopped and its workers waited for first, so that
 none can write into the folder after it is removed.
 """
 
-import math
-import os
-import shutil
 import signal
-import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from multiprocessing import Pool
 
-import numpy as np
+# Ctrl-C or SIGTERM during the imports (numpy's take a moment) would turn
+# into an ImportError; held back until main() has its handlers, they end
+# the run as a signal should.
+FATAL = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+signal.pthread_sigmask(signal.SIG_BLOCK, FATAL)
 
-import common
+import math  # noqa: E402 (after the mask, on purpose)
+import os  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from multiprocessing import Pool  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import common  # noqa: E402
 
 MASK = (1 << 64) - 1
 OUT_SIDE = 256              # as IMG_OUT_SIDE
@@ -229,6 +236,7 @@ def main():
     t0 = common.now()
     folder = pool = None
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FATAL)
         folder = tempfile.mkdtemp(prefix="poolbench-images-")
         paths = []
         ref = []
