@@ -317,12 +317,14 @@ class Calibrator:
             plan = [('bulk', 10000, 1000, 100000),
                     ('roundtrip', 500, 100, 5000),
                     ('map', 1000000, 100000, 10000000)]
+            quick = {'bulk': 300, 'roundtrip': 100, 'map': 30000}
             if given is not None:
                 fixed = {'bulk': given,
                          'roundtrip': min(given, max(100, given // 20)),
                          'map': given * 100}
         else:
             plan = [(v, 50, 20, 300) for v in ('bulk', 'roundtrip', 'map')]
+            quick = {v: 20 for v, _, _, _ in plan}
             if given is not None:
                 fixed = {v: given for v, _, _, _ in plan}
         out = []
@@ -333,7 +335,7 @@ class Calibrator:
             if given is not None:
                 s.source, t = 'option', fixed[v]
             elif self.quick:
-                s.source, t = 'quick', low
+                s.source, t = 'quick', quick[v]
             else:
                 s.source, t = 'calibrated', None
             if self.dry:

@@ -51,7 +51,7 @@ FLAG_OPTS = ['quick', 'no-python', 'no-mpi', 'dry-run', 'force',
 DEFAULTS = {'rounds': 3, 'runs': 2, 'warmup': 0, 'target_s': 0.5,
             'budget_s': 330.0, 'mpi_startup_repeat': 5}
 QUICK = {'rounds': 2, 'runs': 1, 'warmup': 0, 'target_s': 0.05,
-         'budget_s': 90.0, 'mpi_startup_repeat': 3}
+         'budget_s': 150.0, 'mpi_startup_repeat': 3}
 
 
 class Usage(Exception):
@@ -110,10 +110,11 @@ Sampling and time:
   --runs N              hyperfine runs per command per round [2; --quick 1]
   --warmup N            hyperfine warm-up runs per command per round [0]
   --repeat R            in-process kernel repetitions per run [calibrated
-                        for sum; overhead 5; else 1]
+                        for sum; overhead 3; else 1]
   --mpi-startup-repeat K  times each mpirun start-up is measured [5]
   --budget-s S          cut repetitions and lists (each cut noted in
-                        run.json) so the run should fit S seconds [330]
+                        run.json) so the run should fit S seconds
+                        [330; --quick 150]
 Output:
   --out DIR             the run folder (default results/DATE-TIME-HOST)
   --force               replace DIR if it exists
