@@ -16,6 +16,8 @@ caught.  It checks:
   "<!-- table:NAME -->" marker, then a Markdown table whose rows have as
   many cells as its header and whose median and sample columns parse as
   numbers), and the mpirun start-up table when there are start-up times;
+- when Open MPI ran (run.json "mpi"), primes and sum have MPI rows and
+  mpi-startup.jsonl a launcher and an empty-program time per rank count;
 - summary.json's figures are finite numbers, one entry per configuration;
 - when the folder is results/reference (or --reference is given), the run
   was made from a clean commit: machine.json "dirty" is false.
@@ -169,6 +171,22 @@ def check(run_dir, reference=False):
                 problem('report.html does not show %s' % ch['name'])
     if model['startup'] and 'mpirun' not in tabs:
         problem('report.md has no mpirun start-up table')
+    run = model['run']
+    if run.get('mpi'):
+        # Open MPI ran: primes and sum have MPI rows, and mpirun's
+        # start-up was measured (launcher and empty program) for every
+        # rank count.
+        for wl in ('primes', 'sum'):
+            if wl in model['workload_order'] and not any(
+                    c['workload'] == wl and c['mode'] == 'mpi'
+                    for c in model['configs']):
+                problem('no MPI results for %s' % wl)
+        have = {(e['ranks'], e['what']) for e in model['startup']}
+        for r in run.get('mpi_ranks') or []:
+            for what in ('launcher', 'empty'):
+                if (int(r), what) not in have:
+                    problem('mpi-startup.jsonl has no %s time for %s ranks'
+                            % (what, r))
     try:
         with open(os.path.join(run_dir, 'summary.json')) as f:
             doc = json.load(f)
