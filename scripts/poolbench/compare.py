@@ -22,8 +22,9 @@ With 3 samples a side no difference can reach p < 0.05: the output says
 when a configuration has too few samples for the test to decide.
 
 Output: a table on the terminal (differences first), and a folder (default
-results/compare-A-vs-B) with compare.md, compare.json and one chart per
-workload (both runs' speedup curves, legend on the right).
+results/compare-A-vs-B) with compare.md, compare.html (the same, one
+self-contained page), compare.json and one chart per workload (both runs'
+speedup curves, legend on the right).
 Exit status: 0 compared; 1 a run folder is unusable; 2 bad usage; 3 nothing
 is comparable (no configuration in common, or none with a figure both runs
 can be compared on).
@@ -195,48 +196,85 @@ def conclusion(cmp):
     return s
 
 
-def build_md(da, db, na, nb, cmp, charts):
-    L = ['# Comparison: B = %s against A = %s' % (nb, na), '',
-         '- A = %s' % run_line(na, da), '- B = %s' % run_line(nb, db), '']
+def notes(da, db, na, nb, cmp):
+    """The comparison's paragraphs, before its charts and table."""
+    P = []
     if cmp['sizes_differ']:
-        L.append('Sizes differ for %s: those configurations are compared on '
+        P.append('Sizes differ for %s: those configurations are compared on '
                  'size-free figures only (speedup over the run\'s own '
                  'sequential baseline, time per task, GB/s, tasks/s), not '
                  'on time.' % ', '.join(cmp['sizes_differ']))
-        L.append('')
-    L.append(conclusion(cmp))
-    L.append('')
+    P.append(conclusion(cmp))
     if cmp['skipped']:
-        L.append('Not compared (sizes differ and no size-free figure): %s.'
+        P.append('Not compared (sizes differ and no size-free figure): %s.'
                  % ', '.join(key_text(tuple(k)) for k in cmp['skipped']))
-        L.append('')
     if cmp['only_a'] or cmp['only_b']:
-        L.append('Only in A: %s. Only in B: %s.' % (
+        P.append('Only in A: %s. Only in B: %s.' % (
             ', '.join(cmp['only_a']) or 'none',
             ', '.join(cmp['only_b']) or 'none'))
-        L.append('')
-    for name in charts:
-        L.append('![%s](charts/%s.png)' % (name, name))
-        L.append('')
+    return P
+
+
+def compare_table(cmp):
+    """Differences first (B worse, then better), then the rest."""
     order = {'worse': 0, 'better': 1, 'same': 2}
     rows = sorted(cmp['rows'], key=lambda r: (order[r['verdict']],
                                               r['label']))
+    return table(['configuration', 'figure', 'A median', 'B median',
+                  'B/A - 1', 'noise (IQR)', 'U', 'p', 'samples A/B',
+                  'verdict'],
+                 [[r['label'], r['figure'],
+                   fmt_fig(r['a_median'], r['unit']),
+                   fmt_fig(r['b_median'], r['unit']),
+                   '%+.1f%%' % (100 * r['change']),
+                   '%.1f%%' % (100 * r['noise']), '%.1f' % r['u'],
+                   '%.3f' % r['p'], '%d/%d' % (r['n_a'], r['n_b']),
+                   {'better': 'B better', 'worse': 'B worse',
+                    'same': 'no difference shown'}[r['verdict']]]
+                  for r in rows],
+                 ['l', 'l'] + ['r'] * 7 + ['l'])
+
+
+def build_md(da, db, na, nb, cmp, charts):
+    L = ['# Comparison: B = %s against A = %s' % (nb, na), '',
+         '- A = %s' % run_line(na, da), '- B = %s' % run_line(nb, db), '']
+    for p in notes(da, db, na, nb, cmp):
+        L += [p, '']
+    for name in charts:
+        L.append('![%s](charts/%s.png)' % (name, name))
+        L.append('')
     L.append('<!-- table:compare -->')
-    L.append(md_table(table(['configuration', 'figure', 'A median', 'B median',
-                    'B/A - 1', 'noise (IQR)', 'U', 'p', 'samples A/B',
-                    'verdict'],
-                   [[r['label'], r['figure'],
-                     fmt_fig(r['a_median'], r['unit']),
-                     fmt_fig(r['b_median'], r['unit']),
-                     '%+.1f%%' % (100 * r['change']),
-                     '%.1f%%' % (100 * r['noise']), '%.1f' % r['u'],
-                     '%.3f' % r['p'], '%d/%d' % (r['n_a'], r['n_b']),
-                     {'better': 'B better', 'worse': 'B worse',
-                      'same': 'no difference shown'}[r['verdict']]]
-                    for r in rows],
-                   ['l', 'l'] + ['r'] * 7 + ['l'])))
+    L.append(md_table(compare_table(cmp)))
     L.append('')
     return '\n'.join(L)
+
+
+def build_html(out, da, db, na, nb, cmp, charts):
+    """compare.html: the same comparison as one self-contained page."""
+    from . import html as h
+    H = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, '
+         'initial-scale=1">',
+         '<title>Comparison: %s against %s</title>' % (h.esc(nb), h.esc(na)),
+         '<style>%s</style></head><body>' % h.CSS,
+         '<header><h1>Comparison: B = %s against A = %s</h1>' % (
+             h.esc(nb), h.esc(na)),
+         '<p class="lead">A = %s<br>B = %s</p></header>' % (
+             h.esc(run_line(na, da)), h.esc(run_line(nb, db)))]
+    for p in notes(da, db, na, nb, cmp):
+        H.append('<p>%s</p>' % h.inline(p))
+    for i, name in enumerate(charts, 1):
+        H.append('<figure id="fig-%s">%s<figcaption>%s (<a href="charts/'
+                 '%s.svg">SVG</a>, <a href="data/%s.dat">data</a>)'
+                 '</figcaption></figure>' % (
+                     h.esc(name), h.svg_inline(os.path.join(
+                         out, 'charts', name + '.svg'), 'c%d' % i),
+                     h.esc(name), h.esc(name), h.esc(name)))
+    H.append(h.html_table(compare_table(cmp)))
+    H.append('<p><a href="compare.md">compare.md</a>, '
+             '<a href="compare.json">compare.json</a></p>')
+    H.append('<script>%s</script></body></html>' % h.SCRIPT)
+    return '\n'.join(H) + '\n'
 
 
 def draw(out, da, db, na, nb):
@@ -333,6 +371,8 @@ def compare(a, b, out=None, stream=None):
         names = draw(tmp, da, db, na, nb)
         md = build_md(da, db, na, nb, cmp, names)
         write_atomic(os.path.join(tmp, 'compare.md'), md)
+        write_atomic(os.path.join(tmp, 'compare.html'),
+                     build_html(tmp, da, db, na, nb, cmp, names))
         write_atomic(os.path.join(tmp, 'compare.json'),
                      json.dumps(cmp, indent=1) + '\n')
         if os.path.isdir(out) and os.path.exists(
@@ -356,7 +396,8 @@ def compare(a, b, out=None, stream=None):
                 fmt_fig(r['a_median'], r['unit']),
                 fmt_fig(r['b_median'], r['unit']), 100 * r['change'],
                 r['p']))
-    w('Report: %s\n' % os.path.join(out, 'compare.md'))
+    w('Report: %s\nopen: xdg-open %s\n' % (
+        os.path.join(out, 'compare.md'), os.path.join(out, 'compare.html')))
     return out, cmp
 
 

@@ -123,6 +123,12 @@ class Compare(unittest.TestCase):
             self.assertIn(t, dat)
         with open(os.path.join(folder, 'compare.json')) as f:
             self.assertIn('rows', json.load(f))
+        with open(os.path.join(folder, 'compare.html')) as f:
+            page = f.read()
+        self.assertIn('id="fig-compare-primes"', page)
+        self.assertEqual(page.count('<svg '), 1)
+        self.assertNotRegex(page, r'<(img|link)\b')
+        self.assertIn('primes C threads w2', page)
 
     def test_identical_runs_show_no_difference(self):
         cmp, _, _ = self.run_pair(primes_run(), primes_run())

@@ -5,6 +5,7 @@ command when it is absent): every chart renders with a non-zero size, the
 page raises no error, and a screenshot is taken (kept when
 POOLBENCH_SCREENSHOT names a file, to look at)."""
 
+import io
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from poolbench import analyse, check_run  # noqa: E402
+from poolbench import analyse, check_run, compare  # noqa: E402
 from runfixture import cfg, make_run, scaling  # noqa: E402
 
 REFERENCE = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'results',
@@ -153,6 +154,15 @@ class Browser(unittest.TestCase):
         run = fixture_run(os.path.join(tmp, 'run'))
         analyse.write_outputs(run)
         self.check(os.path.join(run, 'report.html'))
+
+    def test_compare_page_renders_every_chart_without_errors(self):
+        tmp = tempfile.mkdtemp(prefix='pb-test-html.')
+        self.addCleanup(shutil.rmtree, tmp)
+        a = fixture_run(os.path.join(tmp, 'a'))
+        b = fixture_run(os.path.join(tmp, 'b'))
+        out, _ = compare.compare(a, b, os.path.join(tmp, 'cmp'),
+                                 stream=io.StringIO())
+        self.check(os.path.join(out, 'compare.html'))
 
     @unittest.skipUnless(os.path.exists(REFERENCE), 'no reference page')
     def test_reference_page_renders_every_chart_without_errors(self):
