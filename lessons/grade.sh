@@ -323,7 +323,7 @@ grade_one() {
     build() { # build OUTPUT EXTRA_FLAGS...
         local o=$1 f obj key flags lobjs=() rc=0
         shift
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2206 # the flags are words
         flags=("${cflags[@]}" "$@" $LESSON_CFLAGS "${incs[@]}" $check_cflags)
         mkdir -p "$o.o"
         : >"$o.log"

@@ -15,12 +15,15 @@
  * failed test (a flaky pass would hide a race that the race check is there
  * to catch).
  */
-/* strerrorname_np (glibc 2.32): the name of an errno value, for messages. */
+/* strerrorname_np (glibc 2.32): the name of an errno value, for messages;
+ * RTLD_NEXT: the system's pthread_cond_wait behind ours. */
 #define _GNU_SOURCE
 #include "grading.h"
 
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +369,92 @@ void grade_assert_int(const char *file, int line, const char *xs,
     }
     _ck_assert_failed(file, line, "Assertion failed",
                       "%s is %s, expected %s", xs, got, want);
+}
+
+/* ---- spurious wake-ups (grading.h) ----------------------------------- */
+
+static atomic_int spurious;
+
+void grade_spurious_wakeups(int on)
+{
+    atomic_store(&spurious, on);
+}
+
+/* Stores in *fn the system's function of that name: the next definition
+ * after ours (libc's, or a sanitizer's interceptor in front of it).  The
+ * store through a void ** is how POSIX's dlsym page converts the object
+ * pointer to a function pointer. */
+static void next_fn(const char *name, void *fn)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+
+    if (f == NULL)
+        abort();
+    memcpy(fn, &f, sizeof(f));
+}
+
+/* Drops the mutex for ms milliseconds, as a wait that woke for no reason
+ * would, and takes it back. */
+static void pause_unlocked(pthread_mutex_t *m, long ms)
+{
+    pthread_mutex_unlock(m);
+    grade_msleep(ms);
+    pthread_mutex_lock(m);
+}
+
+static int (*real_wait)(pthread_cond_t *, pthread_mutex_t *);
+static int (*real_timedwait)(pthread_cond_t *, pthread_mutex_t *,
+                             const struct timespec *);
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+static void find_real(void)
+{
+    next_fn("pthread_cond_wait", &real_wait);
+    next_fn("pthread_cond_timedwait", &real_timedwait);
+}
+
+int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    if (atomic_load(&spurious)) {
+        pause_unlocked(m, 1);
+        return 0;
+    }
+    pthread_once(&real_once, find_real);
+    return real_wait(c, m);
+}
+
+/* Which clock a deadline is on: the one whose "now" it is nearer to (the
+ * condition variable's clock is not readable; CLOCK_REALTIME is some 1.7e9
+ * s since 1970, CLOCK_MONOTONIC the time since boot). */
+static clockid_t clock_of(const struct timespec *t)
+{
+    struct timespec r, m;
+    double d_r, d_m;
+
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    d_r = fabs((double)(t->tv_sec - r.tv_sec));
+    d_m = fabs((double)(t->tv_sec - m.tv_sec));
+    return d_r < d_m ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+}
+
+int pthread_cond_timedwait(pthread_cond_t *restrict c,
+                           pthread_mutex_t *restrict m,
+                           const struct timespec *restrict t)
+{
+    if (atomic_load(&spurious)) {
+        clockid_t id = clock_of(t);
+        struct timespec now;
+
+        pause_unlocked(m, 10);
+        clock_gettime(id, &now);
+        if (now.tv_sec > t->tv_sec ||
+            (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec))
+            return ETIMEDOUT;
+        return 0;
+    }
+    pthread_once(&real_once, find_real);
+    return real_timedwait(c, m, t);
 }
 
 /* ---- a barrier (pthread_barrier_t is optional in POSIX) -------------- */

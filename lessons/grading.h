@@ -132,6 +132,19 @@ void grade_assert_int(const char *file, int line, const char *xs,
                      (intmax_t)(Y))
 
 /*
+ * Spurious wake-ups on demand.  POSIX lets pthread_cond_wait and
+ * pthread_cond_timedwait return without a signal, and a wait whose
+ * predicate is checked with `if` instead of `while`, or whose deadline is
+ * computed again after every wake-up, is wrong because of it; but real
+ * systems do it rarely.  grade_spurious_wakeups(1) makes every wait of the
+ * program (the student's and the library's) return within about 10 ms,
+ * signalled or not, still honouring a timed wait's deadline, until
+ * grade_spurious_wakeups(0).  grading.c does it by defining the two
+ * functions itself; when off they are the system's own.
+ */
+void grade_spurious_wakeups(int on);
+
+/*
  * Starting threads together.  A race test starts its threads at a barrier
  * so that they really overlap (a thread created late may otherwise finish
  * before the next one starts, and ThreadSanitizer sees nothing):

@@ -53,11 +53,15 @@ START_TEST(every_kind_of_bad_input_is_einval)
 }
 END_TEST
 
+/* The four threads start together, so that their calls overlap. */
+static struct grade_barrier mixed_start;
+
 static void *mixed_inputs(void *arg)
 {
     struct store *s = arg;
     static const char *const inputs[] = { "1", "oops", "2", "", "3" };
 
+    grade_barrier_wait(&mixed_start);
     for (long i = 0; i < grade_scaled(2000); i++)
         problematic_task(s, inputs[i % 5]);
     return NULL;
@@ -70,10 +74,12 @@ START_TEST(four_threads_with_bad_inputs_finish_and_add_up)
     long per = grade_scaled(2000);
 
     ck_assert_int_eq(store_init(&s), 0);
+    grade_barrier_init(&mixed_start, 4);
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, mixed_inputs, &s), 0);
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    grade_barrier_destroy(&mixed_start);
     /* Each thread: per / 5 rounds of 1 + 2 + 3, and 2 errors a round. */
     ck_assert_int_eq(s.total, 4 * (per / 5) * 6);
     ck_assert_int_eq(s.errors, 4 * (per / 5) * 2);
