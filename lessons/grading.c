@@ -178,7 +178,7 @@ static const char *explain(const char *msg, int race)
                "glibc turned into abort(), e.g. a mutex destroyed while "
                "locked";
     if (strstr(msg, "Test timeout expired") != NULL)
-        return "did not finish in time";
+        return "did not finish within";
     return msg;
 }
 
@@ -242,8 +242,8 @@ static int run_one(const struct grade_test *t, int race)
         if (r != NULL && tr_rtype(r) == CK_FAILURE)
             printf(" (%s:%d)", base_name(tr_lfile(r)), tr_lno(r));
         else if (r != NULL && strstr(tr_msg(r), "timeout") != NULL)
-            printf(" after %gs: a deadlock (a lock never unlocked, or "
-                   "two taken in opposite orders), or a thread asleep "
+            printf(" %gs: probably a deadlock (a lock never unlocked, "
+                   "or two taken in opposite orders), or a thread asleep "
                    "that nobody wakes", timeout_of(t));
         printf("\n");
     }
