@@ -38,6 +38,10 @@ START_S = {'c': 0.003, 'python': 0.06, 'mpirun': 0.4, 'hyperfine': 0.05}
 # The busiest chunk sweep the suite asks for: more chunks than this and the
 # smallest chunk sizes measure nothing but per-task cost for seconds.
 MAX_CHUNK_TASKS = {'c': 1 << 16, 'python': 1 << 12}
+# What one chunk costs beyond its work, roughly, on the project's machine:
+# a thread pool task, a process pool message there and back.
+CHUNK_TASK_S = {('c', 'threads'): 2e-6, ('c', 'procs'): 2e-5,
+                ('python', 'threads'): 3e-5, ('python', 'procs'): 1e-4}
 
 
 class Group:
@@ -301,11 +305,18 @@ def groups_chunks(ctx, sizes):
             if isinstance(n, int) and isinstance(mc, int) else 6
         base = _cpu_est(ctx, s, lang)
 
-        def est(values, base=base, sweep=sweep):
-            if values.get('mode', 'seq') == 'seq':
+        # Tasks of the whole sweep: n/C for C = mc, 4 mc, 16 mc, ...,
+        # about 4/3 n/mc in all, each paying a task's cost (CHUNK_TASK_S).
+        tasks = 4 * n / (3 * mc) if isinstance(n, int) and \
+            isinstance(mc, int) else 0
+
+        def est(values, base=base, sweep=sweep, tasks=tasks, lang=lang):
+            mode = values.get('mode', 'seq')
+            if mode == 'seq':
                 return base(values)
             one = base(dict(values, workers=str(ctx.ncpu))) - START_S[lang]
-            return START_S[lang] + sweep * one * 1.3
+            return START_S[lang] + sweep * one * 1.1 + \
+                tasks * CHUNK_TASK_S[(lang, mode)]
         prog = [ctx.c('chunks')] if lang == 'c' else ctx.py('chunks')
         tail = ['--n', str(n), '--repeat', str(s.repeat), '--out', '@OUT@']
         p = 'c' if lang == 'c' else 'py'
