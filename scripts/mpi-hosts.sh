@@ -47,8 +47,9 @@
 # machine's own interfaces, routes and firewall are never touched, and no
 # packet can leave the rig (no host has a route anywhere else).  Two rigs
 # at once (two test runs in parallel) share nothing, so both can use the
-# same 10.231.0.0/24.  Only the network is separate: the hosts share the
-# file system, the CPUs and the process table, which is what lets one
+# same 10.231.0.0/24.  Each process started on a host also gets the host's
+# own host name (a UTS namespace, see SET_HOSTNAME).  The rest is shared:
+# the file system, the CPUs and the process table, which is what lets one
 # build tree serve every host and lets `ip netns pids` find a host's
 # processes.
 #
@@ -62,8 +63,8 @@
 # On a real cluster mpirun starts a daemon (orted) on every other machine
 # with `ssh HOST orted ...`.  Here the agent stands in for ssh: called as
 # `agent HOST COMMAND...`, it looks HOST up in the rig's table and runs
-# `ip netns exec NS /bin/sh -c "COMMAND..."` (sh, as sshd would give it
-# the command).  mpirun itself runs in H1, not in this machine's own
+# `ip netns exec NS unshare --uts ... /bin/sh -c "COMMAND..."` (sh, as
+# sshd would give it the command).  mpirun itself runs in H1, not in this machine's own
 # namespace: the daemons must connect back to it, and H1 is the only
 # place they can reach without giving this machine an address on the rig.
 # Open MPI sees H1's address in the hostfile as its own and starts H1's
@@ -74,6 +75,13 @@
 #   plm_rsh_no_tree_spawn mpirun starts every daemon itself (by default
 #                         the daemons start each other in a tree, which
 #                         works here too but is harder to follow)
+#   --leave-session-attached  the daemons stay children of their agent
+#                         instead of detaching (--daemonize): a daemon
+#                         that fails at start is then seen by mpirun,
+#                         which stops with its message.  Detached, a
+#                         daemon that died before reporting back left
+#                         mpirun waiting for it for ever (seen here on a
+#                         busy machine, now and then with 3 hosts).
 #   oob_tcp_if_include,   mpirun's control messages and the ranks' data go
 #   btl_tcp_if_include    over the rig's subnet only
 #   pml ob1, btl          ranks on one host use shared memory (vader),
@@ -92,6 +100,14 @@ prog=${0##*/}
 SUBNET=10.231.0.0/24
 PREFIX=10.231.0
 MAX_HOSTS=200           # addresses .1 to .200 of the /24
+# A script for `sh -c SCRIPT NAME COMMAND...` in a new UTS namespace
+# (unshare --uts): gives the host its own host name, NAME, then runs
+# COMMAND.  Open MPI names its files after the host name (its session
+# folder in /tmp, its shared-memory segments in /dev/shm), which the
+# hosts share: with one name, the daemons and ranks of different hosts
+# would take each other's files.
+# shellcheck disable=SC2016  # expanded by that sh, not here
+SET_HOSTNAME='printf %s "$0" >/proc/sys/kernel/hostname && exec "$@"'
 
 usage() {
     cat <<EOF
@@ -121,12 +137,15 @@ cannot() {
     exit 3
 }
 
-IP=
-# need_ip: finds ip(8) and checks that we are root.
+IP='' UNSHARE=''
+# need_ip: finds ip(8) and unshare(1) and checks that we are root.
 need_ip() {
     IP=$(command -v ip) || IP=
     [ -n "$IP" ] ||
         cannot "no 'ip' command (Debian package iproute2)"
+    UNSHARE=$(command -v unshare) || UNSHARE=
+    [ -n "$UNSHARE" ] ||
+        cannot "no 'unshare' command (Debian package util-linux)"
     [ "$EUID" -eq 0 ] ||
         cannot "not root (making network namespaces needs CAP_SYS_ADMIN" \
             "and CAP_NET_ADMIN)"
@@ -146,6 +165,11 @@ check() {
     if ! err=$("$IP" -n "$ns" link add v0 type veth peer name v1 2>&1); then
         "$IP" netns del "$ns" 2>/dev/null
         cannot "no veth pair inside a namespace: $err"
+    fi
+    if ! err=$("$IP" netns exec "$ns" "$UNSHARE" --uts /bin/sh -c \
+        "$SET_HOSTNAME" "$ns" true 2>&1); then
+        "$IP" netns del "$ns" 2>/dev/null
+        cannot "no host name of its own in a namespace (unshare --uts): $err"
     fi
     "$IP" netns del "$ns" || die "could not remove the probe namespace $ns"
 }
@@ -275,7 +299,16 @@ write_agent() {
         done <"$dir/names"
         echo '*) echo "agent: no host $host in this rig" >&2; exit 255 ;;'
         echo 'esac'
-        echo "exec $IP netns exec \"\$ns\" /bin/sh -c \"\$*\""
+        echo "$IP netns exec \"\$ns\" $UNSHARE --uts /bin/sh -c \\"
+        echo "    '$SET_HOSTNAME' \"\$ns\" /bin/sh -c \"\$*\""
+        # A daemon killed by a signal: its host died (mpi-hosts.sh crash).
+        # mpirun would only say that a daemon "failed to start".
+        echo 'status=$?'
+        echo 'if [ $status -gt 128 ]; then'
+        echo '    echo "mpi-hosts agent: host $host ($ns): the daemon was" \'
+        echo '        "killed by signal $((status - 128)): the host died" >&2'
+        echo 'fi'
+        echo 'exit $status'
     } >"$dir/agent"
     chmod 755 "$dir/agent"
 }
@@ -298,12 +331,13 @@ run_cmd() {
         die "mpirun not found: apt-get install openmpi-bin (scripts/setup.sh)"
     head=$(host_ns "$dir" 1) || die "$dir: no host 1"
     ns_exists "$head" || die "$dir: namespace $head is gone"
-    local argv=("$IP" netns exec "$head" "$mpirun")
+    local argv=("$IP" netns exec "$head" "$UNSHARE" --uts /bin/sh -c
+                "$SET_HOSTNAME" "$head" "$mpirun")
     [ "$EUID" -eq 0 ] && argv+=(--allow-run-as-root)
     # shellcheck disable=SC2054  # self,vader,tcp is one argument
     argv+=(--hostfile "$hostfile"
           --mca plm_rsh_agent "$dir/agent"
-          --mca plm_rsh_no_tree_spawn 1
+          --mca plm_rsh_no_tree_spawn 1 --leave-session-attached
           --mca oob_tcp_if_include "$SUBNET"
           --mca btl_tcp_if_include "$SUBNET"
           --mca pml ob1 --mca btl self,vader,tcp
@@ -313,7 +347,22 @@ run_cmd() {
         # the group, then, 5 s later, with SIGKILL if it is still there.
         argv=(timeout -k 5 "$secs" "${argv[@]}")
     fi
+    local start=$SECONDS rc ns kind
     "${argv[@]}"
+    rc=$?
+    # Past the time limit: mpirun may have been killed before it could
+    # stop its ranks (a rank on host 1 is its own child; the other hosts'
+    # daemons notice that mpirun is gone and stop theirs).  The rig is
+    # this run's: kill what is left on every host.
+    if [ "$secs" != 0 ] && [ $((SECONDS - start)) -ge "$secs" ] &&
+        { [ $rc -eq 124 ] || [ $rc -eq 137 ]; }; then
+        echo "$prog: run: mpirun did not end within $secs s: stopped," \
+            "and what was left on the rig's hosts killed" >&2
+        while read -r kind ns _; do
+            [ "$kind" = host ] && kill_ns "$ns"
+        done <"$dir/names"
+    fi
+    return $rc
 }
 
 # bench: the same ranks placed two ways, on a rig of its own.

@@ -540,10 +540,10 @@ START_TEST(a_dead_host_fails_the_job_and_leaves_no_process)
     ck_assert_msg(r.status != 0 && r.status != 124,
                   "mpirun exited %d after its host died\n%s", r.status,
                   r.err);
-    /* Open MPI says either that it lost the host's daemon, or, when it
-     * saw the rank go first, which rank died and how. */
-    ck_assert_msg(strstr(r.err, "lost communication with a remote daemon")
-                  || strstr(r.err, "exited on signal 9"),
+    /* The rig's agent says which host died; Open MPI adds that it lost
+     * the host's daemon (or, when it saw the rank go first, which rank
+     * died and how). */
+    ck_assert_msg(strstr(r.err, "the host died") != NULL,
                   "no clear message:\n%s", r.err);
     assert_rig_empty(g, 20);
 }
@@ -571,8 +571,12 @@ START_TEST(a_run_past_its_time_limit_is_stopped)
                            "2", "/bin/sleep", "600", NULL };
 
     rig_cmd(&r, args);
-    ck_assert_msg(r.status == 124, "exit %d, not timeout's 124\n%s",
-                  r.status, r.err);
+    /* 124: mpirun ended on timeout's SIGTERM; 137: it needed the SIGKILL
+     * that follows 5 s later (a busy machine). */
+    ck_assert_msg(r.status == 124 || r.status == 137,
+                  "exit %d, not timeout's 124 or 137\n%s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "did not end within 2 s") != NULL,
+                  "no message:\n%s", r.err);
     assert_rig_empty(&rig2, 20);
 }
 END_TEST
