@@ -42,9 +42,10 @@ nav a { margin-right: 1em; white-space: nowrap; }
 .flagno { color: var(--flag); font-weight: bold; }
 .facts { display: grid; grid-template-columns: minmax(0, 1fr);
          gap: 0 2.5em; }
-@media (min-width: 1300px) {
-  .facts { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); }
+@media (min-width: 2400px) {
+  .facts { grid-template-columns: minmax(0, 1fr) minmax(0, 3fr); }
 }
+.facts td:first-child { white-space: nowrap; }
 .tablewrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.4em 0; }
 th, td { border-bottom: 1px solid var(--line); padding: 0.25em 0.6em;
