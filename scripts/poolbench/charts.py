@@ -21,7 +21,8 @@ import math
 import os
 import subprocess
 
-from .analyse import LANG_NAME, MODE_NAME, label, write_atomic
+from . import stats
+from .analyse import LANG_NAME, label, write_atomic
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_SERIES = 6
@@ -75,9 +76,6 @@ def plan(model, wl):
     """The charts of a workload: [{name, kind, caption, groups...}].  Only
     names and what goes on them; write_all draws them."""
     charts = []
-    kind = model['workloads'][wl]['kind'] if 'workloads' in model and \
-        wl in model['workloads'] else None
-    del kind
     if wl == 'overhead':
         for lang in ('c', 'python'):
             if any(c['workload'] == wl and c['lang'] == lang and
@@ -133,7 +131,7 @@ def plan(model, wl):
     return charts
 
 
-# ---- ticks -------------------------------------------------------------------
+# ---- ticks ---------------------------------------------------------------
 
 def fmt_num(v):
     """A tick label that reads as a number: 0.5, 2, 64, 1000, 0.05."""
@@ -380,8 +378,7 @@ def overhead_chart(model, run_dir, ch):
             if m:
                 c = m[0]
                 per = c['per_task_s']
-                q = [s for s in c['per_task_samples']]
-                from . import stats
+                q = c['per_task_samples']
                 lo, hi = stats.quantile(q, 0.25), stats.quantile(q, 0.75)
                 row += [per, lo, hi]
                 vals += [lo, hi]
@@ -426,5 +423,3 @@ def write_all(model, run_dir):
             else:
                 ch['drawn'] = line_chart(model, run_dir, ch)
 
-
-__all__ = ['plan', 'write_all', 'MODE_NAME']

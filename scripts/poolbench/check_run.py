@@ -7,7 +7,8 @@ samples.jsonl, and the chart plan made from it), never from the list of
 files the report step wrote, so a chart that silently failed to appear is
 caught.  It checks:
 - run.json, machine.json, samples.jsonl, summary.json, report.md and
-  report.html exist and parse; machine.json names the CPU, the CPU count and the commit;
+  report.html exist and parse; machine.json names the CPU, the CPU count
+  and the commit;
 - no half-written file (*.part*) is left;
 - every planned chart is a PNG (signature and a non-empty image header)
   and an SVG that closes its <svg> element, and report.md shows it;

@@ -117,7 +117,8 @@ class Drawing(unittest.TestCase):
             self.assertIn('commit abc1234', v['footer'])
 
     def test_chart_points_are_the_report_medians(self):
-        with open(os.path.join(self.run_dir, 'data', 'speedup-sum-c.dat')) as f:
+        dat = os.path.join(self.run_dir, 'data', 'speedup-sum-c.dat')
+        with open(dat) as f:
             dat = f.read()
         block = dat.split('\n\n\n')[0].split('\n')
         self.assertEqual(block[0], '"C threads"')
@@ -133,14 +134,16 @@ class Drawing(unittest.TestCase):
     def test_flagged_points_are_marked_with_their_number(self):
         self.assertTrue(self.flags)
         self.assertTrue(self.flags[0].startswith('[1] '))
-        with open(os.path.join(self.run_dir, 'data', 'speedup-sum-c.dat')) as f:
+        dat = os.path.join(self.run_dir, 'data', 'speedup-sum-c.dat')
+        with open(dat) as f:
             self.assertIn('1 "[1]"', f.read())
         v = [v for _, n, v in self.calls if n == 'speedup-sum-c'][0]
         self.assertEqual(v['nflagged'], 1)
         self.assertIn('[1] efficiency above 100%', v['footnote'])
 
     def test_every_legend_entry_is_in_the_svg(self):
-        with open(os.path.join(self.run_dir, 'charts', 'speedup-sum-c.svg')) as f:
+        svg = os.path.join(self.run_dir, 'charts', 'speedup-sum-c.svg')
+        with open(svg) as f:
             svg = f.read()
         for t in ('C threads', 'C processes (shm)', 'C processes (copy)',
                   'ideal (speedup = workers)', 'flagged [n]: read with care'):
