@@ -24,8 +24,9 @@
 # Layout (see STYLE.md): pools/*.c make libpools.a; benchmarks/lib/*.c make
 # libbench.a (the harness and the textbook pool); every benchmarks/*.c is one
 # program in $(BUILD)/bin; every tests/test_*.c is one Check test program in
-# $(BUILD)/tests.  New files are picked up by wildcard: adding a program or a
-# test never needs an edit here.
+# $(BUILD)/tests (tests/test_*.cc too, built with $(CXX); tests/test_faults_*
+# are linked with tests/faultinject.c).  New files are picked up by
+# wildcard: adding a program or a test never needs an edit here.
 
 CC ?= cc
 CFLAGS ?= -O2 -g
