@@ -12,6 +12,8 @@
 #         hostfile   one line per host: "10.231.0.K slots=S"
 #         agent      the rsh agent mpirun starts its daemons with
 #         names      every namespace the rig made (read by down)
+#         tmp/       TMPDIR of everything run on the rig: Open MPI's
+#                    session folders, removed with the rig
 #   scripts/mpi-hosts.sh run DIR [--timeout SECS] [--] MPIRUN-ARGS...
 #       runs mpirun on host 1 (the "head node") with the rig's hostfile,
 #       agent and networks, plus MPIRUN-ARGS (-np 2 PROGRAM ..., as for
@@ -22,7 +24,7 @@
 #       kills what still runs on the rig's hosts and removes exactly what up
 #       made: its namespaces (by the names it recorded) and its folder.
 #   scripts/mpi-hosts.sh bench [--hosts H] [--n N] [--variant V]
-#                              [--repeat K] [--format text|csv|json]
+#                              [--repeat K] [--format text|csv]
 #       makes its own rig, runs the MPI sum on H ranks (default 2) twice -
 #       all on one host (shared memory), then one rank per host (TCP) -
 #       with --transfer, so each repetition gives a sum record and a
@@ -117,7 +119,7 @@ usage: $prog check
        $prog crash DIR K
        $prog down DIR
        $prog bench [--hosts H] [--n N] [--variant V] [--repeat K]
-             [--format text|csv|json]
+             [--format text|csv]
 EOF
 }
 die_usage() {
@@ -220,6 +222,8 @@ teardown() {
         }
     done
     if [ $rc -eq 0 ]; then
+        # tmp/ holds only what Open MPI made there for the rig's runs.
+        rm -rf "$dir/tmp"
         rm -f "$dir/names" "$dir/rig" "$dir/hostfile" "$dir/agent" \
             "$dir/hosts.one" "$dir/out"
         rmdir "$dir" || rc=1
@@ -239,6 +243,7 @@ up() {
     fi
     echo pbmpi >"$dir/rig"
     : >"$dir/names"
+    mkdir "$dir/tmp" || die "cannot make $dir/tmp"
     # From here on, any failure or interruption takes down what was made.
     # shellcheck disable=SC2064  # $dir is fixed now
     trap "teardown '$dir'; exit 130" INT TERM HUP
@@ -331,7 +336,11 @@ run_cmd() {
         die "mpirun not found: apt-get install openmpi-bin (scripts/setup.sh)"
     head=$(host_ns "$dir" 1) || die "$dir: no host 1"
     ns_exists "$head" || die "$dir: namespace $head is gone"
-    local argv=("$IP" netns exec "$head" "$UNSHARE" --uts /bin/sh -c
+    # TMPDIR: Open MPI puts its session folders (named after the host)
+    # there, on every host, since the daemons inherit mpirun's
+    # environment through the agent; down removes them with the rig.
+    local argv=(env TMPDIR="$dir/tmp"
+                "$IP" netns exec "$head" "$UNSHARE" --uts /bin/sh -c
                 "$SET_HOSTNAME" "$head" "$mpirun")
     [ "$EUID" -eq 0 ] && argv+=(--allow-run-as-root)
     # shellcheck disable=SC2054  # self,vader,tcp is one argument
