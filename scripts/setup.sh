@@ -28,6 +28,7 @@ packages=(
     "help2man:command:help2man"
     "openmpi-bin:command:mpirun"
     "libopenmpi-dev:command:mpicc"
+    "iproute2:command:ip"
     # Only for the browser test of report.html (scripts/tests/test_html.py,
     # which skips without it).
     "chromium:command:chromium"
