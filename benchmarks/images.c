@@ -113,12 +113,14 @@ static void clean(bool all)
 static void on_fatal_signal(int sig)
 {
     struct sigaction dfl = { .sa_handler = SIG_DFL };
+    int saved = errno;  /* a handler must leave errno as it found it */
 
     if (getpid() == run.owner)
         clean(true);
     sigemptyset(&dfl.sa_mask);
     sigaction(sig, &dfl, NULL);
     raise(sig);     /* delivered when this handler returns */
+    errno = saved;
 }
 
 /* Installs on_fatal_signal (catch true) or the default action again
@@ -171,8 +173,11 @@ static volatile sig_atomic_t watched_pid;
 
 static void forward_signal(int sig)
 {
+    int saved = errno;
+
     if (watched_pid > 0)
         kill((pid_t)watched_pid, sig);
+    errno = saved;
 }
 
 /* Called with the fatal signals blocked; *old_mask is the mask to

@@ -932,12 +932,23 @@ START_TEST(images_leaves_nothing_when_its_group_is_killed)
         int sig = i % 2 ? SIGINT : SIGTERM, status;
         long ms = (long)(rand_r(&seed) % (unsigned)max_ms);
         struct timespec delay = { ms / 1000, ms % 1000 * 1000000L };
-        pid_t pid = fork();
+        int sync[2];
+        char byte;
+        pid_t pid;
 
+        /* The delay starts once the program runs: the write end is closed
+         * by exec (O_CLOEXEC), so read() returns then.  A signal that hit
+         * the child between fork and exec would test only this file (and
+         * under TSan a forked copy of an instrumented process may pass a
+         * deferred signal back to its parent). */
+        ck_assert_int_eq(pipe(sync), 0);
+        ck_assert_int_eq(fcntl(sync[1], F_SETFD, FD_CLOEXEC), 0);
+        pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
             int null = open("/dev/null", O_WRONLY);
 
+            close(sync[0]);
             /* Its own group; default dispositions, as in a terminal. */
             setpgid(0, 0);
             signal(SIGINT, SIG_DFL);
@@ -959,6 +970,10 @@ START_TEST(images_leaves_nothing_when_its_group_is_killed)
             _exit(127);
         }
         setpgid(pid, pid);      /* also here: no race with the kill */
+        close(sync[1]);
+        while (read(sync[0], &byte, 1) < 0 && errno == EINTR)
+            continue;
+        close(sync[0]);
         nanosleep(&delay, NULL);
         ck_assert_int_eq(kill(-pid, sig), 0);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
