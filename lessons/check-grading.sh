@@ -78,7 +78,7 @@ spawn() { # spawn FUNCTION ARGS...: runs it in the background, -j at a time
 # Grades one mutant (lesson folder, its name, the patch, SOURCES) as a
 # student's folder and counts a problem if it keeps full marks.
 check_mutant() {
-    local d=$1 name=$2 m=$3 sources=$4 mdir f out line e p what hint t0
+    local d=$1 name=$2 m=$3 sources=$4 mdir f out line e p what hint t0 by
     mdir=$work/$name-${m##*/}
     mdir=${mdir%.patch}
     rm -rf "$mdir"
@@ -110,17 +110,19 @@ check_mutant() {
         echo "check-grading:   warning: $name: mutant ${m##*/} has no" \
              "'# caught by: TEST' line"
     fi
-    out=$("$here/grade.sh" --csv --until-loss --dir "$mdir" "$name" 2>&1)
-    line=$(grep -E ",$name,[0-9]+,[0-9]+$" <<<"$out" | tail -n 1)
-    IFS=, read -r _ _ e p <<<"$line"
+    out=$("$here/grade.sh" --until-loss --dir "$mdir" "$name" 2>&1)
+    line=$(grep -E "^   $name: [0-9]+/[0-9]+$" <<<"$out" | tail -n 1)
+    line=${line##*: }
+    e=${line%/*} p=${line#*/}
+    by=$(grep -m 1 -E '^  FAIL ' <<<"$out" | awk '{ print $3 }')
     if [ -z "$line" ]; then
         problem "$name: grading mutant ${m##*/} printed no score:"
         sed 's/^/    /' <<<"$out"
     elif [ "$e" = "$p" ]; then
         problem "$name: mutant ${m##*/} keeps full marks ($e/$p): $what"
     else
-        echo "check-grading: $name: mutant ${m##*/} caught" \
-             "($((SECONDS - t0)) s)"
+        echo "check-grading: $name: mutant ${m##*/} caught by" \
+             "${by:-?} ($((SECONDS - t0)) s)"
     fi
 }
 
