@@ -122,47 +122,23 @@
  * no detached threads.
  */
 
-/*
- * _GNU_SOURCE: sched_getaffinity and CPU_COUNT, which tell us how many CPUs
- * this process may use (tp_cpu_count), are Linux extensions, not POSIX.
- * Everything else in this file is POSIX.1-2008 and C11.
- */
-#define _GNU_SOURCE
 #include "threadpool.h"
+#include "util.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* First capacity of an unbounded queue; it doubles when full. */
 #define RING_MIN 64
 
 /* Default idle time before an extra worker retires (header: 1 second). */
 #define IDLE_DEFAULT_S 1.0
-
-/* Clamp for timeouts so that time_t cannot overflow: about 31 years. */
-#define TIMEOUT_MAX_S 1e9
-
-/*
- * Polling loops: the first SPIN_PAUSES polls are a CPU "pause" apart (some
- * 40 ns each on current x86), the rest a sched_yield apart, so that on a
- * machine with more threads than cores a poller hands its core to whoever
- * needs it (often the very thread it waits for) instead of burning its
- * time slice.  From then on the clock is read every 16 polls.  16 pauses
- * cover a hand-off between two free cores; on a busy machine, where the
- * submitter and the worker end up sharing one core, yielding sooner
- * matters: 64 made round trips twice as slow there (benchmarks/overhead).
- */
-#define SPIN_PAUSES 16u
-#define SPIN_CLOCK_MASK 15u
 
 /*
  * Futures start on a cache line of their own (64 bytes on x86-64 and most
@@ -293,125 +269,9 @@ struct tp_pool {
 
 /* ---- Small helpers --------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * One step of a polling loop, the i-th.  The pause instruction tells the CPU
- * we are polling (it saves power and helps the sibling hyperthread); it is
- * left out where we do not know it.
- */
-static void poll_step(unsigned i)
-{
-    if (i >= SPIN_PAUSES) {
-        sched_yield();
-        return;
-    }
-#if defined(__x86_64__) || defined(__i386__)
-    __asm__ __volatile__("pause");
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/*
- * Whether a polling loop should give up after its i-th poll.  The clock is
- * first read when the pause phase ends, which starts the limit_ns budget:
- * a poll that succeeds within the pause phase never reads the clock.
- */
-static bool poll_expired(unsigned i, uint64_t *end, uint64_t limit_ns)
-{
-    if (i < SPIN_PAUSES || (i & SPIN_CLOCK_MASK) != 0)
-        return false;
-    if (i == SPIN_PAUSES) {
-        *end = now_ns() + limit_ns;
-        return false;
-    }
-    return now_ns() >= *end;
-}
-
-/* A non-negative timeout in nanoseconds, clamped so the cast is defined. */
-static uint64_t timeout_ns(double timeout_s)
-{
-    if (timeout_s > TIMEOUT_MAX_S)
-        timeout_s = TIMEOUT_MAX_S;
-    return (uint64_t)(timeout_s * 1e9);
-}
-
-/*
- * The pool's locks are held for a few dozen instructions at a time, so a
- * thread that finds one taken does better to retry for a moment than to
- * sleep in the kernel at once: glibc's "adaptive" mutex does that.  Where
- * it does not exist, an ordinary mutex.
- */
-static int quick_mutex_init(pthread_mutex_t *m)
-{
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    pthread_mutexattr_t attr;
-    int rc;
-
-    if ((rc = pthread_mutexattr_init(&attr)) != 0)
-        return rc;
-    if ((rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP)) == 0)
-        rc = pthread_mutex_init(m, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return rc;
-#else
-    return pthread_mutex_init(m, NULL);
-#endif
-}
-
-/* The absolute CLOCK_MONOTONIC time timeout_s seconds from now. */
-static struct timespec deadline_after(double timeout_s)
-{
-    struct timespec ts;
-    double whole;
-    double frac;
-
-    if (timeout_s > TIMEOUT_MAX_S)
-        timeout_s = TIMEOUT_MAX_S;
-    frac = modf(timeout_s, &whole);
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)whole;
-    ts.tv_nsec += (long)(frac * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-/*
- * Initialises a condition variable whose timed waits use CLOCK_MONOTONIC, so
- * that a change of the wall clock cannot stretch or cut a timeout.
- */
-static int monotonic_cond_init(pthread_cond_t *cv)
-{
-    pthread_condattr_t attr;
-    int rc;
-
-    if ((rc = pthread_condattr_init(&attr)) != 0)
-        return rc;
-    if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
-        rc = pthread_cond_init(cv, &attr);
-    pthread_condattr_destroy(&attr);
-    return rc;
-}
-
 unsigned tp_cpu_count(void)
 {
-    cpu_set_t set;
-    long n;
-
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
+    return pb_cpu_count();
 }
 
 /* ---- Futures --------------------------------------------------------- */
@@ -515,7 +375,7 @@ static struct tp_future *future_alloc(struct fstore *st)
     memset(f, 0, sizeof(*f));
     if (pthread_mutex_init(&f->lock, NULL) != 0)
         goto fail_free;
-    if (monotonic_cond_init(&f->cv) != 0)
+    if (pb_cond_init_monotonic(&f->cv) != 0)
         goto fail_lock;
     atomic_fetch_add(&st->live, 1);
     return f;
@@ -572,7 +432,7 @@ static void future_unref(struct tp_future *f)
 
     if (atomic_fetch_sub(&f->refs, 1) != 1)
         return;
-    assert(f->links == NULL);
+    PB_CHECK(f->links == NULL);
     head = atomic_load(&st->returned);
     do {
         if (head == STORE_CLOSED(st)) {
@@ -651,8 +511,8 @@ static bool future_spin(struct tp_future *f, uint64_t limit_ns)
     for (i = 1;; i++) {
         if (atomic_load_explicit(&f->state, memory_order_acquire) == F_DONE)
             return true;
-        poll_step(i);
-        if (poll_expired(i, &end, limit_ns))
+        pb_poll_step(i);
+        if (pb_poll_expired(i, &end, limit_ns))
             return tp_future_done(f);
     }
 }
@@ -709,8 +569,8 @@ int tp_future_wait(struct tp_future *f, double timeout_s)
         return 0;
     if (timeout_s == 0)
         return ETIMEDOUT;
-    deadline = deadline_after(timeout_s);
-    return future_wait_until(f, &deadline, timeout_ns(timeout_s));
+    deadline = pb_deadline_after(timeout_s);
+    return future_wait_until(f, &deadline, pb_timeout_ns(timeout_s));
 }
 
 int tp_future_cancel(struct tp_future *f)
@@ -800,11 +660,11 @@ int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
         return ENOMEM;
     if ((rc = pthread_mutex_init(&w.lock, NULL)) != 0)
         goto fail;
-    if ((rc = monotonic_cond_init(&w.cv)) != 0)
+    if ((rc = pb_cond_init_monotonic(&w.cv)) != 0)
         goto fail_lock;
     w.fired = false;
     if (timeout_s > 0)
-        deadline = deadline_after(timeout_s);
+        deadline = pb_deadline_after(timeout_s);
 
     /* Join every future's list of waiters, unless one is already done. */
     for (i = 0; i < n; i++) {
@@ -842,7 +702,7 @@ int tp_wait_any(struct tp_future *const *fs, size_t n, double timeout_s,
 
         pthread_mutex_lock(&f->lock);
         for (pp = &f->links; *pp != &links[i]; pp = &(*pp)->next)
-            assert(*pp != NULL);
+            PB_CHECK(*pp != NULL);
         *pp = links[i].next;
         atomic_fetch_sub(&f->watchers, 1);
         pthread_mutex_unlock(&f->lock);
@@ -873,7 +733,7 @@ int tp_wait_all(struct tp_future *const *fs, size_t n, double timeout_s)
     if ((rc = check_futures(fs, n, timeout_s)) != 0)
         return rc;
     if (timeout_s > 0)
-        deadline = deadline_after(timeout_s);
+        deadline = pb_deadline_after(timeout_s);
     for (i = 0; i < n; i++) {
         if (tp_future_done(fs[i]))
             continue;
@@ -881,7 +741,7 @@ int tp_wait_all(struct tp_future *const *fs, size_t n, double timeout_s)
             return ETIMEDOUT;
         rc = future_wait_until(fs[i], timeout_s < 0 ? NULL : &deadline,
                                timeout_s < 0 ? UINT64_MAX
-                                             : timeout_ns(timeout_s));
+                                             : pb_timeout_ns(timeout_s));
         if (rc != 0)
             return rc;
     }
@@ -909,7 +769,7 @@ static int ring_grow(struct tp_pool *p)
     struct task *ring;
     size_t cap, k, head, tail;
 
-    assert(p->limit == 0);
+    PB_CHECK(p->limit == 0);
     cap = p->cap == 0 ? RING_MIN : 2 * p->cap;
     if (cap < p->cap || cap > SIZE_MAX / sizeof(*ring))
         return ENOMEM;
@@ -1021,7 +881,7 @@ static void run_task(struct tp_pool *p, const struct task *t)
  * Polls the queue without the lock for up to spin_ns, if no other worker is
  * polling already: one poller is enough to catch the next task, and two
  * would only fight over it.  Returns at once if tasks are queued.  Returns
- * false if it polled past the short "pause" phase (SPIN_PAUSES polls, well
+ * false if it polled past the short "pause" phase (PB_SPIN_PAUSES polls, well
  * under a microsecond), where it starts giving up the CPU; true if it
  * returned sooner, keeping the CPU all along.
  */
@@ -1036,13 +896,13 @@ static bool spin_for_work(struct tp_pool *p)
         !atomic_compare_exchange_strong(&p->spinning, &expected, 1))
         return true;
     for (i = 1;; i++) {
-        quick = i <= SPIN_PAUSES;
+        quick = i <= PB_SPIN_PAUSES;
         if (queue_len(p) > 0)
             break;
         if (atomic_load_explicit(&p->stopping, memory_order_relaxed))
             break;
-        poll_step(i);
-        if (poll_expired(i, &end, (uint64_t)p->spin_ns))
+        pb_poll_step(i);
+        if (pb_poll_expired(i, &end, (uint64_t)p->spin_ns))
             break;
     }
     /* A submit that saw 1 here did not wake anyone.  That is safe: before
@@ -1152,9 +1012,9 @@ static void *worker_main(void *arg)
              * as much as the rest of an empty task's trip through the
              * worker, even through the vDSO). */
             if (mark == 0)
-                mark = now_ns();
+                mark = pb_now_ns();
             run_task(p, &t);
-            t1 = now_ns();
+            t1 = pb_now_ns();
             busy += t1 - mark;
             /* Poll for the next task before going back to the lock. */
             mark = spin_for_work(p) ? t1 : 0;
@@ -1180,7 +1040,7 @@ static void *worker_main(void *arg)
         mark = 0;
         p->idle++;
         if (p->alive > p->nmin) {
-            struct timespec deadline = deadline_after(p->idle_s);
+            struct timespec deadline = pb_deadline_after(p->idle_s);
 
             rc = pthread_cond_timedwait(&p->work_cv, &p->lock, &deadline);
         } else {
@@ -1222,7 +1082,7 @@ static int worker_start(struct tp_pool *p)
         if (p->slots[i].state == SLOT_FREE)
             s = &p->slots[i];
     }
-    assert(s != NULL);
+    PB_CHECK(s != NULL);
     if ((rc = pthread_create(&s->thread, NULL, worker_main, s)) != 0)
         return rc;
     s->state = SLOT_RUNNING;
@@ -1244,7 +1104,7 @@ static void workers_join(struct tp_pool *p)
         pthread_mutex_lock(&p->lock);
         join = p->slots[i].state != SLOT_FREE;
         t = p->slots[i].thread;
-        assert(!join || !pthread_equal(t, pthread_self()));
+        PB_CHECK(!join || !pthread_equal(t, pthread_self()));
         pthread_mutex_unlock(&p->lock);
         if (join)
             pthread_join(t, NULL);
@@ -1311,13 +1171,13 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
             goto fail_slots;
         p->cap = p->limit;
     }
-    if ((rc = quick_mutex_init(&p->lock)) != 0)
+    if ((rc = pb_mutex_init_quick(&p->lock)) != 0)
         goto fail_ring;
-    if ((rc = quick_mutex_init(&p->take_lock)) != 0)
+    if ((rc = pb_mutex_init_quick(&p->take_lock)) != 0)
         goto fail_lock;
-    if ((rc = monotonic_cond_init(&p->work_cv)) != 0)
+    if ((rc = pb_cond_init_monotonic(&p->work_cv)) != 0)
         goto fail_take;
-    if ((rc = monotonic_cond_init(&p->room_cv)) != 0)
+    if ((rc = pb_cond_init_monotonic(&p->room_cv)) != 0)
         goto fail_work;
 
     pthread_mutex_lock(&p->lock);
@@ -1421,7 +1281,7 @@ void tp_pool_destroy(struct tp_pool *p)
     workers_join(p);
     /* With every worker gone the queue is empty: FINISH drained it, CANCEL
      * took it out. */
-    assert(queue_len(p) == 0 && p->blocked == 0);
+    PB_CHECK(queue_len(p) == 0 && p->blocked == 0);
     pthread_cond_destroy(&p->room_cv);
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->take_lock);
@@ -1620,7 +1480,7 @@ static size_t map_withdraw(struct tp_pool *p, struct map_job *job)
         if (t->fn == map_helper && t->arg == job)
             break;
     }
-    assert(tail - first >= r);
+    PB_CHECK(tail - first >= r);
     if (first - head <= tail - (first + r)) {
         for (k = first; k-- != head;)
             p->ring[(k + r) % p->cap] = p->ring[k % p->cap];

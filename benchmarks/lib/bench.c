@@ -52,6 +52,7 @@
  * pinning threads to CPUs.
  */
 #include "bench.h"
+#include "threadpool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -133,11 +134,11 @@ double bench_median(double *v, size_t n)
     return (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+/* The pools' own count (the affinity mask), so that under `taskset` the
+ * default --workers is the pools' default worker count. */
 long bench_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    return n < 1 ? 1 : n;
+    return (long)tp_cpu_count();
 }
 
 const char *bench_version(void)
