@@ -378,8 +378,11 @@ static int nap_return_pid(const struct pp_task *t, struct pp_out *out)
  * Python's everyday pool.map(f, items): with the default options and any
  * chunk size, the items spread over every worker.  Each item naps a
  * millisecond and names its worker; every worker must have run at least
- * half its fair share (a map that sent everything to one worker runs in
- * twice the time on two workers).  4 workers on a 2-core machine too.
+ * an eighth of its fair share.  A map that sends everything to one worker
+ * (and runs in twice the time on two workers) fails that by far, while a
+ * busy machine that slows one worker down does not: the first dispatch
+ * alone gives each worker 32 items or more, and with 2 workers the other
+ * would have to run 15 times as fast.  4 workers on a 2-core machine too.
  */
 START_TEST(map_spreads_over_all_workers_by_default)
 {
@@ -419,7 +422,7 @@ START_TEST(map_spreads_over_all_workers_by_default)
                           "chunk %zu, %u workers: only %zu ran items",
                           chunks[c], workers[w], seen);
             for (k = 0; k < seen; k++)
-                ck_assert_msg(ran[k] >= count / (2 * workers[w]),
+                ck_assert_msg(ran[k] >= count / (8 * workers[w]),
                               "chunk %zu, %u workers: one ran %zu of %zu",
                               chunks[c], workers[w], ran[k], count);
             pp_results_destroy(r);
