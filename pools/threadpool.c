@@ -1,101 +1,28 @@
 /*
- * threadpool.c - a thread pool with futures, done-callbacks and map.
+ * threadpool.c - the queue, the workers, submit, shutdown and map.
  *
  * What it does.  A fixed (or, in a dynamic pool, growing and shrinking) set
  * of worker threads takes tasks from one queue and runs them; each task may
- * carry a future through which its submitter waits for the status and the
- * result.  tp_map cuts an array into chunks and runs them on the workers
- * and on the calling thread.  threadpool.h is the manual.
+ * carry a future (future.c) through which its submitter waits for the
+ * status and the result.  tp_map cuts an array into chunks and runs them on
+ * the workers and on the calling thread.  threadpool.h is the manual.
  *
- * How it works, in the order a task travels.  Each step names the choice
- * that makes it fast, against the textbook pool in
- * benchmarks/lib/textbook_pool.c (benchmarks/overhead measures both):
- *
- * 1. Cheap futures.  tp_submit takes a future from the pool's store of
- *    freed ones (struct fstore) and only calls malloc when the store is
- *    empty; a task submitted without a future needs none at all.  Reusing
- *    memory matters more than it seems: a fresh page costs a page fault on
- *    first touch, about one per 20 futures.  Taking a future happens under
- *    the lock that submit holds to queue the task anyway, and giving one
- *    back takes no lock at all (a lock-free stack), so a submit makes one
- *    trip to one lock.  Everything the fast path touches in a future fits
- *    in its first 64-byte cache line; its mutex and condition variable,
- *    which are only needed to sleep on it, come after.
- *
- * 2. A ring buffer, not a list, with two locks.  The task is three words
- *    {fn, arg, future} copied into one array; the array doubles when it is
- *    full and is never shrunk, so a busy pool stops calling malloc for its
- *    queue (the textbook pool mallocs and frees a node per task).
- *    Submitters add at the tail under the pool's lock, workers take from
- *    the head under take_lock, so a submitter and a worker never wait for
- *    each other (the two-lock queue of Michael and Scott, 1996, on an
- *    array).  The tail and head counters are atomics: each side reads the
- *    other's to see how full the queue is, the submitter only now and then
- *    (it keeps an old copy of head: see ring_push).
- *
- * 3. Wake a worker only when one sleeps.  Submit signals the condition
- *    variable only if a worker is asleep and no wake-up is already on its
- *    way (pool->idle > pool->waking), and not at all if a worker is polling
- *    for work (pool->spinning).  A signal to a sleeper is a system call;
- *    the textbook pool makes one per submit.  A worker that takes a task
- *    and sees more waiting wakes the next sleeper itself, so wake-ups
- *    spread like a chain.  In a dynamic pool, if more tasks wait than
- *    workers are free, submit starts one (up to the maximum): "grow when
- *    work waits".  A worker counts as busy (pool->running) only from
- *    taking a task until the task's end is published, so a worker that is
- *    still starting, polling or asleep is free, and one task at a time
- *    never grows the pool.
- *
- * 4. Poll before sleeping.  A worker that has run a task, or finds the
- *    queue empty, first polls the queue's head and tail counters (no lock)
- *    for spin_ns, then sleeps.  Only one worker polls at a time: one is
- *    enough to catch the next task.  A thread waiting on a future polls it
- *    the same way.  Waking a sleeping thread takes tens of microseconds on
- *    a virtual machine, so a submit followed by a wait (a round trip) is
- *    many times faster than in the textbook pool, which puts both threads
- *    to sleep every time.  Polling yields the CPU (sched_yield) after a
- *    short while, so that on a machine with more threads than cores it
- *    does not steal the time slice of the thread it is waiting for.
- *
- * 5. Short critical sections, and locks that do not sleep at once.
- *    Every lock is held for a few dozen instructions; a thread that finds
- *    one taken retries briefly before sleeping in the kernel (glibc's
- *    adaptive mutex).  Without that, threads taking turns at the queue put
- *    each other to sleep thousands of times a second.  Running a task
- *    costs one trip to one lock (take_lock) and one clock read for the
- *    busy time (tasks run back to back share their readings); the busy
- *    time is added to the pool's at the worker's next trip to take_lock.
- *    The task counters are atomics on take_lock's cache line, which the
- *    worker holds anyway: `completed` is counted before the task's end is
- *    published, so a thread holding a task's outcome never sees counters
- *    that lag behind it.
- *
- * 6. No false sharing.  What the submitter writes on every task (its lock,
- *    the tail), what a worker writes on every task (take_lock, the head)
- *    and what hardly changes sit on separate cache lines (struct tp_pool),
- *    so a submit and a take do not steal each other's lines.  Moving a
- *    cache line from one core to another costs tens of nanoseconds, a
- *    good part of what an empty task costs in all; with lock and
- *    take_lock side by side on one line, as a plain layout puts them,
- *    every submit and every take paid for such a move.
- *
- * 7. Finishing a future takes no lock in the common case: the worker writes
- *    the status and result, then stores state = DONE.  Only if someone
- *    sleeps on the future or has set a callback (future->watchers > 0)
- *    does it take the future's lock to wake them.  The waiter raises
- *    watchers before it checks the state, the worker stores the state
- *    before it reads watchers; both are sequentially consistent atomics,
- *    so at least one of them sees the other and no wake-up is lost.
- *
- * 8. map is batching: tp_map cuts the items into chunks (about
- *    n / (4 * workers), as CPython's multiprocessing does), so one task
- *    carries thousands of items and the per-task cost above is paid once
- *    per chunk.  Chunks are handed out by an atomic counter to whoever is
- *    free, the calling thread included, and results are written in place.
- *    The workers join through helper tasks queued like any other; when
- *    the caller finds no chunk left it takes back the helpers no worker
- *    has started and waits for the ones that have, so a returned map
- *    holds no queue place and its job can live on the caller's stack.
+ * How a task travels, and the trick that makes each step faster than in
+ * the textbook pool (benchmarks/lib/textbook_pool.c; benchmarks/overhead
+ * measures both).  Each trick is explained where it is done:
+ *   1. submit takes a recycled future under the lock it holds anyway to
+ *      queue the task: one lock trip per submit (submit, future.c);
+ *   2. the task, three words, is copied into a ring buffer with one lock
+ *      for submitters and one for workers (the queue, ring_push);
+ *   3. submit wakes a worker only if one sleeps (wake_or_grow);
+ *   4. a worker out of work polls the queue before it sleeps, and a waiter
+ *      polls its future (spin_for_work, future_spin);
+ *   5. locks are held briefly and retry before sleeping, and what each
+ *      side writes on every task has cache lines of its own (struct
+ *      tp_pool);
+ *   6. a future is finished without a lock unless someone sleeps on it
+ *      (future_finish);
+ *   7. tp_map hands out chunks, to the caller too (the map section).
  *
  * What we tried and left out: a worker taking a batch of queued tasks per
  * trip to the lock.  It saves lock traffic, but a task in one worker's
@@ -103,23 +30,13 @@
  * a dynamic pool does not grow for it.  Here a free worker never waits
  * while a task is queued.
  *
- * Lifetime of a future: it holds a reference count, one for the caller and
- * one for the pool while the task is queued or running.  Whoever drops the
- * last reference frees it, so the caller may free a future whose task is
- * still running, and a future outlives its pool.  Cancelling is a race
- * between the canceller and the worker for the state PENDING -> CLAIMED
- * (compare-and-swap): exactly one wins, so a task never both runs and is
- * cancelled.
- *
  * Guarantees: tasks start in submission order (FIFO), though with several
  * workers they may finish in any order.  Every task accepted by a submit
  * either runs or is cancelled, never both, never neither; every worker is
  * joined by tp_pool_destroy.  No mutable globals: pools share nothing.
- *
- * What it deliberately does not do: no work stealing and no per-worker
- * queues (one queue is easier to follow and fast enough here), no priority,
- * no cancelling of running tasks (C has no safe way to interrupt a thread),
- * no detached threads.
+ * Not done, deliberately: work stealing and per-worker queues (one queue is
+ * easier to follow and fast enough here), priorities, cancelling a running
+ * task (C has no safe way to interrupt a thread), detached threads.
  */
 
 #include "threadpool.h"
@@ -169,7 +86,29 @@ struct slot {
  * worker writes on every task (take_lock, head), and the rest, which
  * changes rarely.  Two threads writing to one cache line, even to
  * different fields ("false sharing"), pass the line back and forth between
- * their cores, tens of nanoseconds a trip (design comment, step 6).
+ * their cores, tens of nanoseconds a trip.
+ *
+ * No false sharing.  What the submitter writes on every task (its lock,
+ * the tail), what a worker writes on every task (take_lock, the head)
+ * and what hardly changes sit on separate cache lines (struct tp_pool),
+ * so a submit and a take do not steal each other's lines.  Moving a
+ * cache line from one core to another costs tens of nanoseconds, a
+ * good part of what an empty task costs in all; with lock and
+ * take_lock side by side on one line, as a plain layout puts them,
+ * every submit and every take paid for such a move.
+ *
+ * Short critical sections, and locks that do not sleep at once.
+ * Every lock is held for a few dozen instructions; a thread that finds
+ * one taken retries briefly before sleeping in the kernel (glibc's
+ * adaptive mutex).  Without that, threads taking turns at the queue put
+ * each other to sleep thousands of times a second.  Running a task
+ * costs one trip to one lock (take_lock) and one clock read for the
+ * busy time (tasks run back to back share their readings); the busy
+ * time is added to the pool's at the worker's next trip to take_lock.
+ * The task counters are atomics on take_lock's cache line, which the
+ * worker holds anyway: `completed` is counted before the task's end is
+ * published, so a thread holding a task's outcome never sees counters
+ * that lag behind it.
  */
 struct tp_pool {
     /* Written rarely: read by everyone. */
@@ -242,6 +181,20 @@ static struct tp_future *future_new(struct tp_pool *pool)
 }
 
 /* ---- The queue: a ring buffer ---------------------------------------- */
+
+/*
+ * A ring buffer, not a list, with two locks.  The task is three words
+ * {fn, arg, future} copied into one array; the array doubles when it is
+ * full and is never shrunk, so a busy pool stops calling malloc for its
+ * queue (the textbook pool mallocs and frees a node per task).
+ * Submitters add at the tail under the pool's lock, workers take from
+ * the head under take_lock, so a submitter and a worker never wait for
+ * each other (the two-lock queue of Michael and Scott, 1996, on an
+ * array).  The tail and head counters are atomics: each side reads the
+ * other's to see how full the queue is, the submitter only now and then
+ * (it keeps an old copy of head: see ring_push).
+ *  *
+ */
 
 /* Tasks waiting.  Exact under both locks, a hint otherwise. */
 static size_t queue_len(const struct tp_pool *p)
@@ -339,6 +292,7 @@ static bool ring_take(struct tp_pool *p, struct task *t)
 static int map_helper(void *arg, void **result);
 static void map_helper_taken(void *arg);
 static void map_helper_done(void *arg);
+static int worker_start(struct tp_pool *p);
 
 /*
  * Runs one task taken by ring_take.  The worker stops counting as running,
@@ -371,12 +325,23 @@ static void run_task(struct tp_pool *p, const struct task *t)
 }
 
 /*
- * Polls the queue without the lock for up to spin_ns, if no other worker is
- * polling already: one poller is enough to catch the next task, and two
- * would only fight over it.  Returns at once if tasks are queued.  Returns
- * false if it polled past the short "pause" phase (PB_SPIN_PAUSES polls, well
- * under a microsecond), where it starts giving up the CPU; true if it
- * returned sooner, keeping the CPU all along.
+ * Poll before sleeping.  A worker that has run a task, or finds the
+ * queue empty, first polls the queue's head and tail counters (no lock)
+ * for spin_ns, then sleeps.  Only one worker polls at a time: one is
+ * enough to catch the next task.  A thread waiting on a future polls it
+ * the same way.  Waking a sleeping thread takes tens of microseconds on
+ * a virtual machine, so a submit followed by a wait (a round trip) is
+ * many times faster than in the textbook pool, which puts both threads
+ * to sleep every time.  Polling yields the CPU (sched_yield) after a
+ * short while, so that on a machine with more threads than cores it
+ * does not steal the time slice of the thread it is waiting for.
+ *
+ * So: poll the queue without the lock for up to spin_ns, unless another
+ * worker polls already (one poller is enough to catch the next task, two
+ * would only fight over it).  Returns at once if tasks are queued.
+ * Returns false if it polled past the short "pause" phase (PB_SPIN_PAUSES
+ * polls, well under a microsecond), where it starts giving up the CPU;
+ * true if it returned sooner, keeping the CPU all along.
  */
 static bool spin_for_work(struct tp_pool *p)
 {
@@ -405,8 +370,6 @@ static bool spin_for_work(struct tp_pool *p)
     atomic_store(&p->spinning, 0);
     return quick;
 }
-
-static int worker_start(struct tp_pool *p);
 
 /*
  * The rule of a dynamic pool: a new worker starts when a task is queued
@@ -453,6 +416,19 @@ static bool should_wake_or_grow(struct tp_pool *p)
  * Wakes a sleeping worker if tasks wait and nobody is already coming for
  * them; in a dynamic pool short of free workers, starts a new one.
  * Caller holds pool->lock.
+ *
+ * Wake a worker only when one sleeps.  Submit signals the condition
+ * variable only if a worker is asleep and no wake-up is already on its
+ * way (pool->idle > pool->waking), and not at all if a worker is polling
+ * for work (pool->spinning).  A signal to a sleeper is a system call;
+ * the textbook pool makes one per submit.  A worker that takes a task
+ * and sees more waiting wakes the next sleeper itself, so wake-ups
+ * spread like a chain.  In a dynamic pool, if more tasks wait than
+ * workers are free, submit starts one (up to the maximum): "grow when
+ * work waits".  A worker counts as busy (pool->running) only from
+ * taking a task until the task's end is published, so a worker that is
+ * still starting, polling or asleep is free, and one task at a time
+ * never grows the pool.
  */
 static void wake_or_grow(struct tp_pool *p)
 {
@@ -841,6 +817,9 @@ static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
         rc = enqueue(p, &t, block);
     pthread_mutex_unlock(&p->lock);
     if (rc != 0) {
+        /* The future was made with two references, the caller's and the
+         * queue's (future_start); the task never reached the queue and
+         * the caller never sees the future, so both go here. */
         if (t.f != NULL) {
             future_unref(t.f);
             future_unref(t.f);
@@ -865,6 +844,18 @@ int tp_try_submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
 }
 
 /* ---- Map ------------------------------------------------------------- */
+
+/*
+ * map is batching: tp_map cuts the items into chunks (about
+ * n / (4 * workers), as CPython's multiprocessing does), so one task
+ * carries thousands of items and the per-task cost above is paid once
+ * per chunk.  Chunks are handed out by an atomic counter to whoever is
+ * free, the calling thread included, and results are written in place.
+ * The workers join through helper tasks queued like any other; when
+ * the caller finds no chunk left it takes back the helpers no worker
+ * has started and waits for the ones that have, so a returned map
+ * holds no queue place and its job can live on the caller's stack.
+ */
 
 /*
  * One tp_map call.  Chunks are handed out by an atomic counter, so whoever

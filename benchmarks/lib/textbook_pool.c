@@ -6,11 +6,11 @@
  * mallocs a node, appends it and signals the condition variable, every
  * time.  This is the pool of most tutorials (and of C-Thread-Pool) without
  * its extras.  What it costs per task, compared with pools/threadpool.c:
- * a malloc and a free for the node (our pool copies into a ring buffer), a
- * lock round trip per task on the worker side (ours takes a batch), a
- * signal per submit even when no worker sleeps (ours signals only a
- * sleeper), and a sleep in the kernel for every wait (ours polls briefly
- * first).  It deliberately has no cancel, no callbacks, no map, no bounded
+ * a malloc and a free for the node (our pool copies into a ring buffer),
+ * one lock that submitters and workers fight over (ours gives each side a
+ * lock of its own; both take one task per lock trip), a signal per submit
+ * even when no worker sleeps (ours signals only a sleeper), and a sleep in
+ * the kernel for every wait (ours polls briefly first).  It deliberately has no cancel, no callbacks, no map, no bounded
  * queue: benchmarks/overhead only needs submit and wait.
  */
 #include "textbook_pool.h"
