@@ -61,7 +61,7 @@ struct fstore;
 
 /* ---- Futures --------------------------------------------------------- */
 
-int fstore_create(long spin_ns, struct fstore **out)
+int fstore_create(long spin_ns, bool recycle, struct fstore **out)
 {
     struct fstore *st = malloc(sizeof(*st));
 
@@ -71,6 +71,7 @@ int fstore_create(long spin_ns, struct fstore **out)
     atomic_init(&st->live, 1);
     atomic_init(&st->cancelled, 0);
     st->spin_ns = spin_ns;
+    st->recycle = recycle;
     *out = st;
     return 0;
 }
@@ -120,7 +121,11 @@ struct tp_future *future_alloc(struct fstore *st)
 {
     struct tp_future *f;
 
-    if ((f = aligned_alloc(CACHE_LINE, FUTURE_SIZE)) == NULL)
+    /* Without recycling, a plain malloc, as a pool without the trick
+     * would: no cache line of its own either. */
+    f = st->recycle ? aligned_alloc(CACHE_LINE, FUTURE_SIZE)
+                    : malloc(sizeof(*f));
+    if (f == NULL)
         goto fail;
     memset(f, 0, sizeof(*f));
     if (pthread_mutex_init(&f->lock, NULL) != 0)
@@ -182,7 +187,7 @@ void future_unref(struct tp_future *f)
     PB_CHECK(f->links == NULL);
     head = atomic_load(&st->returned);
     do {
-        if (head == STORE_CLOSED(st)) {
+        if (head == STORE_CLOSED(st) || !st->recycle) {
             future_destroy(f);
             fstore_put(st, 1);
             return;

@@ -59,6 +59,8 @@ struct fstore {
     _Atomic(struct tp_future *) returned;  /* given back; or STORE_CLOSED */
     _Atomic size_t live;        /* futures allocated, + 1 while the pool is */
     long spin_ns;               /* constant: the pool's, for waiters */
+    bool recycle;               /* constant: false: free each future at
+                                 * once (tp_tuning.no_recycle) */
     /* The pool's count of cancelled tasks.  It lives here, with the
      * futures, because tp_future_cancel counts through the future: the
      * pool may be destroyed while a canceller is still counting, the
@@ -100,8 +102,9 @@ struct tp_future {
 _Static_assert(offsetof(struct tp_future, has_cb) < CACHE_LINE,
                "a future's hot fields fit one cache line");
 
-/* A store holding spin_ns, the pool's polling budget for waiters. */
-int fstore_create(long spin_ns, struct fstore **out);
+/* A store holding spin_ns, the pool's polling budget for waiters; with
+ * recycle false it keeps nothing (every future is malloc'ed and freed). */
+int fstore_create(long spin_ns, bool recycle, struct fstore **out);
 
 /* Called by the pool's destroy with its spare list: frees what is kept, and
  * the store itself unless futures are still out (then the last one does). */

@@ -128,6 +128,7 @@ struct tp_pool {
     _Atomic unsigned blocked;   /* lock to write: submitters asleep */
     struct slot *slots;         /* lock; busy_ns: take_lock */
     long spin_ns;               /* constant */
+    struct tp_tuning tuning;    /* constant: the tricks switched off */
     double idle_s;              /* constant */
     struct fstore *store;       /* constant: recycled futures */
 
@@ -435,6 +436,9 @@ static void wake_or_grow(struct tp_pool *p)
     if (should_wake(p)) {
         p->waking++;
         pthread_cond_signal(&p->work_cv);
+    } else if (p->tuning.wake_always) {
+        /* The textbook pool's way: a signal per task, whoever sleeps. */
+        pthread_cond_signal(&p->work_cv);
     }
     /* If the system refuses a thread, the workers we have will get to the
      * task: there is at least one (enqueue starts one if there is none). */
@@ -614,6 +618,9 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
                                         : IDLE_DEFAULT_S;
     p->spin_ns = opt->spin_ns == 0 ? TP_SPIN_DEFAULT_NS
                  : opt->spin_ns < 0 ? 0 : opt->spin_ns;
+    p->tuning = opt->tuning;
+    if (p->tuning.no_poll)
+        p->spin_ns = 0;
     p->limit = opt->queue_limit;
     atomic_init(&p->tail, 0);
     atomic_init(&p->head, 0);
@@ -626,7 +633,7 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     atomic_init(&p->waking, 0);
     atomic_init(&p->blocked, 0);
 
-    if ((rc = fstore_create(p->spin_ns, &p->store)) != 0)
+    if ((rc = fstore_create(p->spin_ns, !p->tuning.no_recycle, &p->store)) != 0)
         goto fail;
     rc = ENOMEM;
     if ((p->slots = calloc(p->nmax, sizeof(*p->slots))) == NULL)
@@ -811,10 +818,18 @@ static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
     if (p == NULL || fn == NULL)
         return EINVAL;
     pthread_mutex_lock(&p->lock);
-    if (out != NULL && (t.f = future_new(p)) == NULL)
+    /* One lock trip: the future is taken under the lock that queueing
+     * needs anyway (unless tp_tuning.two_trips asks for a trip of its
+     * own, to show what this saves). */
+    if (out != NULL && (t.f = future_new(p)) == NULL) {
         rc = ENOMEM;
-    else
+    } else {
+        if (p->tuning.two_trips) {
+            pthread_mutex_unlock(&p->lock);
+            pthread_mutex_lock(&p->lock);
+        }
         rc = enqueue(p, &t, block);
+    }
     pthread_mutex_unlock(&p->lock);
     if (rc != 0) {
         /* The future was made with two references, the caller's and the
@@ -985,6 +1000,7 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
     struct map_job job;
     struct task t;
     size_t helpers, h, workers, withdrawn;
+    bool caller_works;
     int rc;
 
     if (failed_index != NULL)
@@ -1023,7 +1039,9 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
      * takes; if the queue is full or shut down we just get fewer.  They
      * are counted before the first is queued (a worker may take it at
      * once), and the ones that could not be queued are taken off after. */
-    helpers = job.nchunks - 1 < workers ? job.nchunks - 1 : workers;
+    caller_works = !p->tuning.no_caller_in_map;
+    h = caller_works ? job.nchunks - 1 : job.nchunks;
+    helpers = h < workers ? h : workers;
     job.helpers = helpers;
     atomic_init(&job.queued, helpers);
     t.fn = map_helper;
@@ -1043,12 +1061,15 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
     }
     pthread_mutex_unlock(&p->lock);
 
-    map_work(&job);
+    /* Without tp_tuning.no_caller_in_map, or when no helper could be
+     * queued, the caller works too: the helpers take what it leaves. */
+    if (caller_works || h == 0)
+        map_work(&job);
 
     /* Every chunk is taken.  Take back the helpers nobody started (none,
      * most of the time: queued only goes down now, so 0 needs no lock)... */
     withdrawn = 0;
-    if (atomic_load(&job.queued) > 0) {
+    if ((caller_works || h == 0) && atomic_load(&job.queued) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_mutex_lock(&p->take_lock);
         withdrawn = map_withdraw(p, &job);
@@ -1066,6 +1087,10 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
     while (job.helpers > 0)
         pthread_cond_wait(&job.cv, &job.lock);
     pthread_mutex_unlock(&job.lock);
+    /* A caller that only waited does the chunks of helpers that a
+     * shutdown cancelled, so that every item still runs. */
+    if (!caller_works)
+        map_work(&job);
 
     rc = job.status;
     if (rc != 0 && failed_index != NULL)

@@ -80,6 +80,31 @@ typedef void tp_done_fn(struct tp_future *f, void *arg);
  */
 typedef int tp_map_fn(void *ctx, size_t i, const void *in, void *out);
 
+/*
+ * Tuning: the pool's speed tricks, each of which can be switched off to see
+ * what it buys (benchmarks/overhead --list: the tp-no-* modes; the suite's
+ * "ablation" chart).  All false, the default: every trick on.  Not for
+ * production use: switching a trick off only makes the pool slower.
+ */
+struct tp_tuning {
+    /* Workers and waiters sleep at once instead of polling first (as
+     * spin_ns < 0): a quick submit-and-wait pays for two wake-ups. */
+    bool no_poll;
+    /* A plain malloc and free per future instead of recycled ones on cache
+     * lines of their own: allocator calls and page faults per submit. */
+    bool no_recycle;
+    /* submit takes its future in a trip to the pool's lock of its own, then
+     * queues the task in a second: one more lock round trip per submit. */
+    bool two_trips;
+    /* submit signals a worker every time, not only when one sleeps: a
+     * condition-variable signal (often a system call) per submit. */
+    bool wake_always;
+    /* tp_map's caller only waits instead of working on chunks too: one
+     * thread fewer on the map.  Then a tp_map from a task of the same pool
+     * may wait for ever (every worker waiting on helpers queued behind). */
+    bool no_caller_in_map;
+};
+
 /* Pool options.  Start from TP_OPTIONS_INIT: every 0 field means "default". */
 struct tp_options {
     /*
@@ -126,10 +151,13 @@ struct tp_options {
      * (TP_SPIN_DEFAULT_NS); negative: never poll, always sleep at once.
      */
     long spin_ns;
+    /* The speed tricks, to switch off one by one: see struct tp_tuning. */
+    struct tp_tuning tuning;
 };
 
 #define TP_SPIN_DEFAULT_NS 50000L
-#define TP_OPTIONS_INIT { 0, 0, 0.0, 0, 0 }
+#define TP_OPTIONS_INIT \
+    { 0, 0, 0.0, 0, 0, { false, false, false, false, false } }
 
 /* For tp_options.workers: no worker kept (see there). */
 #define TP_NO_WORKERS UINT_MAX

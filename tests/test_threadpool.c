@@ -733,6 +733,62 @@ START_TEST(map_preserves_order_for_every_chunk_size)
 }
 END_TEST
 
+/*
+ * Each speed trick switched off (struct tp_tuning) changes only how fast
+ * the pool is: every task still runs once, statuses and results still come
+ * back, map still fills every item in order.
+ */
+START_TEST(each_trick_switched_off_keeps_every_behaviour)
+{
+    enum { TASKS = 200, N = 1001 };
+    long *in = malloc(N * sizeof(*in)), *out = malloc(N * sizeof(*out));
+    int statuses[TASKS];
+    unsigned off;
+    size_t i, bad;
+
+    ck_assert(in != NULL && out != NULL);
+    for (i = 0; i < N; i++)
+        in[i] = (long)i;
+    for (off = 0; off <= 5; off++) {
+        struct tp_options opt = TP_OPTIONS_INIT;
+        struct tp_future *fs[TASKS];
+        struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
+        struct tp_pool *p = NULL;
+        _Atomic long count = 0;
+        void *result;
+
+        opt.workers = 2;
+        opt.tuning.no_poll = off == 1;
+        opt.tuning.no_recycle = off == 2;
+        opt.tuning.two_trips = off == 3;
+        opt.tuning.wake_always = off == 4;
+        opt.tuning.no_caller_in_map = off == 5;
+        ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+        for (i = 0; i < TASKS; i++) {
+            statuses[i] = (int)(i % 3);
+            ck_assert_int_eq(tp_submit(p, status_task, &statuses[i], &fs[i]),
+                             0);
+            ck_assert_int_eq(tp_submit(p, count_task, &count, NULL), 0);
+        }
+        for (i = 0; i < TASKS; i++) {
+            ck_assert_int_eq(tp_future_get(fs[i], &result), (int)(i % 3));
+            ck_assert_ptr_eq(result, &statuses[i]);
+            tp_future_free(fs[i]);
+        }
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
+                                out, sizeof(*out), N, 7, &bad), 0);
+        ck_assert_int_eq(atomic_load(&ctx.calls), N);
+        for (i = 0; i < N; i++)
+            ck_assert_int_eq(out[i], 3 * in[i] + (long)i);
+        ck_assert_int_eq(tp_pool_shutdown(p, TP_SHUTDOWN_FINISH), 0);
+        tp_pool_destroy(p);
+        ck_assert_int_eq(atomic_load(&count), TASKS);
+    }
+    free(in);
+    free(out);
+}
+END_TEST
+
 START_TEST(map_runs_every_item_and_reports_the_lowest_failure)
 {
     enum { N = 1000 };
@@ -1698,6 +1754,7 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, stats_count_tasks_queue_peak_and_busy_time);
     tcase_add_test(basic, stats_count_a_task_once_its_outcome_is_returned);
     tcase_add_test(basic, two_pools_know_nothing_of_each_other);
+    tcase_add_test(basic, each_trick_switched_off_keeps_every_behaviour);
     suite_add_tcase(s, basic);
 
     tcase_set_timeout(dynamic, 60);
