@@ -37,14 +37,21 @@
  *   thread-per-task  pthread_create and pthread_join for every task
  *   fork-per-task    fork and waitpid for every task
  *   seq              map only: the plain loop
- *   all              every implementation above that is compiled in and has
- *                    the variant, interleaved (A B C A B C ...) --repeat
- *                    times, so that noise from the rest of the machine falls
- *                    on all of them alike; in text format a table of
- *                    medians follows.  In this mode thread-per-task and
- *                    fork-per-task run at most SLOW_TASKS_MAX tasks (their
- *                    records say how many): a fork costs a thousand times
- *                    an empty task.
+ *   tp-no-poll, tp-no-recycle, tp-two-trips, tp-wake-always,
+ *   tp-no-caller-map our pool with one speed trick switched off (struct
+ *                    tp_tuning in threadpool.h says what each costs);
+ *                    tp-no-caller-map has map only
+ *   all              every implementation above but the tp-no-* ones
+ *                    that is compiled in and has the variant, interleaved
+ *                    (A B C A B C ...) --repeat times, so that noise from
+ *                    the rest of the machine falls on all of them alike;
+ *                    in text format a table of medians follows.  In this
+ *                    mode thread-per-task and fork-per-task run at most
+ *                    SLOW_TASKS_MAX tasks (their records say how many): a
+ *                    fork costs a thousand times an empty task.
+ *   ablation         tp, each tp-no-* mode and textbook, interleaved as in
+ *                    all: what each trick buys (the suite's ablation chart;
+ *                    each record's mode names the trick that was off)
  * A mode that is not compiled in, or that has no such variant, is a
  * command-line error (exit 2).
  *
@@ -107,6 +114,11 @@ extern char **environ;
 #define OMP_SETTLE_MS 20
 
 enum variant { BULK, ROUNDTRIP, MAP };
+
+/* The thread pool's speed tricks (struct tp_tuning), each of which a
+ * tp-no-* mode switches off: 0 is none, TRICKS - 1 the last. */
+enum trick { ALL_ON, NO_POLL, NO_RECYCLE, TWO_TRIPS, WAKE_ALWAYS,
+             NO_CALLER_MAP, TRICKS };
 static const char *const variant_names[] = { "bulk", "roundtrip", "map",
                                              NULL };
 
@@ -126,7 +138,7 @@ struct glib_done {
  * later repetitions, as a program that uses a pool would keep it.
  */
 struct pools {
-    struct tp_pool *tp;
+    struct tp_pool *tp[TRICKS];  /* [0]: every trick on; [k]: trick k off */
     struct tb_pool *tb;
     struct pp_pool *pp;
 #ifdef HAVE_GLIB
@@ -138,6 +150,7 @@ struct pools {
 /* One timed run's inputs and outputs. */
 struct run {
     struct pools *pools;
+    enum trick off;             /* tp: the trick switched off */
     bool all;                   /* --mode all */
     long workers;
     long long tasks;            /* T for this implementation */
@@ -155,6 +168,7 @@ struct impl {
     const char *name;
     int (*variant[3])(struct run *r);
     bool slow;                  /* capped at SLOW_TASKS_MAX in --mode all */
+    enum trick off;             /* tp: the trick switched off; others 0 */
 };
 
 /* ---- The work ------------------------------------------------------------ */
@@ -211,10 +225,15 @@ static int tp_start(struct run *r, struct tp_pool **p)
     int rc = 0;
 
     opt.workers = (unsigned)r->workers;
-    if (r->pools->tp == NULL)
-        rc = tp_pool_create(&opt, &r->pools->tp);
+    opt.tuning.no_poll = r->off == NO_POLL;
+    opt.tuning.no_recycle = r->off == NO_RECYCLE;
+    opt.tuning.two_trips = r->off == TWO_TRIPS;
+    opt.tuning.wake_always = r->off == WAKE_ALWAYS;
+    opt.tuning.no_caller_in_map = r->off == NO_CALLER_MAP;
+    if (r->pools->tp[r->off] == NULL)
+        rc = tp_pool_create(&opt, &r->pools->tp[r->off]);
     r->setup_s = bench_now() - t0;
-    *p = r->pools->tp;
+    *p = r->pools->tp[r->off];
     return rc;
 }
 
@@ -773,20 +792,42 @@ static int forks_roundtrip(struct run *r)
 #endif
 
 static const struct impl impls[] = {
-    { "tp", { tp_bulk, tp_roundtrip, tp_mapped }, false },
-    { "textbook", { tb_bulk, tb_roundtrip, NULL }, false },
-    { "omp", OMP_FNS, false },
-    { "glib", GLIB_FNS, false },
-    { "pp", { pp_bulk, pp_roundtrip, NULL }, false },
-    { "thread-per-task", { threads_bulk, threads_roundtrip, NULL }, true },
-    { "fork-per-task", { forks_bulk, forks_roundtrip, NULL }, true },
-    { "seq", { NULL, NULL, seq_mapped }, false },
+    { "tp", { tp_bulk, tp_roundtrip, tp_mapped }, false, ALL_ON },
+    { "textbook", { tb_bulk, tb_roundtrip, NULL }, false, ALL_ON },
+    { "omp", OMP_FNS, false, ALL_ON },
+    { "glib", GLIB_FNS, false, ALL_ON },
+    { "pp", { pp_bulk, pp_roundtrip, NULL }, false, ALL_ON },
+    { "thread-per-task", { threads_bulk, threads_roundtrip, NULL }, true,
+      ALL_ON },
+    { "fork-per-task", { forks_bulk, forks_roundtrip, NULL }, true, ALL_ON },
+    { "seq", { NULL, NULL, seq_mapped }, false, ALL_ON },
+    { "tp-no-poll", { tp_bulk, tp_roundtrip, tp_mapped }, false, NO_POLL },
+    { "tp-no-recycle", { tp_bulk, tp_roundtrip, tp_mapped }, false,
+      NO_RECYCLE },
+    { "tp-two-trips", { tp_bulk, tp_roundtrip, tp_mapped }, false,
+      TWO_TRIPS },
+    { "tp-wake-always", { tp_bulk, tp_roundtrip, tp_mapped }, false,
+      WAKE_ALWAYS },
+    { "tp-no-caller-map", { NULL, NULL, tp_mapped }, false, NO_CALLER_MAP },
 };
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
 
 static const char *const modes[] = { "tp", "textbook", "omp", "glib",
                                      "pp", "thread-per-task",
-                                     "fork-per-task", "seq", "all", NULL };
+                                     "fork-per-task", "seq", "tp-no-poll",
+                                     "tp-no-recycle", "tp-two-trips",
+                                     "tp-wake-always", "tp-no-caller-map",
+                                     "all", "ablation", NULL };
+
+/* Whether --mode all (ablation false) or --mode ablation runs im. */
+static bool in_group(const struct impl *im, bool ablation)
+{
+    if (!ablation)
+        return im->off == ALL_ON;
+    return im->off != ALL_ON || strcmp(im->name, "tp") == 0 ||
+           strcmp(im->name, "textbook") == 0 ||
+           strcmp(im->name, "seq") == 0;
+}
 
 static const struct impl *find_impl(const char *name)
 {
@@ -813,6 +854,7 @@ static int run_one(struct bench *b, const struct impl *im, enum variant v,
     int rc;
 
     r.all = all;
+    r.off = im->off;
     if (all && im->slow && r.tasks > SLOW_TASKS_MAX)
         r.tasks = SLOW_TASKS_MAX;
     r.used_chunk = 1;
@@ -865,6 +907,7 @@ int main(int argc, char **argv)
     };
     const struct impl *run_list[NIMPLS];
     size_t nrun = 0, i;
+    bool group;
     double *per_task = NULL;
     struct run proto = { 0 };
     struct pools pools = { 0 };
@@ -877,9 +920,11 @@ int main(int argc, char **argv)
     v = strcmp(variant, "bulk") == 0        ? BULK
         : strcmp(variant, "roundtrip") == 0 ? ROUNDTRIP
                                             : MAP;
-    if (strcmp(b.mode, "all") == 0) {
+    group = strcmp(b.mode, "all") == 0 || strcmp(b.mode, "ablation") == 0;
+    if (group) {
         for (i = 0; i < NIMPLS; i++)
-            if (impls[i].variant[v] != NULL)
+            if (impls[i].variant[v] != NULL &&
+                in_group(&impls[i], strcmp(b.mode, "ablation") == 0))
                 run_list[nrun++] = &impls[i];
     } else {
         const struct impl *im = find_impl(b.mode);
@@ -922,8 +967,7 @@ int main(int argc, char **argv)
     rc = 0;
     for (long rep = 0; rep < b.repeat && rc == 0; rep++)
         for (i = 0; i < nrun && rc == 0; i++)
-            rc = run_one(&b, run_list[i], v, &proto, rep,
-                         strcmp(b.mode, "all") == 0,
+            rc = run_one(&b, run_list[i], v, &proto, rep, group,
                          &per_task[i * (size_t)b.repeat + (size_t)rep]);
 
     if (rc == 0 && nrun > 1 && b.format == BENCH_TEXT) {
@@ -952,7 +996,8 @@ int main(int argc, char **argv)
         }
     }
 done:
-    tp_pool_destroy(pools.tp);
+    for (i = 0; i < TRICKS; i++)
+        tp_pool_destroy(pools.tp[i]);
     tb_pool_destroy(pools.tb);
     pp_pool_destroy(pools.pp);
 #ifdef HAVE_GLIB

@@ -787,6 +787,51 @@ START_TEST(version_names_the_program_and_poolbench)
 }
 END_TEST
 
+/*
+ * overhead's tp-no-* modes run our pool with one speed trick off (struct
+ * tp_tuning): each still answers every task and item, and --mode ablation
+ * runs them all beside tp and textbook, each record named by its mode.
+ */
+START_TEST(overhead_answers_with_each_trick_off)
+{
+    static const char *const modes[] = { "tp-no-poll", "tp-no-recycle",
+                                         "tp-two-trips", "tp-wake-always",
+                                         "tp-no-caller-map" };
+    static const char *const variants[] = { "bulk", "roundtrip", "map" };
+    struct record recs[MAX_RECORDS];
+    struct run r;
+    int count;
+
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        for (size_t v = 0; v < 3; v++) {
+            bool has = v == 2 || strcmp(modes[i], "tp-no-caller-map") != 0;
+
+            run_bench(&r, "overhead", "--mode", modes[i], "--variant",
+                      variants[v], "--tasks", "300", "--workers", "2",
+                      "--format", "csv", NULL);
+            if (has)
+                check_records(&r, "overhead", "c", modes[i], variants[v],
+                              300, v == 2 ? 300 * 300 : 300, recs);
+            else
+                ck_assert_int_eq(r.status, 2);
+            run_free(&r);
+        }
+    }
+    run_bench(&r, "overhead", "--mode", "ablation", "--variant", "bulk",
+              "--tasks", "300", "--workers", "2", "--format", "csv", NULL);
+    ck_assert_int_eq(r.status, 0);
+    count = parse_csv(r.out, recs, MAX_RECORDS);
+    ck_assert_int_eq(count, 6);
+    ck_assert_str_eq(recs[0].col[MODE], "tp");
+    ck_assert_str_eq(recs[1].col[MODE], "textbook");
+    ck_assert_str_eq(recs[2].col[MODE], "tp-no-poll");
+    ck_assert_str_eq(recs[5].col[MODE], "tp-wake-always");
+    for (int k = 0; k < count; k++)
+        ck_assert_str_eq(recs[k].col[CHECK], "ok");
+    run_free(&r);
+}
+END_TEST
+
 START_TEST(list_prints_every_mode_one_a_line)
 {
     struct run r;
@@ -1267,6 +1312,7 @@ static Suite *benchmarks_suite(void)
     tcase_add_test(programs, help_exits_0_with_usage_on_stdout);
     tcase_add_test(programs, version_names_the_program_and_poolbench);
     tcase_add_test(programs, list_prints_every_mode_one_a_line);
+    tcase_add_test(programs, overhead_answers_with_each_trick_off);
     tcase_add_loop_test(programs, every_format_of_every_program_parses, 0,
                         sizeof(small_runs) / sizeof(small_runs[0]));
     tcase_add_test(programs, json_document_is_closed_after_a_failure);
