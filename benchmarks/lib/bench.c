@@ -134,11 +134,11 @@ double bench_median(double *v, size_t n)
     return (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-/* The pools' own count (the affinity mask), so that under `taskset` the
- * default --workers is the pools' default worker count. */
 long bench_cpus(void)
 {
-    return (long)tp_cpu_count();
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n;
 }
 
 const char *bench_version(void)
@@ -172,28 +172,11 @@ static bool read_field(const char *file, const char *key, char *buf,
     return found;
 }
 
-/* "0-1,4,6-7" (a Linux CPU list) has 5 CPUs; 0 when it cannot be read.
- * Reading /proc/self/status needs no _GNU_SOURCE, unlike
- * sched_getaffinity's CPU_COUNT. */
+/* The pools' own count (tp_cpu_count: the affinity mask), so that under
+ * `taskset` the default --workers is the pools' default worker count. */
 long bench_usable_cpus(void)
 {
-    char list[2048];
-    long count = 0;
-    const char *p = list;
-
-    if (!read_field("/proc/self/status", "Cpus_allowed_list", list,
-                    sizeof(list)))
-        return bench_cpus();
-    while (*p >= '0' && *p <= '9') {
-        char *end;
-        long lo = strtol(p, &end, 10), hi = lo;
-
-        if (*end == '-')
-            hi = strtol(end + 1, &end, 10);
-        count += hi >= lo ? hi - lo + 1 : 0;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return count > 0 ? count : bench_cpus();
+    return (long)tp_cpu_count();
 }
 
 /* ---- CPU time ------------------------------------------------------------ */
@@ -581,7 +564,7 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
     b->argv = argv;
     b->mode = spec->modes[0];
     b->workers = spec->default_workers > 0 ? spec->default_workers
-                                           : bench_cpus();
+                                           : bench_usable_cpus();
     b->chunk = spec->default_chunk;
     b->repeat = 1;
     b->format = BENCH_TEXT;

@@ -156,7 +156,7 @@ struct bench_spec {
     const char *summary;            /* one line for --help */
     const char *const *modes;       /* NULL-terminated; [0] is the default */
     const struct bench_opt *opts;   /* NULL, or a table ending with { 0 } */
-    long default_workers;           /* 0: the number of online CPUs */
+    long default_workers;           /* 0: bench_usable_cpus() */
     long long default_chunk;        /* usually 0 (automatic) */
 };
 
@@ -325,12 +325,13 @@ double bench_median(double *v, size_t n);
  * not fit in long long).  For programs that read counts elsewhere. */
 int bench_parse_count(const char *s, long long *out);
 
-/* The number of online CPUs, at least 1. */
+/* The number of online CPUs, at least 1: the machine's, whatever this
+ * process may use (mpirun's oversubscription check wants that). */
 long bench_cpus(void);
 
-/* The number of CPUs this process may run on (its affinity mask, from
- * /proc/self/status; taskset and containers narrow it), at least 1; the
- * online CPUs where that cannot be read. */
+/* The number of CPUs this process may run on (its affinity mask: taskset
+ * and containers narrow it), at least 1: tp_cpu_count, the pools' default
+ * worker count, and so the default --workers. */
 long bench_usable_cpus(void);
 
 /* The version string this harness was built with: `git describe --always
