@@ -24,6 +24,15 @@ different --workers is a bad option, exit 2, as in the real ones),
 --variant static|dynamic|local, and "+oversub" on the variant when
 oversubscribed.  MPI ranks scale perfectly up to 2, like C threads.
 
+Named mpi-hosts, it stands in for scripts/mpi-hosts.sh (the suite's
+POOLBENCH_MPI_HOSTS): `check` exits MOCKBENCH_HOSTS_CHECK (default 0; 3
+with a reason on stderr as the real one says "not permitted"), `bench
+--hosts H --n N --repeat K --variant V,... --format csv` prints the real
+one's CSV: per variant, H ranks on one host (variant V) then across H
+hosts (V+Hhosts), each repetition a sum record and a "+moved" record
+(bytes sent in n).  Modelled: shared memory 2 GB/s, TCP 0.4 GB/s; local
+moves nothing.  MOCKBENCH_HOSTS_BENCH=3 makes bench exit 3 (not permitted).
+
 MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
 result (check FAIL, exit 1), to test that the suite stops on it.
 MOCKBENCH_SLEEP=S makes every kernel of a parallel mode take S seconds, to
@@ -95,10 +104,51 @@ def speed(name, lang, mode, workers, flags):
     return min(workers, 2)
 
 
+def mpi_hosts():
+    """mpi-hosts check | bench [OPTIONS]: see the module's comment."""
+    args = sys.argv[1:]
+    if args[:1] == ['check']:
+        code = int(os.environ.get('MOCKBENCH_HOSTS_CHECK') or 0)
+        if code:
+            sys.stderr.write('mpi-hosts.sh (mock): not permitted here\n')
+        return code
+    if args[:1] != ['bench']:
+        sys.stderr.write('mpi-hosts.sh (mock): check or bench\n')
+        return 2
+    if os.environ.get('MOCKBENCH_HOSTS_BENCH') == '3':
+        sys.stderr.write('mpi-hosts.sh (mock): bench not permitted\n')
+        return 3
+    o = {'--hosts': '2', '--n': '10000000', '--repeat': '3',
+         '--variant': 'static,dynamic,local', '--format': 'text'}
+    for k, v in zip(args[1::2], args[2::2]):
+        if k not in o:
+            sys.stderr.write('mpi-hosts.sh (mock): unknown option %s\n' % k)
+            return 2
+        o[k] = v
+    h, n, rep = int(o['--hosts']), int(float(o['--n'])), int(o['--repeat'])
+    print(','.join(COLUMNS))
+    for v in o['--variant'].split(','):
+        for across in (False, True):
+            tag = v + ('+%dhosts' % h if across else '')
+            sent = 0 if v == 'local' else 8 * n * (h - 1) // h
+            rate = 0.4e9 if across else 2e9
+            moved_s = sent / rate
+            for r in range(rep):
+                k = moved_s + 8 * n / h / 4e9
+                print('sum,c,mpi,%s,%d,%d,%d,%d,%d,0.01,%.9f,%d,%d,ok,0,0' % (
+                    tag, h, n, n // h, h, r, k, n, n))
+                print('sum,c,mpi,%s+moved,%d,%d,%d,%d,%d,0,%.9f,%d,%d,ok,'
+                      '0,0' % (tag, h, sent, n // h, h - 1 if sent else 0,
+                               r, moved_s, sent, sent))
+    return 0
+
+
 def main():
     base = os.path.basename(sys.argv[0])
     if base == 'mpirun':
         return mpirun()
+    if base == 'mpi-hosts':
+        return mpi_hosts()
     ranks = os.environ.get('MOCKBENCH_RANKS')
     lang = 'python' if base.endswith('.py') else 'c'
     name = base[:-3] if base.endswith('.py') else base

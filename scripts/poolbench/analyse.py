@@ -144,6 +144,11 @@ def build_model(run_dir):
     model = {'dir': os.path.abspath(run_dir), 'run': run,
              'machine': machine, 'calibration': calibration,
              'background': background, 'ncpu': ncpu, 'target_s': target}
+    # The hosts step's samples (issue 19) have a model part of their own
+    # (hosts.py): they are no configuration of a workload's tables.
+    from . import hosts
+    model['hosts'] = hosts.build(samples, run)
+    samples = [s for s in samples if s.get('workload') != 'hosts']
     model['configs'] = _configs(samples, walls)
     _derive(model['configs'])
     model['drift'] = _drift(model['configs'])
@@ -165,6 +170,8 @@ def build_model(run_dir):
             'sentences': sentences.for_workload(model, wl),
             'charts': charts.plan(model, wl)}
     model['summary'] = sentences.summary(model)
+    if model['hosts'] and model['hosts']['sentences']:
+        model['summary'].append(model['hosts']['sentences'][0])
     return model
 
 

@@ -422,4 +422,6 @@ def write_all(model, run_dir):
                 ch['drawn'] = overhead_chart(model, run_dir, ch)
             else:
                 ch['drawn'] = line_chart(model, run_dir, ch)
+    from . import hosts
+    hosts.write(model, run_dir)
 

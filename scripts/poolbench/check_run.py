@@ -19,6 +19,11 @@ caught.  It checks:
   numbers), and the mpirun start-up table when there are start-up times;
 - when Open MPI ran (run.json "mpi"), primes and sum have MPI rows and
   mpi-startup.jsonl a launcher and an empty-program time per rank count;
+- when the hosts step ran (samples of workload "hosts"), report.md and
+  report.html have its section, chart and table: both placements (one
+  host, across hosts) for every variant, each with a sum median and a
+  sample count, and a GB/s figure wherever bytes moved; when it was
+  skipped, report.md says why;
 - summary.json's figures are finite numbers, one entry per configuration;
 - when the folder is results/reference (or --reference is given), the run
   was made from a clean commit: machine.json "dirty" is false.
@@ -188,6 +193,7 @@ def check(run_dir, reference=False):
                 if (int(r), what) not in have:
                     problem('mpi-startup.jsonl has no %s time for %s ranks'
                             % (what, r))
+    problems += check_hosts(run_dir, model, md, page, tabs)
     try:
         with open(os.path.join(run_dir, 'summary.json')) as f:
             doc = json.load(f)
@@ -204,6 +210,64 @@ def check(run_dir, reference=False):
     except (OSError, ValueError) as e:
         problem('summary.json: %s' % e)
     return problems
+
+
+def check_hosts(run_dir, model, md, page, tabs):
+    """The hosts step's part of the report (poolbench/hosts.py)."""
+    from . import hosts
+    h = model.get('hosts')
+    out = []
+    if not h:
+        return out
+    if not h['ran']:
+        if 'Not measured: %s.' % h['skipped'] not in md:
+            out.append('report.md does not say why the hosts step was '
+                       'skipped')
+        return out
+    if not re.search(r'^## Crossing a host boundary', md, re.M):
+        out.append('report.md has no section "Crossing a host boundary"')
+    for v in {r['variant'] for r in h['rows']}:
+        one, two = hosts.pair(h, v)
+        if not one or not two:
+            out.append('hosts: %s ran on %s only' % (
+                v, 'one host' if one else 'across hosts'))
+        for r in (one, two):
+            if r and not r['kernel']:
+                out.append('hosts: %s %s has no sum record' % (
+                    v, 'across hosts' if r['across'] else 'on one host'))
+            if r and r['bytes'] and not r['rate']:
+                out.append('hosts: %s %s moved bytes but has no GB/s' % (
+                    v, 'across hosts' if r['across'] else 'on one host'))
+    if 'hosts' not in tabs:
+        out.append('report.md has no table for hosts')
+    else:
+        head, rows = tabs['hosts']
+        if len(rows) != len(h['rows']):
+            out.append('report.md: the hosts table has %d rows, the '
+                       'samples %d' % (len(rows), len(h['rows'])))
+        for r in rows:
+            if len(r) != len(head):
+                out.append('report.md: a hosts row has %d cells, its '
+                           'header %d' % (len(r), len(head)))
+                break
+            cells = dict(zip(head, r))
+            if not re.match(r'\d+$', cells.get('samples', '')):
+                out.append('report.md: hosts table, samples: not a number: '
+                           '%r' % cells.get('samples'))
+            if not re.match(r'[\d.]+ (ns|us|ms|s) ', cells.get(
+                    'sum kernel, median (95% CI)', '')):
+                out.append('report.md: hosts table: no sum median in %r'
+                           % r)
+    for ext, ok in (('png', png_ok), ('svg', svg_ok)):
+        if not ok(os.path.join(run_dir, 'charts', '%s.%s' % (hosts.CHART,
+                                                             ext))):
+            out.append('missing or invalid chart: charts/%s.%s'
+                       % (hosts.CHART, ext))
+    if '](charts/%s.png)' % hosts.CHART not in md:
+        out.append('report.md does not show charts/%s.png' % hosts.CHART)
+    if page and 'id="fig-%s"' % hosts.CHART not in page:
+        out.append('report.html does not show %s' % hosts.CHART)
+    return out
 
 
 def main(argv):

@@ -281,6 +281,37 @@ def ignore_signals():
         signal.signal(sig, signal.SIG_IGN)
 
 
+def hosts_samples(recs, hosts):
+    """The hosts step's samples: workload "hosts", the base variant, and
+    from the record's variant suffixes: hosts (1, or N of "+Nhosts"),
+    across_hosts, what ("sum", or "moved" for "+moved": bytes = n,
+    gbps = n / kernel_s / 1e9) and oversub."""
+    out = []
+    for rec in recs:
+        parts = (rec.get('variant') or '-').split('+')
+        nh = [int(p[:-5]) for p in parts[1:]
+              if p.endswith('hosts') and p[:-5].isdigit()]
+        moved = 'moved' in parts[1:]
+        k = rec.get('kernel_s')
+        s = {'workload': 'hosts', 'lang': rec.get('lang') or 'c',
+             'mode': rec.get('mode') or 'mpi', 'variant': parts[0],
+             'oversub': 'oversub' in parts[1:],
+             'hosts': nh[0] if nh else 1, 'across_hosts': bool(nh),
+             'what': 'moved' if moved else 'sum'}
+        for f in ('workers', 'n', 'chunk', 'tasks', 'rep'):
+            s[f] = rec.get(f)
+        s['round'] = 1
+        for f in ('kernel_s', 'setup_s', 'user_s', 'sys_s', 'result',
+                  'expected', 'check'):
+            s[f] = rec.get(f)
+        s['bytes'] = rec.get('n') if moved else None
+        s['gbps'] = rec['n'] / k / 1e9 if moved and k and rec.get('n') \
+            else None
+        s['params'] = {'n': hosts['n'], 'hosts': hosts['hosts']}
+        out.append(s)
+    return out
+
+
 class Suite:
     def __init__(self, o, hyperfine, gnuplot):
         self.o = o
@@ -377,6 +408,45 @@ class Suite:
                     'mpicc is there): the Open MPI runs are left out'
                     % self.bin)
 
+    def rig(self):
+        return os.environ.get('POOLBENCH_MPI_HOSTS') or \
+            os.path.join(HERE, 'mpi-hosts.sh')
+
+    def choose_hosts(self):
+        """The hosts step (plan.HOSTS): with the C sum, its MPI program and
+        a rig this machine allows (`mpi-hosts.sh check`: 0 yes, 3 no and
+        why on stderr, anything else a failure).  Skipped with the reason
+        in run.json otherwise."""
+        self.hosts = None
+        if 'sum' not in self.workloads:
+            return
+        why = None
+        if self.o.no_mpi:
+            why = '--no-mpi'
+        elif not self.have_mpi('sum'):
+            why = 'no Open MPI (%s or %s/mpi/sum missing)' % (
+                self.mpirun, self.bin)
+        elif not os.access(self.rig(), os.X_OK):
+            why = 'no rig script %s' % self.rig()
+        else:
+            p = subprocess.run([self.rig(), 'check'], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            err = ' '.join(p.stderr.split())
+            if p.returncode == 3:
+                why = 'the machine does not allow namespace hosts: %s' % (
+                    err or 'mpi-hosts.sh check said no')
+            elif p.returncode != 0:
+                die('%s check failed (exit %d): %s' % (
+                    self.rig(), p.returncode, err or 'no message'))
+        if why:
+            self.skipped['hosts'] = why
+            if not self.o.no_mpi:
+                self.progress.warn('note: the hosts step is left out: %s'
+                                   % why)
+            return
+        self.hosts = dict(plan.HOSTS_QUICK if self.o.quick else plan.HOSTS)
+
     def context(self):
         return plan.Context(
             bin=self.bin, python=self.python, pydir=self.pydir,
@@ -385,6 +455,7 @@ class Suite:
             mpi_ranks=self.mpi_ranks, have_mpi=self.have_mpi,
             mpi_run=os.path.join(HERE, 'mpi-run.sh'), mpi_used=self.mpi_used,
             mpi_startup_repeat=self.o.mpi_startup_repeat,
+            hosts=self.hosts,
             background_s=self.background_s())
 
     def background_s(self):
@@ -497,6 +568,7 @@ class Suite:
         if problem:
             die(problem)
         self.choose_workloads()
+        self.choose_hosts()
         if o.dry_run:
             return self.dry_run()
         self.runner = runner.Runner(self.progress, o.verbose)
@@ -566,6 +638,10 @@ class Suite:
                           '--out mpi-startup.csv' % (
                               os.path.join(HERE, 'mpi-run.sh'), r,
                               o.mpi_startup_repeat))
+            if st.kind == 'hosts':
+                print('  POOLBENCH_BIN=%s %s %s' % (
+                    self.bin, self.rig(), ' '.join(plan.hosts_args(
+                        self.hosts))))
         return 0
 
     def measure_fn(self):
@@ -630,6 +706,8 @@ class Suite:
                 self.run_round(st, marks)
             elif st.kind == 'mpi-startup':
                 self.mpi_startup()
+            elif st.kind == 'hosts':
+                self.hosts_step()
             else:
                 self.finish_run(started_utc, t0, steps)
         p.finish()
@@ -690,6 +768,33 @@ class Suite:
                 '%s %s s' % (k, ' '.join('%.3f' % x for x in v))
                 for k, v in sorted(times.items()))))
         runfolder.write_jsonl(self.folder.path('mpi-startup.jsonl'), rows)
+
+    def hosts_step(self):
+        """Runs the rig's bench (its CSV on stdout into raw/hosts/), one
+        sample per record, labelled from the record: variant "static+2hosts
+        +moved" is base variant static, across 2 hosts, the transfer."""
+        raw = self.folder.path('raw', 'hosts')
+        os.makedirs(raw, exist_ok=True)
+        out = os.path.join(raw, 'bench.records.csv')
+        argv = ['/bin/sh', '-c', 'out=$1; shift; exec "$@" >"$out"', 'sh',
+                out, self.rig()] + plan.hosts_args(self.hosts)
+        tail = []
+        rc = self.runner.run(argv, tail=tail)
+        if rc == 3:
+            why = ' '.join(' '.join(tail[-3:]).split()) or \
+                'mpi-hosts.sh bench: not permitted'
+            self.skipped['hosts'] = why
+            self.progress.warn('note: the hosts step was not permitted: %s'
+                               % why)
+            return
+        recs = runner.read_records(out)
+        bad = [r for r in recs if r.get('check') not in (None, 'ok')]
+        if rc != 0 or bad or not recs:
+            raise runner.Failure('FAILED (exit %d): %s\n%s' % (
+                rc, ' '.join(argv[5:]), '\n'.join(
+                    '    ' + t for t in tail[-15:]) or '    (no output)'))
+        self.samples += hosts_samples(recs, self.hosts)
+        runfolder.write_jsonl(self.folder.path('samples.jsonl'), self.samples)
 
     def check(self, run_dir):
         """The run checker's problems with the folder (poolbench.check_run,

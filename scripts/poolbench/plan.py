@@ -366,6 +366,37 @@ BUILDERS = {
 }
 
 
+# The hosts step (issue 19): scripts/mpi-hosts.sh bench runs the MPI sum
+# on 2 ranks twice, all on one namespace host (shared memory) and one rank
+# per host (TCP), with --transfer, on a rig it makes and takes down.  Not a
+# hyperfine group: the rig script is the one command, its CSV records are
+# the samples (workload "hosts").  The size is fixed, not the calibrated
+# sum size: that one is 8 x the last-level cache (often 256 MiB or more),
+# which through TCP at 0.1-0.5 GB/s, 3 variants x 2 placements x 3
+# repetitions, would take minutes; 10^7 values (80 MB, the array rank 0
+# splits; 40 MB sent to the other rank for static) is past any cache, the
+# size the rig's README measured by hand, and keeps the step near 20 s on
+# 2 CPUs.  --quick: 10^6 values, static only, one repetition.
+HOSTS = {'hosts': 2, 'n': 10 ** 7, 'repeat': 3,
+         'variants': ['static', 'dynamic', 'local']}
+HOSTS_QUICK = {'hosts': 2, 'n': 10 ** 6, 'repeat': 1, 'variants': ['static']}
+# Seconds: making and removing the rig, one mpirun across the rig (its
+# daemons start through the agent), one repetition of 10^7 values.
+HOSTS_RIG_S, HOSTS_MPIRUN_S, HOSTS_REP_S = 3.0, 1.5, 0.4
+
+
+def hosts_args(h):
+    """The rig script's arguments for one HOSTS-like dict."""
+    return ['bench', '--hosts', str(h['hosts']), '--n', str(h['n']),
+            '--repeat', str(h['repeat']), '--variant',
+            ','.join(h['variants']), '--format', 'csv']
+
+
+def hosts_estimate(h):
+    return HOSTS_RIG_S + 2 * len(h['variants']) * (
+        HOSTS_MPIRUN_S + h['repeat'] * HOSTS_REP_S * h['n'] / 1e7)
+
+
 def round_groups(groups, r):
     """Round r (1-based): the groups forward on odd rounds; on even
     rounds backward, groups and parameter values alike."""
@@ -395,6 +426,11 @@ def make_steps(ctx, sizes, workloads, rounds, warmup, runs):
             'mpi-startup', 'mpirun start-up, ranks %s' % ranks,
             estimate_s=2 * ctx.mpi_startup_repeat * sum(
                 START_S['mpirun'] + 0.05 * r for r in ctx.mpi_ranks)))
+    hosts = getattr(ctx, 'hosts', None)
+    if hosts:
+        steps.append(Step(
+            'hosts', 'MPI sum on one host and across %d namespace hosts'
+            % hosts['hosts'], 'hosts', estimate_s=hosts_estimate(hosts)))
     steps.append(Step('report', 'statistics, charts and report.md',
                       estimate_s=3.0 + 1.5 * len(workloads)))
     return steps

@@ -395,6 +395,8 @@ def build_report(model):
         L.append('<!-- table:mpirun -->')
         L.append(md_table(startup_table(model)))
         L.append('')
+    from . import hosts
+    L += hosts.markdown(model)
     L.append('## Files')
     L.append('')
     L.append('`samples.jsonl` every kernel sample with its labels; '
@@ -430,7 +432,13 @@ def summary_doc(model):
             'run_info': model['run'], 'machine': model['machine'],
             'ncpu': model['ncpu'], 'target_s': model['target_s'],
             'configs': cfgs, 'flags': model['flags'],
-            'summary': model['summary']}
+            'summary': model['summary'],
+            'hosts': hosts_summary(model)}
+
+
+def hosts_summary(model):
+    from . import hosts
+    return hosts.summary(model)
 
 
 def write_summary(model, run_dir):

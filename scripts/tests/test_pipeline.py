@@ -49,6 +49,9 @@ def setUpModule():
         os.symlink(MOCK, os.path.join(SCRATCH, 'mbin', p))
         os.symlink(MOCK, os.path.join(SCRATCH, 'mbin', 'mpi', p))
     os.symlink(MOCK, os.path.join(SCRATCH, 'mpirun'))
+    # The hosts step's rig (scripts/mpi-hosts.sh): the mock, always, so no
+    # test makes network namespaces.
+    os.symlink(MOCK, os.path.join(SCRATCH, 'mpi-hosts'))
 
 
 def tearDownModule():
@@ -74,6 +77,9 @@ def env_for(results='results', **extra):
         env.pop(k, None)
     env['POOLBENCH_RESULTS'] = scratch(results)
     env['PYTHONDONTWRITEBYTECODE'] = '1'
+    env['POOLBENCH_MPI_HOSTS'] = scratch('mpi-hosts')
+    for k in ('MOCKBENCH_HOSTS_CHECK', 'MOCKBENCH_HOSTS_BENCH'):
+        env.pop(k, None)
     env.update(extra)
     return env
 
@@ -651,6 +657,121 @@ class OpenMPI(unittest.TestCase):
         p = subprocess.run([CHECK_RUN, self.rundir], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
         self.assertEqual(p.returncode, 0, p.stdout.decode())
+
+
+class HostsStep(unittest.TestCase):
+    """The hosts step (issue 19) on the mock rig: mockbench.py named
+    mpi-hosts plays scripts/mpi-hosts.sh (check, bench --format csv)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.args = small() + ['--bin', scratch('mbin'), '--workloads', 'sum',
+                              '--no-python', '--mpi-ranks', '2']
+        cls.rundir = scratch('results', 'run-hosts')
+        cls.rc, cls.out, cls.err = bench(*cls.args, '--out', cls.rundir,
+                                         MPIRUN=scratch('mpirun'))
+
+    def hosts_samples(self):
+        return [s for s in read_jsonl(os.path.join(self.rundir,
+                                                   'samples.jsonl'))
+                if s['workload'] == 'hosts']
+
+    def test_a_run_with_the_hosts_step_succeeds_and_checks(self):
+        self.assertEqual(self.rc, 0, self.err[-2000:])
+        p = subprocess.run([CHECK_RUN, self.rundir], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+
+    def test_samples_say_one_host_or_across_hosts_from_the_records(self):
+        got = {(s['variant'], s['hosts'], s['across_hosts'], s['what'])
+               for s in self.hosts_samples()}
+        self.assertEqual(got, {('static', 1, False, 'sum'),
+                               ('static', 1, False, 'moved'),
+                               ('static', 2, True, 'sum'),
+                               ('static', 2, True, 'moved')})
+
+    def test_moved_samples_carry_bytes_and_gb_per_s(self):
+        for s in self.hosts_samples():
+            if s['what'] == 'moved':
+                # The mock: 10^6 values of 8 bytes, half sent to rank 1.
+                self.assertEqual(s['bytes'], 4000000)
+                self.assertAlmostEqual(s['gbps'],
+                                       s['bytes'] / s['kernel_s'] / 1e9)
+            else:
+                self.assertIsNone(s['bytes'])
+
+    def test_quick_runs_static_at_a_million_values(self):
+        self.assertEqual({s['params']['n'] for s in self.hosts_samples()},
+                         {10 ** 6})
+
+    def test_the_report_has_the_chart_table_and_sentences(self):
+        with open(os.path.join(self.rundir, 'report.md')) as f:
+            md = f.read()
+        self.assertIn('## Crossing a host boundary', md)
+        self.assertIn('](charts/hosts.png)', md)
+        self.assertIn('<!-- table:hosts -->', md)
+        # The mock moves 2 GB/s in shared memory, 0.4 GB/s over TCP.
+        self.assertIn('ran at 0.40 GB/s (0.40-0.40), 5.0 times slower', md)
+        self.assertTrue(is_png(os.path.join(self.rundir, 'charts',
+                                            'hosts.png')))
+        with open(os.path.join(self.rundir, 'report.html')) as f:
+            self.assertIn('id="fig-hosts"', f.read())
+
+    def test_the_step_is_in_run_json_with_its_estimate(self):
+        run = read_json(os.path.join(self.rundir, 'run.json'))
+        steps = [s for s in run['steps'] if 'namespace hosts' in s['label']]
+        self.assertEqual(len(steps), 1)
+        self.assertGreater(steps[0]['estimate_s'], 0)
+        self.assertNotIn('hosts', run['skipped'])
+
+    def test_dry_run_shows_the_rig_command(self):
+        rc, out, _ = bench(*self.args, '--dry-run', MPIRUN=scratch('mpirun'))
+        self.assertEqual(rc, 0)
+        self.assertIn('mpi-hosts bench --hosts 2 --n 1000000 --repeat 1 '
+                      '--variant static --format csv', out)
+
+    def test_no_mpi_skips_it_with_the_reason(self):
+        rc, out, _ = bench(*self.args, '--dry-run', '--no-mpi',
+                           MPIRUN=scratch('mpirun'))
+        self.assertEqual(rc, 0)
+        self.assertNotIn('mpi-hosts', out)
+
+    def test_a_rig_check_saying_no_skips_it_with_the_reason(self):
+        d = scratch('results', 'run-hosts-no')
+        rc, _, err = bench(*self.args, '--out', d, MPIRUN=scratch('mpirun'),
+                           MOCKBENCH_HOSTS_CHECK='3')
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertIn('not permitted here', err)
+        run = read_json(os.path.join(d, 'run.json'))
+        self.assertIn('not permitted here', run['skipped']['hosts'])
+        with open(os.path.join(d, 'report.md')) as f:
+            self.assertIn('Not measured: the machine does not allow', f.read())
+        p = subprocess.run([CHECK_RUN, d], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+
+    def test_a_rig_bench_not_permitted_skips_it(self):
+        d = scratch('results', 'run-hosts-bench3')
+        rc, _, err = bench(*self.args, '--out', d, MPIRUN=scratch('mpirun'),
+                           MOCKBENCH_HOSTS_BENCH='3')
+        self.assertEqual(rc, 0, err[-2000:])
+        run = read_json(os.path.join(d, 'run.json'))
+        self.assertIn('bench not permitted', run['skipped']['hosts'])
+
+    def test_a_failing_rig_check_fails_the_run(self):
+        rc, _, err = bench(*self.args, '--dry-run', MPIRUN=scratch('mpirun'),
+                           MOCKBENCH_HOSTS_CHECK='1')
+        self.assertEqual(rc, 1)
+        self.assertIn('check failed (exit 1)', err)
+
+    def test_check_run_fails_without_the_hosts_chart(self):
+        copy = scratch('broken-hosts')
+        shutil.copytree(self.rundir, copy, symlinks=True)
+        os.unlink(os.path.join(copy, 'charts', 'hosts.png'))
+        p = subprocess.run([CHECK_RUN, copy], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 1, p.stdout.decode())
+        self.assertIn('charts/hosts.png', p.stdout.decode())
 
 
 class FailingBenchmark(unittest.TestCase):
