@@ -730,6 +730,18 @@ class HostsStep(unittest.TestCase):
         self.assertIn('mpi-hosts bench --hosts 2 --n 1000000 --repeat 1 '
                       '--variant static --format csv', out)
 
+    def test_a_full_plan_runs_every_variant_and_budget_cuts_repetitions(self):
+        full = [a for a in self.args if a != '--quick']
+        rc, out, err = bench(*full, '--dry-run', MPIRUN=scratch('mpirun'))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('bench --hosts 2 --n 10000000 --repeat 3 --variant '
+                      'static,dynamic,local --format csv', out)
+        rc, out, err = bench(*full, '--dry-run', '--budget-s', '1',
+                             MPIRUN=scratch('mpirun'))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('hosts step: repetitions 3 -> 2', out + err)
+        self.assertIn('--repeat 2 --variant static,dynamic,local', out)
+
     def test_no_mpi_skips_it_with_the_reason(self):
         rc, out, _ = bench(*self.args, '--dry-run', '--no-mpi',
                            MPIRUN=scratch('mpirun'))
