@@ -328,13 +328,17 @@ grade_one() {
         mkdir -p "$o.o"
         : >"$o.log"
         for f in "${objs[@]}"; do
-            case " $SOURCES " in *" ${f##*/} "*)
+            # The student's: a SOURCES file in the build folder (pools/
+            # may hold a file of the same name, e.g. future.c).
+            if [ "${f%/*}" = "$src" ] &&
+               case " $SOURCES " in *" ${f##*/} "*) true ;; *) false ;; esac
+            then
                 obj=$o.o/${f##*/}.o
                 "$CC" "${flags[@]}" -c -o "$obj" "$f" >>"$o.log" 2>&1 ||
                     rc=1
                 lobjs+=("$obj")
-                continue ;;
-            esac
+                continue
+            fi
             key=$({ printf '%s\n' "$CC" "${flags[@]}"; cat "$f" "$src"/*.h \
                     "$here/grading.h";
                     [ "$USE_POOLS" = yes ] && cat "$root"/pools/*.h; } |
