@@ -47,7 +47,7 @@ def _ratio(num, den):
     if not num or not den or stats.median(den) <= 0:
         return None
     est, lo, hi = stats.ratio_ci(num, den)
-    return {'est': est, 'lo': lo, 'hi': hi}
+    return {'est': est, 'lo': lo, 'hi': hi, 'n': min(len(num), len(den))}
 
 
 def build(samples, run):
@@ -106,18 +106,25 @@ def fmt_gbps(ci):
     if not ci:
         return '-'
     d = 2 if ci['est'] < 10 else 1
+    if ci['n'] < 2:
+        return '%.*f GB/s (one sample)' % (d, ci['est'])
     return '%.*f GB/s (%.*f-%.*f)' % (d, ci['est'], d, ci['lo'], d, ci['hi'])
 
 
 def fmt_ms_ci(ci):
     if not ci:
         return '-'
+    if ci['n'] < 2:
+        return '%s (one sample)' % fmt_time(ci['est'])
     return '%s (%s-%s)' % (fmt_time(ci['est']), fmt_time(ci['lo']),
                            fmt_time(ci['hi']))
 
 
 def fmt_x(ci, word=''):
     """"5.0 times slower (95% CI 4.1-6.2)"."""
+    if ci['n'] < 2:
+        return '%.1f times%s (one sample each)' % (
+            ci['est'], ' ' + word if word else '')
     return '%.1f times%s (95%% CI %.1f-%.1f)' % (
         ci['est'], ' ' + word if word else '', ci['lo'], ci['hi'])
 
@@ -137,7 +144,7 @@ def sentences(h):
             continue
         if one['rate'] and two['rate']:
             slower = _ratio(one['rate_samples'], two['rate_samples'])
-            if _overlap(slower):
+            if _overlap(slower) and slower['n'] > 1:
                 how = 'indistinguishable from between ranks on one host, ' \
                     '%s (the ratio, %s, includes 1)' % (
                         fmt_gbps(one['rate']), fmt_x(slower))
@@ -159,7 +166,7 @@ def sentences(h):
             x = _ratio(two['kernel_samples'], one['kernel_samples'])
             if x is None:
                 continue
-            if _overlap(x):
+            if _overlap(x) and x['n'] > 1:
                 cmp = 'indistinguishable (the ratio, %s, includes 1)' \
                     % fmt_x(x)
             elif x['est'] >= 1:
@@ -171,9 +178,10 @@ def sentences(h):
                        'one host: %s.' % (v, fmt_ms_ci(two['kernel']), nh,
                                           fmt_ms_ci(one['kernel']), cmp))
     if any(r['oversub'] for r in h['rows']):
-        out.append('Open MPI marked some of these runs oversubscribed '
-                   '(more ranks on a host than it counts CPUs there; the '
-                   'table says which): their ranks took turns on a CPU.')
+        out.append('The program marked some of these runs oversubscribed '
+                   '(the table says which): a host ran more ranks than the '
+                   'CPUs a rank may use there, so its ranks may have taken '
+                   'turns on a CPU.')
     return out
 
 
@@ -252,7 +260,7 @@ def chart(model, run_dir):
         'klabel': 'sum kernel time (ms)',
         'glabel': 'data moved (GB/s)',
         'xlabel': 'variant (how rank 0 shares the array)',
-        'kmax': kt[-1], 'gmax': gt[-1],
+        'kmax': max(kt[-1], kmax * 1.15), 'gmax': max(gt[-1], gmax * 1.15),
         'ktics_cmd': tics_cmd('y', kt), 'gtics_cmd': tics_cmd('y', gt),
         'gnote': 'bars: median; whiskers: 95%% bootstrap interval%s' % (
             '' if all(r['rate'] for r in h['rows']) else

@@ -711,7 +711,8 @@ class HostsStep(unittest.TestCase):
         self.assertIn('](charts/hosts.png)', md)
         self.assertIn('<!-- table:hosts -->', md)
         # The mock moves 2 GB/s in shared memory, 0.4 GB/s over TCP.
-        self.assertIn('ran at 0.40 GB/s (0.40-0.40), 5.0 times slower', md)
+        self.assertIn('ran at 0.40 GB/s (one sample), 5.0 times slower '
+                      '(one sample each)', md)
         self.assertTrue(is_png(os.path.join(self.rundir, 'charts',
                                             'hosts.png')))
         with open(os.path.join(self.rundir, 'report.html')) as f:
