@@ -22,7 +22,7 @@
  *      tp_pool);
  *   6. a future is finished without a lock unless someone sleeps on it
  *      (future_finish);
- *   7. tp_map hands out chunks, to the caller too (the map section).
+ *   7. tp_map hands out chunks, to the caller too (tp_map.c).
  *
  * What we tried and left out: a worker taking a batch of queued tasks per
  * trip to the lock.  It saves lock traffic, but a task in one worker's
@@ -41,6 +41,7 @@
 
 #include "threadpool.h"
 #include "future.h"
+#include "tp_internal.h"
 #include "util.h"
 
 #include <errno.h>
@@ -57,100 +58,6 @@
 
 /* Default idle time before an extra worker retires (header: 1 second). */
 #define IDLE_DEFAULT_S 1.0
-
-/* Worker slot states. */
-enum { SLOT_FREE, SLOT_RUNNING, SLOT_EXITED };
-
-struct task {
-    tp_task_fn *fn;
-    void *arg;
-    struct tp_future *f;        /* NULL: nobody wants the result */
-};
-
-struct slot {
-    struct tp_pool *pool;       /* constant */
-    pthread_t thread;           /* pool->lock */
-    int state;                  /* pool->lock */
-    uint64_t busy_ns;           /* pool->take_lock */
-};
-
-/*
- * Two locks, so that submitting and taking do not wait for each other:
- * lock (the pool's) for queueing, sleeping and everything else, take_lock
- * for taking a task.  Lock order: lock before take_lock.  The atomics
- * written under one lock may be read without it, as hints that are
- * checked again under the lock before anything depends on them.
- *
- * The fields are grouped by who writes them, each group on cache lines of
- * its own: what the submitter writes on every task (lock, tail), what a
- * worker writes on every task (take_lock, head), and the rest, which
- * changes rarely.  Two threads writing to one cache line, even to
- * different fields ("false sharing"), pass the line back and forth between
- * their cores, tens of nanoseconds a trip.
- *
- * No false sharing.  What the submitter writes on every task (its lock,
- * the tail), what a worker writes on every task (take_lock, the head)
- * and what hardly changes sit on separate cache lines (struct tp_pool),
- * so a submit and a take do not steal each other's lines.  Moving a
- * cache line from one core to another costs tens of nanoseconds, a
- * good part of what an empty task costs in all; with lock and
- * take_lock side by side on one line, as a plain layout puts them,
- * every submit and every take paid for such a move.
- *
- * Short critical sections, and locks that do not sleep at once.
- * Every lock is held for a few dozen instructions; a thread that finds
- * one taken retries briefly before sleeping in the kernel (glibc's
- * adaptive mutex).  Without that, threads taking turns at the queue put
- * each other to sleep thousands of times a second.  Running a task
- * costs one trip to one lock (take_lock) and one clock read for the
- * busy time (tasks run back to back share their readings); the busy
- * time is added to the pool's at the worker's next trip to take_lock.
- * The task counters are atomics on take_lock's cache line, which the
- * worker holds anyway: `completed` is counted before the task's end is
- * published, so a thread holding a task's outcome never sees counters
- * that lag behind it.
- */
-struct tp_pool {
-    /* Written rarely: read by everyone. */
-    pthread_cond_t work_cv;     /* workers sleep here waiting for tasks */
-    pthread_cond_t room_cv;     /* submitters sleep here on a full queue */
-    /* The queue: task number k (counting from the pool's start) lives in
-     * ring[k % cap]; tasks head..tail-1 are waiting. */
-    struct task *ring;          /* both locks to change, either to read */
-    size_t cap;                 /* likewise */
-    size_t limit;               /* constant: 0 unbounded */
-    _Atomic bool stopping;      /* lock to write */
-    unsigned nmin, nmax;        /* constant: workers kept (maybe 0), at most */
-    _Atomic unsigned alive;     /* lock to write: workers running */
-    unsigned peak;              /* lock: most workers ever */
-    _Atomic unsigned idle;      /* lock to write: workers asleep */
-    _Atomic unsigned waking;    /* lock to write: signals not yet taken */
-    _Atomic unsigned blocked;   /* lock to write: submitters asleep */
-    struct slot *slots;         /* lock; busy_ns: take_lock */
-    long spin_ns;               /* constant */
-    struct tp_tuning tuning;    /* constant: the tricks switched off */
-    double idle_s;              /* constant */
-    struct fstore *store;       /* constant: recycled futures */
-
-    /* Written by the submitter on every task, read by nobody else. */
-    _Alignas(CACHE_LINE) pthread_mutex_t lock;
-    uint64_t submitted;         /* lock */
-    size_t queue_peak;          /* lock */
-    size_t head_seen;           /* lock: an old head, see ring_push */
-    struct tp_future *spare;    /* lock: taken from the store, not used */
-
-    /* tail: tasks ever queued, written under lock.  The submitter writes
-     * it on every task and idle workers poll it: it has a line of its own,
-     * so that polling it does not slow down the lock. */
-    _Alignas(CACHE_LINE) _Atomic size_t tail;
-
-    /* Written by a worker on every task. */
-    _Alignas(CACHE_LINE) pthread_mutex_t take_lock;
-    _Atomic size_t head;        /* take_lock to write: tasks ever taken */
-    _Atomic unsigned running;   /* workers running a task: see ring_take */
-    _Atomic uint64_t completed; /* counted before the task's end is seen */
-    _Atomic unsigned spinning;  /* 1 while a worker polls for tasks */
-};
 
 /* ---- Small helpers --------------------------------------------------- */
 
@@ -194,18 +101,7 @@ static struct tp_future *future_new(struct tp_pool *pool)
  * array).  The tail and head counters are atomics: each side reads the
  * other's to see how full the queue is, the submitter only now and then
  * (it keeps an old copy of head: see ring_push).
- *  *
  */
-
-/* Tasks waiting.  Exact under both locks, a hint otherwise. */
-static size_t queue_len(const struct tp_pool *p)
-{
-    /* Read head first: tail only grows, so the difference is never
-     * negative even if a task is queued in between. */
-    size_t head = atomic_load((_Atomic size_t *)&p->head);
-
-    return atomic_load((_Atomic size_t *)&p->tail) - head;
-}
 
 /*
  * Doubles the ring of an unbounded queue that is full.  Caller holds
@@ -290,9 +186,6 @@ static bool ring_take(struct tp_pool *p, struct task *t)
 
 /* ---- Workers --------------------------------------------------------- */
 
-static int map_helper(void *arg, void **result);
-static void map_helper_taken(void *arg);
-static void map_helper_done(void *arg);
 static int worker_start(struct tp_pool *p);
 
 /*
@@ -320,8 +213,8 @@ static void run_task(struct tp_pool *p, const struct task *t)
     if (f != NULL) {
         future_finish(f, status, result);
         future_unref(f);
-    } else if (t->fn == map_helper) {
-        map_helper_done(t->arg);
+    } else if (t->fn == tp_map_helper) {
+        tp_map_helper_done(t->arg);
     }
 }
 
@@ -467,8 +360,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->take_lock);
         self->busy_ns += busy;
         busy = 0;
-        if ((took = ring_take(p, &t)) && t.fn == map_helper)
-            map_helper_taken(t.arg);
+        if ((took = ring_take(p, &t)) && t.fn == tp_map_helper)
+            tp_map_helper_taken(t.arg);
         pthread_mutex_unlock(&p->take_lock);
 
         if (took) {
@@ -716,8 +609,8 @@ int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
     head = atomic_load(&p->head);
     tail = atomic_load(&p->tail);
     for (k = head; k != tail; k++)
-        if (ring[k % cap].fn == map_helper)
-            map_helper_taken(ring[k % cap].arg);
+        if (ring[k % cap].fn == tp_map_helper)
+            tp_map_helper_taken(ring[k % cap].arg);
     p->ring = NULL;
     p->cap = 0;
     atomic_store(&p->head, tail);
@@ -737,8 +630,8 @@ int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
             future_unref(t->f);
         } else {
             atomic_fetch_add(&p->store->cancelled, 1);
-            if (t->fn == map_helper)
-                map_helper_done(t->arg);
+            if (t->fn == tp_map_helper)
+                tp_map_helper_done(t->arg);
         }
     }
     free(ring);
@@ -774,7 +667,7 @@ void tp_pool_destroy(struct tp_pool *p)
  * Queues t (its future, if any, already made).  block: wait for room in a
  * bounded queue, else EAGAIN.  Caller holds pool->lock.
  */
-static int enqueue(struct tp_pool *p, const struct task *t, bool block)
+int tp_enqueue(struct tp_pool *p, const struct task *t, bool block)
 {
     int rc;
 
@@ -828,7 +721,7 @@ static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
             pthread_mutex_unlock(&p->lock);
             pthread_mutex_lock(&p->lock);
         }
-        rc = enqueue(p, &t, block);
+        rc = tp_enqueue(p, &t, block);
     }
     pthread_mutex_unlock(&p->lock);
     if (rc != 0) {
@@ -856,248 +749,6 @@ int tp_try_submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
                   struct tp_future **out)
 {
     return submit(p, fn, arg, out, false);
-}
-
-/* ---- Map ------------------------------------------------------------- */
-
-/*
- * map is batching: tp_map cuts the items into chunks (about
- * n / (4 * workers), as CPython's multiprocessing does), so one task
- * carries thousands of items and the per-task cost above is paid once
- * per chunk.  Chunks are handed out by an atomic counter to whoever is
- * free, the calling thread included, and results are written in place.
- * The workers join through helper tasks queued like any other; when
- * the caller finds no chunk left it takes back the helpers no worker
- * has started and waits for the ones that have, so a returned map
- * holds no queue place and its job can live on the caller's stack.
- */
-
-/*
- * One tp_map call.  Chunks are handed out by an atomic counter, so whoever
- * is free takes the next one: the caller and every helper, a task queued
- * to bring a worker in.  Every item runs, the ones after a failure too,
- * as in Python's map; the failure with the lowest index is the answer.
- *
- * The caller does not return while the job is still in use, so the job
- * lives on the caller's stack: when it has taken the last chunk it takes
- * back the helpers still queued (a returned map holds no queue slot; a
- * helper taken back counts as cancelled), then waits for the helpers
- * already taken to finish their chunks.  No helper outlives its map.
- */
-struct map_job {
-    tp_map_fn *fn;
-    void *ctx;
-    const char *in;
-    char *out;
-    size_t in_size, out_size, n, chunk, nchunks;
-    _Atomic size_t next;        /* next chunk to hand out */
-    _Atomic size_t failed;      /* lowest failing index so far, n if none */
-    _Atomic size_t queued;      /* take_lock to write: helpers queued */
-    int status;                 /* lock: status of item `failed` */
-    size_t helpers;             /* lock: helpers queued or running */
-    pthread_mutex_t lock;
-    pthread_cond_t cv;          /* signalled when helpers reaches 0 */
-};
-
-static void map_fail(struct map_job *job, size_t i, int status)
-{
-    pthread_mutex_lock(&job->lock);
-    if (i < atomic_load(&job->failed)) {
-        atomic_store(&job->failed, i);
-        job->status = status;
-    }
-    pthread_mutex_unlock(&job->lock);
-}
-
-/* Takes chunks until none is left, running every item of each. */
-static void map_work(struct map_job *job)
-{
-    size_t c, i, begin, end;
-    int status;
-
-    while ((c = atomic_fetch_add(&job->next, 1)) < job->nchunks) {
-        begin = c * job->chunk;
-        end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
-        for (i = begin; i < end; i++) {
-            status = job->fn(job->ctx, i,
-                             job->in ? job->in + i * job->in_size : NULL,
-                             job->out ? job->out + i * job->out_size : NULL);
-            if (status != 0)
-                map_fail(job, i, status);
-        }
-    }
-}
-
-/* A helper task: works on chunks with the caller. */
-static int map_helper(void *arg, void **result)
-{
-    (void)result;
-    map_work(arg);
-    return 0;
-}
-
-/* A worker took a helper out of the queue.  Caller holds take_lock. */
-static void map_helper_taken(void *arg)
-{
-    struct map_job *job = arg;
-
-    atomic_fetch_sub(&job->queued, 1);
-}
-
-/* A helper is over (run, or cancelled by a shutdown): the last one lets
- * the caller go.  The job must not be touched after the unlock. */
-static void map_helper_done(void *arg)
-{
-    struct map_job *job = arg;
-
-    pthread_mutex_lock(&job->lock);
-    if (--job->helpers == 0)
-        pthread_cond_signal(&job->cv);
-    pthread_mutex_unlock(&job->lock);
-}
-
-/*
- * Takes job's helpers that are still queued out of the queue and returns
- * how many.  Caller holds both locks.  A job's helpers were queued one
- * after the other and leave only from the front, and the queue keeps its
- * order when tasks are taken out of its middle (here), so the helpers
- * left are a run of `queued` tasks.  We find it and close the gap by
- * moving the shorter side: the tasks in front of it one way (head moves
- * up) or those behind it the other (tail moves down).  Both ends only
- * ever move under both locks, which we hold.
- */
-static size_t map_withdraw(struct tp_pool *p, struct map_job *job)
-{
-    size_t head = atomic_load(&p->head), tail = atomic_load(&p->tail);
-    size_t r = atomic_load(&job->queued), first, k;
-
-    if (r == 0)
-        return 0;
-    for (first = head; first != tail; first++) {
-        const struct task *t = &p->ring[first % p->cap];
-
-        if (t->fn == map_helper && t->arg == job)
-            break;
-    }
-    PB_CHECK(tail - first >= r);
-    if (first - head <= tail - (first + r)) {
-        for (k = first; k-- != head;)
-            p->ring[(k + r) % p->cap] = p->ring[k % p->cap];
-        atomic_store(&p->head, head + r);
-    } else {
-        for (k = first + r; k != tail; k++)
-            p->ring[(k - r) % p->cap] = p->ring[k % p->cap];
-        atomic_store(&p->tail, tail - r);
-    }
-    atomic_store(&job->queued, 0);
-    return r;
-}
-
-int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
-           const void *in, size_t in_size, void *out, size_t out_size,
-           size_t n, size_t chunk, size_t *failed_index)
-{
-    struct map_job job;
-    struct task t;
-    size_t helpers, h, workers, withdrawn;
-    bool caller_works;
-    int rc;
-
-    if (failed_index != NULL)
-        *failed_index = TP_NO_INDEX;
-    if (p == NULL || fn == NULL || (n > 0 && in == NULL && in_size > 0) ||
-        (n > 0 && out == NULL && out_size > 0))
-        return EINVAL;
-    if (atomic_load(&p->stopping))
-        return ESHUTDOWN;
-    if (n == 0)
-        return 0;
-    /* A pool that keeps no worker is sized by the most it may have. */
-    workers = p->nmin > 0 ? p->nmin : p->nmax;
-    if (chunk == 0)
-        chunk = n / (4 * workers) + (n % (4 * workers) != 0);
-    memset(&job, 0, sizeof(job));
-    job.fn = fn;
-    job.ctx = ctx;
-    job.in = in_size > 0 ? in : NULL;
-    job.out = out_size > 0 ? out : NULL;
-    job.in_size = in_size;
-    job.out_size = out_size;
-    job.n = n;
-    job.chunk = chunk;
-    job.nchunks = n / chunk + (n % chunk != 0);
-    atomic_init(&job.next, 0);
-    atomic_init(&job.failed, n);
-    if ((rc = pthread_mutex_init(&job.lock, NULL)) != 0)
-        return rc;
-    if ((rc = pthread_cond_init(&job.cv, NULL)) != 0) {
-        pthread_mutex_destroy(&job.lock);
-        return rc;
-    }
-
-    /* One helper per worker at most, and none for the chunk the caller
-     * takes; if the queue is full or shut down we just get fewer.  They
-     * are counted before the first is queued (a worker may take it at
-     * once), and the ones that could not be queued are taken off after. */
-    caller_works = !p->tuning.no_caller_in_map;
-    h = caller_works ? job.nchunks - 1 : job.nchunks;
-    helpers = h < workers ? h : workers;
-    job.helpers = helpers;
-    atomic_init(&job.queued, helpers);
-    t.fn = map_helper;
-    t.arg = &job;
-    t.f = NULL;
-    pthread_mutex_lock(&p->lock);
-    for (h = 0; h < helpers; h++)
-        if (enqueue(p, &t, false) != 0)
-            break;
-    if (h < helpers) {
-        pthread_mutex_lock(&p->take_lock);
-        atomic_fetch_sub(&job.queued, helpers - h);
-        pthread_mutex_unlock(&p->take_lock);
-        pthread_mutex_lock(&job.lock);
-        job.helpers -= helpers - h;
-        pthread_mutex_unlock(&job.lock);
-    }
-    pthread_mutex_unlock(&p->lock);
-
-    /* Without tp_tuning.no_caller_in_map, or when no helper could be
-     * queued, the caller works too: the helpers take what it leaves. */
-    if (caller_works || h == 0)
-        map_work(&job);
-
-    /* Every chunk is taken.  Take back the helpers nobody started (none,
-     * most of the time: queued only goes down now, so 0 needs no lock)... */
-    withdrawn = 0;
-    if ((caller_works || h == 0) && atomic_load(&job.queued) > 0) {
-        pthread_mutex_lock(&p->lock);
-        pthread_mutex_lock(&p->take_lock);
-        withdrawn = map_withdraw(p, &job);
-        pthread_mutex_unlock(&p->take_lock);
-        if (withdrawn > 0) {
-            atomic_fetch_add(&p->store->cancelled, withdrawn);
-            if (p->blocked > 0)
-                pthread_cond_broadcast(&p->room_cv);
-        }
-        pthread_mutex_unlock(&p->lock);
-    }
-    /* ...and wait for the others to finish their chunks. */
-    pthread_mutex_lock(&job.lock);
-    job.helpers -= withdrawn;
-    while (job.helpers > 0)
-        pthread_cond_wait(&job.cv, &job.lock);
-    pthread_mutex_unlock(&job.lock);
-    /* A caller that only waited does the chunks of helpers that a
-     * shutdown cancelled, so that every item still runs. */
-    if (!caller_works)
-        map_work(&job);
-
-    rc = job.status;
-    if (rc != 0 && failed_index != NULL)
-        *failed_index = atomic_load(&job.failed);
-    pthread_cond_destroy(&job.cv);
-    pthread_mutex_destroy(&job.lock);
-    return rc;
 }
 
 /* ---- Queries --------------------------------------------------------- */

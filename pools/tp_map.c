@@ -1,0 +1,265 @@
+/*
+ * tp_map.c - tp_map: a function over an array, on the pool's workers and
+ * on the calling thread.
+ *
+ * What it does and how, for a student: see the comment on the map section
+ * below.  The short version: the items are cut into chunks, an atomic
+ * counter hands the chunks out to whoever is free (the caller and helper
+ * tasks queued like any other), results are written in place, and the
+ * call returns only once no helper can touch its job, so the job lives on
+ * the caller's stack.  threadpool.h is the manual; tp_internal.h has the
+ * pool's fields this file needs (the queue, its locks).
+ */
+#include "tp_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- Map ------------------------------------------------------------- */
+
+/*
+ * map is batching: tp_map cuts the items into chunks (about
+ * n / (4 * workers), as CPython's multiprocessing does), so one task
+ * carries thousands of items and the per-task cost above is paid once
+ * per chunk.  Chunks are handed out by an atomic counter to whoever is
+ * free, the calling thread included, and results are written in place.
+ * The workers join through helper tasks queued like any other; when
+ * the caller finds no chunk left it takes back the helpers no worker
+ * has started and waits for the ones that have, so a returned map
+ * holds no queue place and its job can live on the caller's stack.
+ */
+
+/*
+ * One tp_map call.  Chunks are handed out by an atomic counter, so whoever
+ * is free takes the next one: the caller and every helper, a task queued
+ * to bring a worker in.  Every item runs, the ones after a failure too,
+ * as in Python's map; the failure with the lowest index is the answer.
+ *
+ * The caller does not return while the job is still in use, so the job
+ * lives on the caller's stack: when it has taken the last chunk it takes
+ * back the helpers still queued (a returned map holds no queue slot; a
+ * helper taken back counts as cancelled), then waits for the helpers
+ * already taken to finish their chunks.  No helper outlives its map.
+ */
+struct map_job {
+    tp_map_fn *fn;
+    void *ctx;
+    const char *in;
+    char *out;
+    size_t in_size, out_size, n, chunk, nchunks;
+    _Atomic size_t next;        /* next chunk to hand out */
+    _Atomic size_t failed;      /* lowest failing index so far, n if none */
+    _Atomic size_t queued;      /* take_lock to write: helpers queued */
+    int status;                 /* lock: status of item `failed` */
+    size_t helpers;             /* lock: helpers queued or running */
+    pthread_mutex_t lock;
+    pthread_cond_t cv;          /* signalled when helpers reaches 0 */
+};
+
+static void map_fail(struct map_job *job, size_t i, int status)
+{
+    pthread_mutex_lock(&job->lock);
+    if (i < atomic_load(&job->failed)) {
+        atomic_store(&job->failed, i);
+        job->status = status;
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* Takes chunks until none is left, running every item of each. */
+static void map_work(struct map_job *job)
+{
+    size_t c, i, begin, end;
+    int status;
+
+    while ((c = atomic_fetch_add(&job->next, 1)) < job->nchunks) {
+        begin = c * job->chunk;
+        end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
+        for (i = begin; i < end; i++) {
+            status = job->fn(job->ctx, i,
+                             job->in ? job->in + i * job->in_size : NULL,
+                             job->out ? job->out + i * job->out_size : NULL);
+            if (status != 0)
+                map_fail(job, i, status);
+        }
+    }
+}
+
+/* A helper task: works on chunks with the caller. */
+int tp_map_helper(void *arg, void **result)
+{
+    (void)result;
+    map_work(arg);
+    return 0;
+}
+
+/* A worker took a helper out of the queue.  Caller holds take_lock. */
+void tp_map_helper_taken(void *arg)
+{
+    struct map_job *job = arg;
+
+    atomic_fetch_sub(&job->queued, 1);
+}
+
+/* A helper is over (run, or cancelled by a shutdown): the last one lets
+ * the caller go.  The job must not be touched after the unlock. */
+void tp_map_helper_done(void *arg)
+{
+    struct map_job *job = arg;
+
+    pthread_mutex_lock(&job->lock);
+    if (--job->helpers == 0)
+        pthread_cond_signal(&job->cv);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/*
+ * Takes job's helpers that are still queued out of the queue and returns
+ * how many.  Caller holds both locks.  A job's helpers were queued one
+ * after the other and leave only from the front, and the queue keeps its
+ * order when tasks are taken out of its middle (here), so the helpers
+ * left are a run of `queued` tasks.  We find it and close the gap by
+ * moving the shorter side: the tasks in front of it one way (head moves
+ * up) or those behind it the other (tail moves down).  Both ends only
+ * ever move under both locks, which we hold.
+ */
+static size_t map_withdraw(struct tp_pool *p, struct map_job *job)
+{
+    size_t head = atomic_load(&p->head), tail = atomic_load(&p->tail);
+    size_t r = atomic_load(&job->queued), first, k;
+
+    if (r == 0)
+        return 0;
+    for (first = head; first != tail; first++) {
+        const struct task *t = &p->ring[first % p->cap];
+
+        if (t->fn == tp_map_helper && t->arg == job)
+            break;
+    }
+    PB_CHECK(tail - first >= r);
+    if (first - head <= tail - (first + r)) {
+        for (k = first; k-- != head;)
+            p->ring[(k + r) % p->cap] = p->ring[k % p->cap];
+        atomic_store(&p->head, head + r);
+    } else {
+        for (k = first + r; k != tail; k++)
+            p->ring[(k - r) % p->cap] = p->ring[k % p->cap];
+        atomic_store(&p->tail, tail - r);
+    }
+    atomic_store(&job->queued, 0);
+    return r;
+}
+
+int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
+           const void *in, size_t in_size, void *out, size_t out_size,
+           size_t n, size_t chunk, size_t *failed_index)
+{
+    struct map_job job;
+    struct task t;
+    size_t helpers, h, workers, withdrawn;
+    bool caller_works;
+    int rc;
+
+    if (failed_index != NULL)
+        *failed_index = TP_NO_INDEX;
+    if (p == NULL || fn == NULL || (n > 0 && in == NULL && in_size > 0) ||
+        (n > 0 && out == NULL && out_size > 0))
+        return EINVAL;
+    if (atomic_load(&p->stopping))
+        return ESHUTDOWN;
+    if (n == 0)
+        return 0;
+    /* A pool that keeps no worker is sized by the most it may have. */
+    workers = p->nmin > 0 ? p->nmin : p->nmax;
+    if (chunk == 0)
+        chunk = n / (4 * workers) + (n % (4 * workers) != 0);
+    memset(&job, 0, sizeof(job));
+    job.fn = fn;
+    job.ctx = ctx;
+    job.in = in_size > 0 ? in : NULL;
+    job.out = out_size > 0 ? out : NULL;
+    job.in_size = in_size;
+    job.out_size = out_size;
+    job.n = n;
+    job.chunk = chunk;
+    job.nchunks = n / chunk + (n % chunk != 0);
+    atomic_init(&job.next, 0);
+    atomic_init(&job.failed, n);
+    if ((rc = pthread_mutex_init(&job.lock, NULL)) != 0)
+        return rc;
+    if ((rc = pthread_cond_init(&job.cv, NULL)) != 0) {
+        pthread_mutex_destroy(&job.lock);
+        return rc;
+    }
+
+    /* One helper per worker at most, and none for the chunk the caller
+     * takes; if the queue is full or shut down we just get fewer.  They
+     * are counted before the first is queued (a worker may take it at
+     * once), and the ones that could not be queued are taken off after. */
+    caller_works = !p->tuning.no_caller_in_map;
+    h = caller_works ? job.nchunks - 1 : job.nchunks;
+    helpers = h < workers ? h : workers;
+    job.helpers = helpers;
+    atomic_init(&job.queued, helpers);
+    t.fn = tp_map_helper;
+    t.arg = &job;
+    t.f = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (h = 0; h < helpers; h++)
+        if (tp_enqueue(p, &t, false) != 0)
+            break;
+    if (h < helpers) {
+        pthread_mutex_lock(&p->take_lock);
+        atomic_fetch_sub(&job.queued, helpers - h);
+        pthread_mutex_unlock(&p->take_lock);
+        pthread_mutex_lock(&job.lock);
+        job.helpers -= helpers - h;
+        pthread_mutex_unlock(&job.lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+
+    /* Without tp_tuning.no_caller_in_map, or when no helper could be
+     * queued, the caller works too: the helpers take what it leaves. */
+    if (caller_works || h == 0)
+        map_work(&job);
+
+    /* Every chunk is taken.  Take back the helpers nobody started (none,
+     * most of the time: queued only goes down now, so 0 needs no lock)... */
+    withdrawn = 0;
+    if ((caller_works || h == 0) && atomic_load(&job.queued) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(&p->take_lock);
+        withdrawn = map_withdraw(p, &job);
+        pthread_mutex_unlock(&p->take_lock);
+        if (withdrawn > 0) {
+            atomic_fetch_add(&p->store->cancelled, withdrawn);
+            if (p->blocked > 0)
+                pthread_cond_broadcast(&p->room_cv);
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    /* ...and wait for the others to finish their chunks. */
+    pthread_mutex_lock(&job.lock);
+    job.helpers -= withdrawn;
+    while (job.helpers > 0)
+        pthread_cond_wait(&job.cv, &job.lock);
+    pthread_mutex_unlock(&job.lock);
+    /* A caller that only waited does the chunks of helpers that a
+     * shutdown cancelled, so that every item still runs. */
+    if (!caller_works)
+        map_work(&job);
+
+    rc = job.status;
+    if (rc != 0 && failed_index != NULL)
+        *failed_index = atomic_load(&job.failed);
+    pthread_cond_destroy(&job.cv);
+    pthread_mutex_destroy(&job.lock);
+    return rc;
+}
+
