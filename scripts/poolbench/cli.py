@@ -441,7 +441,8 @@ class Suite:
                     self.rig(), p.returncode, err or 'no message'))
         if why:
             self.skipped['hosts'] = why
-            if not self.o.no_mpi:
+            # Without Open MPI the note above already said so.
+            if not self.o.no_mpi and self.have_mpi('sum'):
                 self.progress.warn('note: the hosts step is left out: %s'
                                    % why)
             return
