@@ -21,12 +21,13 @@
 #                                poolbench-NAME, their man pages (help2man)
 #   make uninstall               removes exactly what install installed
 #
-# Layout (see STYLE.md): pools/*.c make libpools.a; benchmarks/lib/*.c make
-# libbench.a (the harness and the textbook pool); every benchmarks/*.c is one
-# program in $(BUILD)/bin; every tests/test_*.c is one Check test program in
-# $(BUILD)/tests (tests/test_*.cc too, built with $(CXX); tests/test_faults_*
-# are linked with tests/faultinject.c).  New files are picked up by
-# wildcard: adding a program or a test never needs an edit here.
+# Layout (see STYLE.md): pools/*.c make libpools.a; benchmarks/lib/*.c (the
+# harness and the textbook pool) and benchmarks/cases/*.c (the case studies'
+# server, site, crawler and images) make libbench.a; every benchmarks/*.c is
+# one program in $(BUILD)/bin; every tests/test_*.c is one Check test
+# program in $(BUILD)/tests (tests/test_*.cc too, built with $(CXX);
+# tests/test_faults_* are linked with tests/faultinject.c).  New files are
+# picked up by wildcard: adding a program or a test never needs an edit here.
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -48,7 +49,7 @@ WARN += -Werror
 endif
 
 BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -pthread $(WARN) \
-               -Ipools -Ibenchmarks/lib -MMD -MP
+               -Ipools -Ibenchmarks/lib -Ibenchmarks/cases -MMD -MP
 BASE_LDLIBS := -pthread -lm -lrt
 
 ifneq ($(SANITIZE),)
@@ -96,7 +97,7 @@ $(shell mkdir -p $(BUILD)/gen && \
     else mv $(BUILD_INFO).new $(BUILD_INFO); fi)
 
 LIB_SRCS := $(wildcard pools/*.c)
-BENCHLIB_SRCS := $(wildcard benchmarks/lib/*.c)
+BENCHLIB_SRCS := $(wildcard benchmarks/lib/*.c benchmarks/cases/*.c)
 BENCH_SRCS := $(wildcard benchmarks/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 
@@ -124,7 +125,7 @@ CXX_TESTS := $(patsubst tests/%.cc,$(BUILD)/tests/%,\
                         $(wildcard tests/test_*.cc))
 TESTS += $(CXX_TESTS)
 
-# The programs of examples/ use the public headers only (no -Ibenchmarks/lib).
+# The programs of examples/ use the public headers only (no -Ibenchmarks/*).
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
@@ -211,7 +212,7 @@ $(CXX_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
 
 $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -Ibenchmarks/lib,$(BASE_CFLAGS)) $(CFLAGS) \
+	$(CC) $(filter-out -Ibenchmarks/%,$(BASE_CFLAGS)) $(CFLAGS) \
 	    $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(BASE_LDLIBS)
 
 # ---- make install ---------------------------------------------------------

@@ -8,10 +8,10 @@
  *     crawl --mode threads --dead 2 --slow 1 --missing 3 --timeout-ms 300
  *     crawl --mode threads --pages 20 --show          print every page
  *
- * The program starts its own server (benchmarks/lib/httpd.c) in a thread,
- * on an ephemeral port, serving a site of --pages pages (lib/site.c), and
+ * The program starts its own server (benchmarks/cases/httpd.c) in a thread,
+ * on an ephemeral port, serving a site of --pages pages (cases/site.c), and
  * waits --delay-ms before every response, the way a distant server would.
- * The crawler (lib/crawler.c) then fetches page 0 and follows links
+ * The crawler (cases/crawler.c) then fetches page 0 and follows links
  * breadth-first without visiting a page twice.  Each fetch is a real TCP
  * connection and a real HTTP/1.1 GET; nothing is mocked.
  *

@@ -9,7 +9,7 @@
  *     images --mode procs --keep          keep the files, print the folder
  *
  * Set-up (not timed): a temporary folder under $TMPDIR (or /tmp), M test
- * images written into it as PPM and PGM files (lib/image.c makes them from
+ * images written into it as PPM and PGM files (cases/image.c makes them from
  * their number alone), and the reference: the same pipeline run
  * sequentially in memory, giving each output's checksum.
  *

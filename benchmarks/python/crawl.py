@@ -12,7 +12,7 @@ The twin of benchmarks/crawl.c: same options, same site, same records.
 
 Standard library only.  The program starts its own server (http.server,
 one thread per connection) on an ephemeral port, serving the very pages
-benchmarks/lib/site.c makes: the same links from the same seed (SplitMix64),
+benchmarks/cases/site.c makes: the same links from the same seed (SplitMix64),
 the same awkward HTML, the same faults (--dead links to a port where
 nothing listens, --slow to pages never answered, --missing to pages that
 answer 404), and it waits --delay-ms before every response, as the C

@@ -12,7 +12,7 @@ The twin of benchmarks/images.c: same options, same images, same records.
 The same images, bit for bit: the generator, the grayscale weights
 (Pillow's "L", in 16-bit fixed point) and the box resize (double
 precision, summed in the same order, rounded once) are those of
-benchmarks/lib/image.c, written with numpy, so every output file has the
+benchmarks/cases/image.c, written with numpy, so every output file has the
 checksum the C program computes; in text mode both print the same
 "reference checksum" for the same --images, --max-side and --seed, which
 the tests compare.  The tutorial uses Pillow; Pillow's own resize filters

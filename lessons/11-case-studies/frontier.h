@@ -2,7 +2,7 @@
  * frontier.h - lesson 11: the frontier of a breadth-first crawler, with
  * the fetches on a thread pool.
  *
- * This is the heart of benchmarks/lib/crawler.c with the network taken
+ * This is the heart of benchmarks/cases/crawler.c with the network taken
  * out: a page is a number, and "fetching" it is a call to a function the
  * caller gives (in the tests it sleeps, standing for the server's delay,
  * and sometimes fails, standing for a refused connection).  What is left
