@@ -446,7 +446,7 @@ int pthread_cond_timedwait(pthread_cond_t *restrict c,
         clockid_t id = clock_of(t);
         struct timespec now;
 
-        pause_unlocked(m, 10);
+        pause_unlocked(m, 1);
         clock_gettime(id, &now);
         if (now.tv_sec > t->tv_sec ||
             (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec))

@@ -137,7 +137,7 @@ void grade_assert_int(const char *file, int line, const char *xs,
  * predicate is checked with `if` instead of `while`, or whose deadline is
  * computed again after every wake-up, is wrong because of it; but real
  * systems do it rarely.  grade_spurious_wakeups(1) makes every wait of the
- * program (the student's and the library's) return within about 10 ms,
+ * program (the student's and the library's) return within about 1 ms,
  * signalled or not, still honouring a timed wait's deadline, until
  * grade_spurious_wakeups(0).  grading.c does it by defining the two
  * functions itself; when off they are the system's own.

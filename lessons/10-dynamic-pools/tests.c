@@ -182,11 +182,13 @@ END_TEST
 
 START_TEST(idle_workers_retire_down_to_min_workers)
 {
-    struct dtp_options o = { 1, 4, 50 }, patient = { 0, 2, 10000 };
+    /* idle_ms of 1 s: far longer than a wake-up takes even on a loaded
+     * machine, so a deadline computed again after each one is never met. */
+    struct dtp_options o = { 1, 4, 1000 }, patient = { 0, 2, 10000 };
     struct dtp_pool *p;
     struct gate g;
 
-    /* Every wait of the program wakes up for no reason every 10 ms or so
+    /* Every wait of the program wakes up for no reason every 1 ms or so
      * (POSIX allows it): an idle wait must go on until its deadline,
      * computed once, neither retiring early nor never. */
     grade_spurious_wakeups(1);
@@ -208,7 +210,7 @@ START_TEST(idle_workers_retire_down_to_min_workers)
     dtp_destroy(p);
     gate_release(&g);
 
-    /* Idle for idle_ms (50 ms): down to min_workers. */
+    /* Idle for idle_ms (1 s): down to min_workers. */
     gate_init(&g);
     ck_assert_int_eq(dtp_create(&o, &p), 0);
     for (int i = 0; i < 4; i++)
