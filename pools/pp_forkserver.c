@@ -53,13 +53,14 @@
  * closes the control socket, the server waits for its remaining children
  * and exits; the parent reaps the server.  So no process is left unreaped.
  *
- * _GNU_SOURCE: prctl, signalfd, close_range, sched_getaffinity and
+ * _GNU_SOURCE: prctl, signalfd, close_range and
  * MSG_CMSG_CLOEXEC are Linux interfaces that glibc declares only with it.
  */
 #define _GNU_SOURCE
 
 #include "procpool.h"
 #include "pp_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,13 +78,7 @@
 
 unsigned pp_cpu_count(void)
 {
-    cpu_set_t set;
-    long n;
-
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
+    return pb_cpu_count();
 }
 
 int pp_server_send(int ctl, const struct pp_srv_msg *m, int fd)

@@ -13,6 +13,7 @@
 #define POOLS_PP_INTERNAL_H
 
 #include "procpool.h"
+#include "util.h"
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -141,8 +142,12 @@ int pp_server_recv(int ctl, struct pp_srv_msg *m);
 int pp_shared_alloc(size_t size, void **out);
 void pp_shared_free(void *p, size_t size);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-int64_t pp_now_ns(void);
+/* CLOCK_MONOTONIC in nanoseconds: util.c's clock, signed for the
+ * differences the collector takes. */
+static inline int64_t pp_now_ns(void)
+{
+    return (int64_t)pb_now_ns();
+}
 
 /* When a pp_shm region was created, for pp_map_shm's check. */
 int64_t pp_shm_created_ns(const struct pp_shm *shm);

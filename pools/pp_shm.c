@@ -52,14 +52,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-int64_t pp_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int pp_shared_alloc(size_t size, void **out)
 {
     void *p;

@@ -83,6 +83,7 @@
  */
 #include "procpool.h"
 #include "pp_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,19 +98,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * A broken invariant is a bug in this file: stop with file and line.  Like
- * assert(), but kept in every build; the only text this library prints,
- * on its way to abort().
- */
-#define BUG_ON(cond)                                                        \
-    do {                                                                    \
-        if (cond) {                                                         \
-            fprintf(stderr, "%s:%d: procpool bug: %s\n", __FILE__,          \
-                    __LINE__, #cond);                                       \
-            abort();                                                        \
-        }                                                                   \
-    } while (0)
+/* A broken invariant is a bug: PB_CHECK (util.h) stops with file and
+ * line, in every build. */
 
 /*
  * How long to wait before asking again when the server could not fork
@@ -362,7 +352,7 @@ static void end_item(struct pp_pool *pool, struct call *c, size_t index,
         break;
     }
     pool->stats.completed++;
-    BUG_ON(c->remaining == 0);
+    PB_CHECK(c->remaining != 0);
     c->remaining--;
     if (h != NULL) {
         h->outcome = o;
@@ -371,7 +361,7 @@ static void end_item(struct pp_pool *pool, struct call *c, size_t index,
         return;
     }
     r->items[index].o = o;
-    BUG_ON(pool->outstanding == 0);
+    PB_CHECK(pool->outstanding != 0);
     pool->outstanding--;
     if (c->remaining == 0 || pool->outstanding == 0)
         pthread_cond_broadcast(&pool->cv);
@@ -407,7 +397,7 @@ static void publish(struct pp_pool *pool, struct pp_handle *list)
     if (n == 0)
         return;
     pthread_mutex_lock(&pool->lock);
-    BUG_ON(pool->outstanding < n);
+    PB_CHECK(pool->outstanding >= n);
     pool->outstanding -= n;
     if (pool->outstanding == 0)
         pthread_cond_broadcast(&pool->cv);
@@ -1191,7 +1181,7 @@ static void *collector_main(void *arg)
 
         t = poll(pool->pfd, np, timeout);
         if (t < 0 && errno != EINTR)
-            BUG_ON(errno != ENOMEM);
+            PB_CHECK(errno == ENOMEM);
         if (t <= 0)
             continue;
         if (pool->pfd[0].revents != 0)
@@ -1203,7 +1193,7 @@ static void *collector_main(void *arg)
             for (s = pool->slots; s < pool->slots + pool->nworkers; s++)
                 if (s->fd == pool->pfd[i].fd)
                     break;
-            BUG_ON(s == pool->slots + pool->nworkers);
+            PB_CHECK(s != pool->slots + pool->nworkers);
             gone = false;
             if (pool->pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
                 gone = read_slot(s, false);
