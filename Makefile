@@ -232,7 +232,7 @@ MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL ?= install
 HELP2MAN ?= help2man
-PUBLIC_HEADERS := pools/threadpool.h pools/procpool.h
+PUBLIC_HEADERS := pools/threadpool.h pools/procpool.h pools/ppshm.h
 MANS := $(BENCH_SRCS:benchmarks/%.c=$(BUILD)/man/poolbench-%.1)
 HAVE_HELP2MAN := $(shell command -v $(HELP2MAN) 2>/dev/null)
 
