@@ -86,6 +86,16 @@ def plan(model, wl):
                     'caption': '%s: the cost of one task (one item for '
                                'map) per implementation, median with '
                                'quartiles, log scale' % LANG_NAME[lang]})
+        if any(c['workload'] == wl and c['mode'] in ABLATION_LABEL and
+               c['mode'] != 'tp' and c['per_task_s']
+               for c in model['configs']):
+            charts.append({
+                'name': 'ablation', 'kind': 'ablation', 'lang': 'c',
+                'caption': 'what each speed trick of the thread pool buys: '
+                           'the cost of one task with every trick, with '
+                           'each one switched off in turn, and in the '
+                           'textbook pool; median with quartiles, log '
+                           'scale'})
         return charts
     keys = series_keys(model, wl)
     if not keys:
@@ -359,10 +369,29 @@ def line_chart(model, run_dir, ch):
     return True
 
 
+# The ablation chart's bars, in this order: the thread pool with all its
+# tricks (struct tp_tuning), with each one off (overhead's tp-no-* modes),
+# the textbook pool.  The labels say what is missing, not a mode name.
+ABLATION_LABEL = {'tp': 'all tricks',
+                  'tp-no-poll': 'no polling',
+                  'tp-no-recycle': 'no recycling',
+                  'tp-two-trips': '2 lock trips',
+                  'tp-wake-always': 'wake always',
+                  'textbook': 'textbook'}
+
+
 def overhead_chart(model, run_dir, ch):
     lang = ch['lang']
+    ablation = ch['kind'] == 'ablation'
     cs = [c for c in model['configs'] if c['workload'] == 'overhead' and
           c['lang'] == lang and c['per_task_s'] and c['mode'] != 'seq']
+    if ablation:
+        cs = [c for c in cs if c['mode'] in ABLATION_LABEL and
+              c['variant'] in ('bulk', 'roundtrip')]
+    else:
+        # The tp-* modes with a trick off belong to the ablation chart.
+        cs = [c for c in cs
+              if c['mode'] == 'tp' or not c['mode'].startswith('tp-')]
     variants = [v for v in ('bulk', 'roundtrip', 'map')
                 if any(c['variant'] == v for c in cs)]
     variants += sorted({c['variant'] for c in cs} - set(variants))
@@ -370,9 +399,11 @@ def overhead_chart(model, run_dir, ch):
     for c in cs:
         if c['mode'] not in impls:
             impls.append(c['mode'])
+    if ablation:
+        impls = [m for m in ABLATION_LABEL if m in impls]
     rows, vals = [], []
     for impl in impls:
-        row = [impl]
+        row = [ABLATION_LABEL[impl] if ablation else impl]
         for v in variants:
             m = [c for c in cs if c['mode'] == impl and c['variant'] == v]
             if m:
@@ -403,10 +434,15 @@ def overhead_chart(model, run_dir, ch):
         'datafile': dat, 'nvariants': len(variants),
         'variants': ' '.join(variants),
         'colors': ' '.join(palette[i % 4] for i in range(len(variants))),
-        'title': 'overhead: the cost of one task, %s implementations'
+        'title': 'what each trick of the thread pool buys: the cost of '
+                 'one task' if ablation else
+                 'overhead: the cost of one task, %s implementations'
                  % LANG_NAME[lang],
-        'ylabel': 'time per task (per item for map), log scale',
-        'xlabel': 'implementation (bars: median; whiskers: quartiles)',
+        'ylabel': 'time per task, log scale' if ablation else
+                  'time per task (per item for map), log scale',
+        'xlabel': 'trick switched off (bars: median; whiskers: quartiles)'
+                  if ablation else
+                  'implementation (bars: median; whiskers: quartiles)',
         'footer': footer(model), 'ymin': lo_t, 'ymax': hi_t,
         'ytics_cmd': tics_cmd('y', [t for _, t in tt],
                               [lab for lab, _ in tt])})
@@ -418,7 +454,7 @@ def write_all(model, run_dir):
     was drawn (a chart without data is left out of the report)."""
     for wl in model['workload_order']:
         for ch in model['workloads'][wl]['charts']:
-            if ch['kind'] == 'overhead':
+            if ch['kind'] in ('overhead', 'ablation'):
                 ch['drawn'] = overhead_chart(model, run_dir, ch)
             else:
                 ch['drawn'] = line_chart(model, run_dir, ch)

@@ -356,7 +356,29 @@ def groups_overhead(ctx, sizes):
                 [], {'mode': 'all', 'variant': v, 'workers': ctx.ncpu},
                 s.params, s.repeat,
                 est))
+            if lang == 'c' and v in ABLATION_VARIANTS:
+                out.append(ablation_group(ctx, prog, s, est))
     return out
+
+
+# The ablation step (issue 14): our thread pool with all its speed tricks,
+# with each one switched off in turn (struct tp_tuning; the overhead
+# program's tp-no-* modes), and the textbook pool, interleaved by
+# `overhead --mode ablation`, for bulk and round trip: the chart of what
+# each trick buys.  Same task counts as the overhead groups; its records
+# name their implementation (tp, tp-no-poll, ..., textbook).
+ABLATION_VARIANTS = ('bulk', 'roundtrip')
+
+
+def ablation_group(ctx, prog, s, est):
+    v = s.variant
+    return Group(
+        'c-ablation-%s' % v, 'overhead', 'c',
+        prog + ['--mode', 'ablation', '--variant', v, '--workers',
+                str(ctx.ncpu), '--tasks', str(s.params['tasks']),
+                '--repeat', str(s.repeat), '--out', '@OUT@'],
+        [], {'mode': 'ablation', 'variant': v, 'workers': ctx.ncpu},
+        s.params, s.repeat, est)
 
 
 BUILDERS = {

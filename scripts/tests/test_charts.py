@@ -19,6 +19,10 @@ from poolbench import analyse, charts, check_run  # noqa: E402
 from runfixture import cfg, make_run, scaling  # noqa: E402
 
 
+ABLATED = ['tp-no-poll', 'tp-no-recycle', 'tp-two-trips', 'tp-wake-always',
+           'textbook']
+
+
 def big_sum_run():
     """sum with 11 series, 7 of them not MPI (the old speedup-sum chart
     drew 9 on one chart)."""
@@ -73,6 +77,10 @@ class Drawing(unittest.TestCase):
             cs = big_sum_run()
             cs[3] = cfg('sum', 'c', 'threads', 2, 0.01 / 2.5)  # superlinear
             cs += [cfg('overhead', 'c', 'tp', 2, 0.001, variant=v, n=1000)
+                   for v in ('bulk', 'roundtrip')]
+            # The ablation step's implementations, each trick off in turn.
+            cs += [cfg('overhead', 'c', m, 2, 0.001 * k, variant=v, n=1000)
+                   for k, m in enumerate(ABLATED, 2)
                    for v in ('bulk', 'roundtrip')]
             cls.run_dir = make_run(os.path.join(cls.tmp, 'run'), cs)
             cls.flags = analyse.write_outputs(cls.run_dir)
@@ -187,6 +195,24 @@ class Drawing(unittest.TestCase):
         self.assertNotIn('overhead-python', names)
         v = [v for _, n, v in self.calls if n == 'overhead-c'][0]
         self.assertTrue(re.search(r'"1 ms"|"100 µs"|"1 µs"', v['ytics_cmd']))
+
+    def test_ablation_chart_has_every_trick_off_in_order(self):
+        v = [v for _, n, v in self.calls if n == 'ablation'][0]
+        self.assertEqual(v['variants'], 'bulk roundtrip')
+        with open(v['datafile']) as f:
+            names = re.findall(r'^"([^"]+)"', f.read(), re.M)
+        self.assertEqual(names, ['all tricks', 'no polling', 'no recycling',
+                                 '2 lock trips', 'wake always', 'textbook'])
+        self.assertIn('log scale', v['ylabel'])
+        plans = self.model['workloads']['overhead']['charts']
+        self.assertIn('ablation', [ch['name'] for ch in plans])
+
+    def test_overhead_chart_leaves_the_ablated_pools_out(self):
+        v = [v for _, n, v in self.calls if n == 'overhead-c'][0]
+        with open(v['datafile']) as f:
+            text = f.read()
+        self.assertIn('"textbook"', text)
+        self.assertNotIn('tp-no-poll', text)
 
 
 if __name__ == '__main__':

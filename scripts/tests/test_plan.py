@@ -292,6 +292,32 @@ class Estimates(unittest.TestCase):
         self.assertEqual(steps[-2].kind, 'mpi-startup')
         self.assertEqual(steps[-1].kind, 'report')
 
+    def test_overhead_runs_an_ablation_group_per_c_variant(self):
+        sizes = calibrator().sizes(['overhead'])
+        ctx = plan.Context(
+            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
+            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
+            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
+            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        groups = {g.gid: g for g in plan.groups_overhead(ctx, sizes)}
+        for v in ('bulk', 'roundtrip'):
+            g = groups['c-ablation-' + v]
+            self.assertEqual(g.workload, 'overhead')
+            self.assertEqual(g.labels['mode'], 'ablation')
+            self.assertEqual(g.labels['variant'], v)
+            argv = g.argv
+            self.assertEqual(argv[argv.index('--mode') + 1], 'ablation')
+            self.assertEqual(argv[argv.index('--tasks') + 1],
+                             argv_of(groups['c-' + v], '--tasks'))
+            self.assertGreater(g.estimate(), 0)
+        self.assertNotIn('c-ablation-map', groups)
+        self.assertFalse(any('ablation' in k for k in groups
+                             if k.startswith('py')))
+
+
+def argv_of(group, opt):
+    return group.argv[group.argv.index(opt) + 1]
+
 
 if __name__ == '__main__':
     unittest.main()
