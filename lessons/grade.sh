@@ -259,7 +259,7 @@ grand_earned=0 grand_possible=0 all_full=1
 grade_one() {
     local lesson=$1 name=${1##*/}
     local TITLE='' SOURCES='' SUPPORT='' USE_POOLS=no LIBS='' LESSON_CFLAGS=''
-    local RACE_CHECK=tsan ASAN=yes RESOURCE_CHECK=yes
+    local RACE_CHECK=tsan ASAN=yes RESOURCE_CHECK=yes MAX_TIMEOUT=30
     local from b src f prog listing possible=0 earned=0 out rc line
     local pts rpts
 
@@ -402,7 +402,7 @@ grade_one() {
     local until=''
     [ $until_loss = 1 ] && until=1
     out=$(env POOLBENCH_SLOW= CK_TIMEOUT_MULTIPLIER="$mult" \
-              GRADE_UNTIL_LOSS="$until" \
+              GRADE_UNTIL_LOSS="$until" GRADE_MAX_TIMEOUT="$MAX_TIMEOUT" \
               GRADE_RESOURCE_CHECK="$([ "$RESOURCE_CHECK" = no ] && echo 0)" \
               ASAN_OPTIONS="detect_leaks=1 exitcode=66 ${ASAN_OPTIONS:-}" \
               UBSAN_OPTIONS="print_stacktrace=1 exitcode=66 ${UBSAN_OPTIONS:-}" \
@@ -486,7 +486,7 @@ race_pass() {
             continue
         fi
         o=$(env POOLBENCH_SLOW=1 CK_TIMEOUT_MULTIPLIER="$race_mult" \
-                GRADE_UNTIL_LOSS= \
+                GRADE_UNTIL_LOSS= GRADE_MAX_TIMEOUT="$MAX_TIMEOUT" \
                 GRADE_RESOURCE_CHECK="$([ "$RESOURCE_CHECK" = no ] && echo 0)" \
                 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
                 "${wrap[@]}" "$race_prog" --race --only "$t" \

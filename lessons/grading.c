@@ -183,17 +183,22 @@ static const char *explain(const char *msg, int race)
 }
 
 /* The test's timeout in seconds: its own (or the default) times
- * CK_TIMEOUT_MULTIPLIER, never more than GRADE_MAX_TIMEOUT. */
+ * CK_TIMEOUT_MULTIPLIER, never more than GRADE_MAX_TIMEOUT (or the
+ * environment's GRADE_MAX_TIMEOUT, which lesson.conf's MAX_TIMEOUT sets). */
 static double timeout_of(const struct grade_test *t)
 {
     const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
     double mult = m != NULL ? strtod(m, NULL) : 1.0;
     double s;
 
+    const char *c = getenv("GRADE_MAX_TIMEOUT");
+    double cap = c != NULL && strtod(c, NULL) > 0 ? strtod(c, NULL)
+                                                  : GRADE_MAX_TIMEOUT;
+
     if (!(mult > 0))
         mult = 1.0;
     s = (t->timeout > 0 ? t->timeout : GRADE_DEFAULT_TIMEOUT) * mult;
-    return s < GRADE_MAX_TIMEOUT ? s : GRADE_MAX_TIMEOUT;
+    return s < cap ? s : cap;
 }
 
 /* Runs one test in its own Check runner and prints its line; returns 1 if
