@@ -25,8 +25,9 @@ the tutorial's process_image for every file: read it, convert, resize,
 write a PGM.  Then, untimed, every output is read back and its checksum
 compared with the reference.  The outputs are deleted before each
 repetition, and the folder at the end (unless --keep), also after Ctrl-C
-or SIGTERM: the pool is stopped and its workers waited for first, so that
-none can write into the folder after it is removed.
+or SIGTERM: a watcher process removes it once the benchmark and every one
+of its workers is gone, so that none can write into it afterwards (see
+become_watcher).
 """
 
 import signal
@@ -37,7 +38,8 @@ import signal
 FATAL = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 signal.pthread_sigmask(signal.SIG_BLOCK, FATAL)
 
-import math  # noqa: E402 (after the mask, on purpose)
+import ctypes  # noqa: E402 (after the mask, on purpose)
+import math  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -197,21 +199,83 @@ def file_checksum(path):
         return fnv1a(f.read())
 
 
-class Stop(Exception):
-    """SIGTERM or SIGHUP, turned into an exception so that the clean-up
-    in the finally blocks runs, as it does for Ctrl-C."""
+PR_SET_PDEATHSIG = 1         # <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def stop(signum, frame):
-    raise Stop(signum)
+def prctl(option, arg):
+    """Linux's prctl(2), through ctypes; False where it is missing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
-def worker_init():
-    """A pool worker dies of SIGTERM as it comes and leaves Ctrl-C to the
-    parent, which stops the pool (Pool.terminate) before cleaning up."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def default_dispositions():
+    """Ctrl-C, SIGTERM and SIGHUP end this process at once, as they end a
+    C program: no KeyboardInterrupt (unless they were ignored when we
+    started, as under nohup: then they stay ignored)."""
+    for sig in FATAL:
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
+
+
+def become_watcher(folder):
+    """The watcher of benchmarks/images.c, in Python (its comment there
+    says why a signal handler alone cannot clean up after a process pool).
+
+    Called with the fatal signals blocked.  Forks: the child returns and
+    runs the benchmark, which a signal simply ends (default_dispositions),
+    whatever Python code it is in; the parent only waits, first for the
+    benchmark, then, as a child subreaper, for every orphan of it (the
+    pool's workers, killed as it dies by PR_SET_PDEATHSIG), removes the
+    folder once nothing can write into it, and ends as the benchmark did.
+
+    Why not a KeyboardInterrupt and clean-up in one process, as before:
+    raised inside multiprocessing's own code while that holds a lock, it
+    left Pool.terminate() waiting for ever (seen once under load)."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        return
+    watching = True
+
+    def forward(signum, frame):
+        # A signal for the watcher alone (kill PID, timeout(1)) is the
+        # benchmark's.  Until it is reaped its pid cannot go to another
+        # process, so the forward cannot hit a stranger.
+        if watching:
+            os.kill(child, signum)
+
+    for sig in FATAL:
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FATAL)
+    os.waitid(os.P_PID, child, os.WEXITED | os.WNOWAIT)
+    watching = False
+    _, status = os.waitpid(child, 0)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    shutil.rmtree(folder, ignore_errors=True)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def worker_init(parent):
+    """A pool worker dies with the benchmark: SIGKILL when its parent
+    goes (if the parent went already, now)."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def main():
@@ -229,15 +293,19 @@ def main():
     count = b.images
     chunk = 1 if b.mode == "seq" or b.chunk == 0 else b.chunk
     tasks = -(-count // chunk)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) != signal.SIG_IGN:
-            signal.signal(sig, stop)
 
     t0 = common.now()
     folder = pool = None
     try:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FATAL)
+        # The folder is made while the fatal signals still wait (blocked
+        # since start-up), and the watcher before anything is written in
+        # it; a signal that came meanwhile ends the benchmark once they are
+        # let in, and the watcher removes the folder.
         folder = tempfile.mkdtemp(prefix="poolbench-images-")
+        if not b.keep:
+            become_watcher(folder)
+        default_dispositions()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FATAL)
         paths = []
         ref = []
         total = FNV_INIT
@@ -253,7 +321,8 @@ def main():
             pool = ThreadPoolExecutor(max_workers=b.workers)
             list(pool.map(int, range(b.workers)))
         elif b.mode == "procs":
-            pool = Pool(b.workers, initializer=worker_init)
+            pool = Pool(b.workers, initializer=worker_init,
+                        initargs=(os.getpid(),))
         setup_s = common.now() - t0
         b.text(f"images: {count} inputs in {folder}, reference checksum "
                f"{total:016x}")
@@ -284,21 +353,6 @@ def main():
             b.text(f"  {count / kernel_s:.1f} images/s")
             if status:
                 break
-    except (KeyboardInterrupt, Stop) as e:
-        # Stop the workers first: a worker still writing could otherwise
-        # create a file after the folder is gone.
-        if isinstance(pool, ThreadPoolExecutor):
-            pool.shutdown(cancel_futures=True)
-        elif pool is not None:
-            pool.terminate()
-            pool.join()
-        pool = None
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        signum = e.args[0] if isinstance(e, Stop) else signal.SIGINT
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        raise
     finally:
         if isinstance(pool, ThreadPoolExecutor):
             pool.shutdown()
