@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # Installs every Debian package poolbench needs, and nothing it already has.
 #
-#   scripts/setup.sh          what the build, the tests and the suite need
-#   scripts/setup.sh --check  only say what is missing (exit 1 if anything is)
+#   scripts/setup.sh            what the build, the tests and the suite need
+#   scripts/setup.sh --browser  that, and Chromium for the browser test of
+#                               report.html (a few hundred megabytes that
+#                               neither the build nor the suite needs)
+#   scripts/setup.sh --check    only say what is missing (exit 1 if anything
+#                               is); goes with --browser too
 #
 # It is safe to run again and again: when everything is there it prints one
 # line and touches nothing, which is why README.md puts it in front of both
 # of its commands.
 set -eu
+
+check=0 browser=0
+for arg in "$@"; do
+    case $arg in
+    --check) check=1 ;;
+    --browser) browser=1 ;;
+    *) echo "usage: scripts/setup.sh [--check] [--browser]" >&2; exit 2 ;;
+    esac
+done
 
 # Debian package -> a file or command that proves it is installed.  We test
 # for the file rather than asking dpkg so that a tool installed another way
@@ -29,10 +42,12 @@ packages=(
     "openmpi-bin:command:mpirun"
     "libopenmpi-dev:command:mpicc"
     "iproute2:command:ip"
-    # Only for the browser test of report.html (scripts/tests/test_html.py,
-    # which skips without it).
-    "chromium:command:chromium"
 )
+# The browser test of report.html (scripts/tests/test_html.py) skips
+# without it; .ci/run asks for it.
+if [ $browser = 1 ]; then
+    packages+=("chromium:command:chromium")
+fi
 
 missing=()
 for entry in "${packages[@]}"; do
@@ -55,7 +70,7 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
-if [ "${1:-}" = "--check" ]; then
+if [ $check = 1 ]; then
     echo "setup: missing: ${missing[*]}"
     exit 1
 fi

@@ -113,7 +113,7 @@ class Page(unittest.TestCase):
 
 
 @unittest.skipUnless(chromium(), 'headless browser test skipped: no '
-                     'chromium (apt-get install chromium)')
+                     'chromium (scripts/setup.sh --browser installs it)')
 class Browser(unittest.TestCase):
     def render(self, page):
         """Chromium's DOM after load (with the page's self-check stamped
