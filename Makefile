@@ -129,8 +129,8 @@ TESTS += $(CXX_TESTS)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib test bench bench-quick grade handout clean examples man install \
-        uninstall
+.PHONY: all lib test bench bench-quick grade handout clean examples man \
+        install uninstall
 all: $(LIB) $(BINS) $(MPI_BINS) $(TESTS) $(EXAMPLES)
 lib: $(LIB)
 examples: $(EXAMPLES)

@@ -3,7 +3,7 @@
  * shared memory, a shared dictionary, and workers that may crash.
  *
  * This is the C form of Python's multiprocessing.Pool, the subject of
- * section 3 of the tutorial (../shared/reference/):
+ * section 3 of the tutorial on Python's pools that poolbench ports:
  *
  *     Python                                  C
  *     pool = Pool(4, maxtasksperchild=k)      pp_pool_create(&opt, &pool)

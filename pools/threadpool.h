@@ -2,7 +2,7 @@
  * threadpool.h - a thread pool with futures, done-callbacks and map.
  *
  * This is the C form of Python's concurrent.futures.ThreadPoolExecutor, the
- * subject of section 2 of the tutorial (../shared/reference/), plus the
+ * subject of section 2 of the tutorial this project ports, plus the
  * pool of section 6 that grows its workers on demand:
  *
  *     Python                                  C
