@@ -67,11 +67,15 @@ def versus(model, wl, lang, ncpu):
         w = ncpu if ncpu in common else (under or common)[-1]
     a, b = t[w], p[w]
     L = LANG_NAME.get(lang, lang)
-    extra = ''
-    if a['throughput'] and b['throughput']:
+
+    def rates(x, y):
+        """x's and y's throughput, in the order their speedups are
+        named."""
+        if not (x['throughput'] and y['throughput']):
+            return ''
         unit = {'crawl': 'pages/s', 'images': 'images/s'}.get(wl, 'tasks/s')
-        extra = ' (%.0f against %.0f %s)' % (a['throughput'],
-                                             b['throughput'], unit)
+        return ' (%.0f against %.0f %s)' % (x['throughput'],
+                                            y['throughput'], unit)
     if a['speedup']['hi'] < 1 and b['speedup']['hi'] < 1:
         return [_s('%s %s: neither threads (%s) nor processes (%s) beat the '
                    'sequential run of %s.' % (
@@ -83,14 +87,14 @@ def versus(model, wl, lang, ncpu):
         return [_s('%s %s: threads (%s) and processes (%s) are '
                    'indistinguishable on %s: their 95%% intervals overlap%s.'
                    % (L, _where(w, ncpu), fmt_ci_x(a['speedup']),
-                      fmt_ci_x(b['speedup']), wl, extra),
+                      fmt_ci_x(b['speedup']), wl, rates(a, b)),
                    'versus-level', True)]
     win, lose = (a, b) if sep > 0 else (b, a)
     return [_s('%s %s: %s beat %s on %s, %s against %s%s; the 95%% '
                'intervals do not overlap.' % (
                    L, _where(w, ncpu), MODE_NAME[win['mode']],
                    MODE_NAME[lose['mode']], wl, fmt_ci_x(win['speedup']),
-                   fmt_ci_x(lose['speedup']), extra),
+                   fmt_ci_x(lose['speedup']), rates(win, lose)),
                'versus-threads' if win['mode'] == 'threads'
                else 'versus-procs', True)]
 

@@ -86,6 +86,21 @@ class Versus(RunCase):
         self.assertIn('processes beat threads', s[0]['text'])
         self.assertFalse(self.sentences(m, 'primes', 'versus-threads'))
 
+    def test_rates_are_named_in_the_order_of_the_speedups(self):
+        # images has a throughput; processes win here, so they are named
+        # first, their speedup and their images/s alike.
+        cs = [cfg('images', 'c', 'seq', 1, 1.0)]
+        cs += scaling('images', 'c', 1.0, {1: 1.0, 2: 1.3}, 'threads')
+        cs += scaling('images', 'c', 1.0, {1: 1.0, 2: 1.9}, 'procs')
+        m = self.model(cs)
+        s = self.sentences(m, 'images', 'versus-procs')
+        self.assertEqual(len(s), 1)
+        win = self.config(m, 'images', 'c', 'procs', 2)
+        lose = self.config(m, 'images', 'c', 'threads', 2)
+        self.assertIn('(%.0f against %.0f images/s)' % (
+            win['throughput'], lose['throughput']), s[0]['text'])
+        self.assertGreater(win['throughput'], lose['throughput'])
+
     def test_overlapping_intervals_are_indistinguishable(self):
         m = self.model(primes(1.90, 1.89))
         s = self.sentences(m, 'primes', 'versus-level')
