@@ -1,1 +1,0 @@
-c-par|mode=procs,threads|/work/main/build/release/bin/chunks --mode {mode} --workers 2 --n 100000 --repeat 1 --out @OUT@|0|1

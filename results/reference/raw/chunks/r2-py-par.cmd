@@ -1,1 +1,0 @@
-py-par|mode=procs,threads|/usr/bin/python3 /work/main/benchmarks/python/chunks.py --mode {mode} --workers 2 --n 10000 --repeat 1 --out @OUT@|0|1

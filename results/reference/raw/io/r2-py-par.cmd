@@ -1,1 +1,0 @@
-py-par|mode=procs,threads;workers=64,32,16,8,4,2,1|/usr/bin/python3 /work/main/benchmarks/python/io.py --mode {mode} --workers {workers} --tasks 64 --delay-ms 5 --repeat 1 --out @OUT@|1|2

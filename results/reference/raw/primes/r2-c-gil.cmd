@@ -1,1 +1,0 @@
-c-gil|workers=4,2,1|/work/main/build/release/bin/primes --mode threads --gil --workers {workers} --n 1000000 --repeat 1 --out @OUT@|1|2
