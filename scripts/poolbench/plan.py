@@ -310,13 +310,22 @@ def groups_chunks(ctx, sizes):
         tasks = 4 * n / (3 * mc) if isinstance(n, int) and \
             isinstance(mc, int) else 0
 
-        def est(values, base=base, sweep=sweep, tasks=tasks, lang=lang):
+        # Python's ThreadPoolExecutor.map ignores chunksize (the lesson of
+        # this sweep): every item is a task of its own at every chunk
+        # size, n per size.  Counted by chunks, the reference run's sweep
+        # was estimated at 17 s a round and took 78.
+        items = sweep * n if isinstance(n, int) else 0
+
+        def est(values, base=base, sweep=sweep, tasks=tasks, items=items,
+                lang=lang):
             mode = values.get('mode', 'seq')
             if mode == 'seq':
                 return base(values)
             one = base(dict(values, workers=str(ctx.ncpu))) - START_S[lang]
+            ntasks = items if (lang, mode) == ('python', 'threads') \
+                else tasks
             return START_S[lang] + sweep * one * 1.1 + \
-                tasks * CHUNK_TASK_S[(lang, mode)]
+                ntasks * CHUNK_TASK_S[(lang, mode)]
         prog = [ctx.c('chunks')] if lang == 'c' else ctx.py('chunks')
         tail = ['--n', str(n), '--repeat', str(s.repeat), '--out', '@OUT@']
         p = 'c' if lang == 'c' else 'py'

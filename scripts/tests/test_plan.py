@@ -315,6 +315,27 @@ class Estimates(unittest.TestCase):
                              if k.startswith('py')))
 
 
+class ChunksEstimate(unittest.TestCase):
+    def test_python_threads_pay_a_task_per_item_at_every_chunk_size(self):
+        # ThreadPoolExecutor.map ignores chunksize: the sweep's estimate
+        # must count n tasks per chunk size, not n / chunk.
+        sizes = calibrator().sizes(['chunks'])
+        ctx = plan.Context(
+            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
+            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
+            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
+            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        s = sizes[('chunks', 'python')]
+        n, mc = s.params['n'], s.params['min_chunk']
+        sweep = len(plan.chunk_sizes(n, 2, mc))
+        g = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}['py-par']
+        threads = g.est_run({'mode': 'threads'})
+        procs = g.est_run({'mode': 'procs'})
+        self.assertGreaterEqual(
+            threads, sweep * n * plan.CHUNK_TASK_S[('python', 'threads')])
+        self.assertLess(procs, threads)
+
+
 def argv_of(group, opt):
     return group.argv[group.argv.index(opt) + 1]
 
