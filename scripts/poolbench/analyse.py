@@ -439,6 +439,12 @@ def _flag(model):
                          'calibration chose a size that fell short when '
                          'measured (the machine was faster then, or the '
                          'size hit a limit)')
+            # The suite's own budget cut, which calibration.json records.
+            if 'halved to fit --budget-s' in (e.get('note') or ''):
+                why = ('--budget-s halved its in-process repetitions so '
+                       'that the run fits its time (calibration.json '
+                       'says so); more time, or a larger --budget-s, '
+                       'gives it back its full length')
             _add_flag(
                 model, 'short', c['workload'],
                 '%s %s: the sequential kernel lasted %s%s, under the '

@@ -272,6 +272,18 @@ class Flags(RunCase):
         m = self.model(primes(1.9, 1.8), target_s=1.0, calibration=cal)
         self.assertEqual(m['flags'], [])
 
+    def test_a_kernel_the_budget_shortened_says_so(self):
+        # The suite's own cut, recorded in calibration.json's note, is the
+        # cause; not a calibration that fell short.
+        cal = [{'workload': 'primes', 'lang': 'c', 'params': {'n': 1000},
+                'repeat': 1, 'seq_kernel_s': 0.5, 'source': 'calibrated',
+                'note': '24 repetitions; repetitions halved to fit '
+                        '--budget-s'}]
+        m = self.model(primes(1.9, 1.8), target_s=2.0, calibration=cal)
+        self.assertEqual(self.kinds(m), ['short'])
+        self.assertIn('--budget-s halved', m['flags'][0]['cause'])
+        self.assertNotIn('calibration chose', m['flags'][0]['cause'])
+
     def test_flags_are_listed_at_the_top_and_marked_in_the_table(self):
         m = self.model(primes(2.4, 1.8))
         text = report.build_report(m)
