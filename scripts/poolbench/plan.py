@@ -286,12 +286,19 @@ def groups_images(ctx, sizes):
 
 
 def chunk_sizes(n, workers, min_chunk, factor=4):
+    """The sizes chunks.c and chunks.py sweep: min_chunk times factor^k,
+    ending on one chunk per worker, ceil(n / workers)."""
     sizes, c = [], min_chunk
-    top = max(min_chunk, n // workers)
-    while c <= top:
+    last = max(min_chunk, -(-n // workers))
+    while True:
         sizes.append(c)
-        c *= factor
-    return sizes
+        if c == last:
+            return sizes
+        c = last if c > last // factor else c * factor
+
+
+# chunks.py --factor for Python threads: the ends of the sweep only.
+PY_THREADS_FACTOR = 1000
 
 
 def groups_chunks(ctx, sizes):
@@ -301,43 +308,58 @@ def groups_chunks(ctx, sizes):
         if not s:
             continue
         n, mc = s.params['n'], s.params['min_chunk']
-        sweep = len(chunk_sizes(n, ctx.ncpu, mc)) \
-            if isinstance(n, int) and isinstance(mc, int) else 6
+        known = isinstance(n, int) and isinstance(mc, int)
+        sweep = len(chunk_sizes(n, ctx.ncpu, mc)) if known else 6
         base = _cpu_est(ctx, s, lang)
 
         # Tasks of the whole sweep: n/C for C = mc, 4 mc, 16 mc, ...,
         # about 4/3 n/mc in all, each paying a task's cost (CHUNK_TASK_S).
-        tasks = 4 * n / (3 * mc) if isinstance(n, int) and \
-            isinstance(mc, int) else 0
+        tasks = 4 * n / (3 * mc) if known else 0
 
         # Python's ThreadPoolExecutor.map ignores chunksize (the lesson of
-        # this sweep): every item is a task of its own at every chunk
-        # size, n per size.  Counted by chunks, the reference run's sweep
-        # was estimated at 17 s a round and took 78.
-        items = sweep * n if isinstance(n, int) else 0
+        # this sweep): every item is a task of its own at every chunk size.
+        # So its sweep keeps only the two ends (--factor 1000: the smallest
+        # size, then one chunk per worker), which show the flat line as well
+        # as six sizes would, at a third of the cost: n tasks per size at
+        # about 30 us each was 65 s a round in the reference run.
+        short = chunk_sizes(n, ctx.ncpu, mc, PY_THREADS_FACTOR) \
+            if known else [1, 2]
 
-        def est(values, base=base, sweep=sweep, tasks=tasks, items=items,
-                lang=lang):
+        def est(values, base=base, sweep=sweep, tasks=tasks, lang=lang,
+                short=short):
             mode = values.get('mode', 'seq')
             if mode == 'seq':
                 return base(values)
             one = base(dict(values, workers=str(ctx.ncpu))) - START_S[lang]
-            ntasks = items if (lang, mode) == ('python', 'threads') \
-                else tasks
-            return START_S[lang] + sweep * one * 1.1 + \
+            if (lang, mode) == ('python', 'threads'):
+                size_count, ntasks = len(short), len(short) * n
+            else:
+                size_count, ntasks = sweep, tasks
+            return START_S[lang] + size_count * one * 1.1 + \
                 ntasks * CHUNK_TASK_S[(lang, mode)]
         prog = [ctx.c('chunks')] if lang == 'c' else ctx.py('chunks')
         tail = ['--n', str(n), '--repeat', str(s.repeat), '--out', '@OUT@']
+        par = ['--workers', str(ctx.ncpu), '--min-chunk', str(mc)]
         p = 'c' if lang == 'c' else 'py'
         out.append(Group(p + '-seq', 'chunks', lang,
                          prog + ['--mode', 'seq'] + tail, [],
                          {'mode': 'seq', 'workers': 1}, s.params, s.repeat,
                          est))
-        out.append(Group(p + '-par', 'chunks', lang,
-                         prog + ['--mode', '{mode}', '--workers',
-                                 str(ctx.ncpu), '--min-chunk', str(mc)]
-                         + tail, [('mode', ['threads', 'procs'])],
-                         {'workers': ctx.ncpu}, s.params, s.repeat, est))
+        if lang == 'c':
+            out.append(Group('c-par', 'chunks', lang,
+                             prog + ['--mode', '{mode}'] + par + tail,
+                             [('mode', ['threads', 'procs'])],
+                             {'workers': ctx.ncpu}, s.params, s.repeat, est))
+            continue
+        out.append(Group('py-threads', 'chunks', lang,
+                         prog + ['--mode', 'threads'] + par +
+                         ['--factor', str(PY_THREADS_FACTOR)] + tail, [],
+                         {'mode': 'threads', 'workers': ctx.ncpu}, s.params,
+                         s.repeat, est))
+        out.append(Group('py-procs', 'chunks', lang,
+                         prog + ['--mode', 'procs'] + par + tail, [],
+                         {'mode': 'procs', 'workers': ctx.ncpu}, s.params,
+                         s.repeat, est))
     return out
 
 

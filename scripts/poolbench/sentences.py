@@ -308,11 +308,19 @@ def chunks(model):
     return out
 
 
+# The thread pool with one speed trick switched off (overhead's tp-no-*
+# modes, struct tp_tuning): they belong to the ablation sentence, not to
+# the list of implementations.
+def _trick_off(c):
+    return c['lang'] == 'c' and c['mode'].startswith('tp-')
+
+
 def overhead(model):
     out = []
     cs = [c for c in _sel(model, 'overhead') if c['per_task_s']]
     for v in ('bulk', 'roundtrip', 'map'):
-        vs = [c for c in cs if c['variant'] == v and c['mode'] != 'seq']
+        vs = [c for c in cs if c['variant'] == v and c['mode'] != 'seq' and
+              not _trick_off(c)]
         if len(vs) < 2:
             continue
         vs.sort(key=lambda c: c['per_task_s'])
@@ -331,6 +339,36 @@ def overhead(model):
             text += '; our thread pool (tp): %s' % fmt_time(
                 tp[0]['per_task_s'])
         out.append(_s(text + '.', 'overhead', True))
+    return out + ablation(cs)
+
+
+def ablation(cs):
+    """What each speed trick of the thread pool buys: the per-task cost
+    with the trick off over the cost with every trick on, with the
+    interval of that ratio.  A ratio whose interval holds 1 is said to
+    buy nothing measurable here, which on 2 cores is a result too."""
+    out = []
+    for v in ('bulk', 'roundtrip'):
+        tp = [c for c in cs if c['variant'] == v and c['lang'] == 'c' and
+              c['mode'] == 'tp' and c.get('per_task_samples')]
+        offs = [c for c in cs if c['variant'] == v and _trick_off(c) and
+                c.get('per_task_samples')]
+        if not tp or not offs:
+            continue
+        parts = []
+        for c in sorted(offs, key=lambda c: c['mode']):
+            est, lo, hi = stats.ratio_ci(c['per_task_samples'],
+                                         tp[0]['per_task_samples'])
+            what = c['mode'][len('tp-'):].replace('-', ' ')
+            if lo <= 1 <= hi:
+                parts.append('%s %.2fx (%.2f-%.2f, no clear change)' %
+                             (what, est, lo, hi))
+            else:
+                parts.append('%s %.2fx (%.2f-%.2f)' % (what, est, lo, hi))
+        out.append(_s('%s, our thread pool at %s per task with every speed '
+                      'trick on; with one off, the cost per task is times '
+                      'that: %s.' % (v, fmt_time(tp[0]['per_task_s']),
+                                     '; '.join(parts)), 'overhead'))
     return out
 
 

@@ -327,13 +327,32 @@ class ChunksEstimate(unittest.TestCase):
             mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
         s = sizes[('chunks', 'python')]
         n, mc = s.params['n'], s.params['min_chunk']
-        sweep = len(plan.chunk_sizes(n, 2, mc))
-        g = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}['py-par']
-        threads = g.est_run({'mode': 'threads'})
-        procs = g.est_run({'mode': 'procs'})
+        groups = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
+        short = plan.chunk_sizes(n, 2, mc, plan.PY_THREADS_FACTOR)
+        threads = groups['py-threads'].est_run({'mode': 'threads'})
+        procs = groups['py-procs'].est_run({'mode': 'procs'})
         self.assertGreaterEqual(
-            threads, sweep * n * plan.CHUNK_TASK_S[('python', 'threads')])
+            threads, len(short) * n * plan.CHUNK_TASK_S[('python', 'threads')])
         self.assertLess(procs, threads)
+
+    def test_python_threads_sweep_only_its_ends(self):
+        # Its chunk size changes nothing, so two or three sizes show it.
+        sizes = calibrator().sizes(['chunks'])
+        ctx = plan.Context(
+            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
+            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
+            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
+            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        groups = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
+        self.assertEqual(argv_of(groups['py-threads'], '--factor'),
+                         str(plan.PY_THREADS_FACTOR))
+        self.assertNotIn('--factor', groups['py-procs'].argv)
+        self.assertNotIn('--factor', groups['c-par'].argv)
+
+    def test_chunk_sizes_end_on_one_chunk_per_worker(self):
+        self.assertEqual(plan.chunk_sizes(100, 2, 1), [1, 4, 16, 50])
+        self.assertEqual(plan.chunk_sizes(100, 2, 1, 1000), [1, 50])
+        self.assertEqual(plan.chunk_sizes(10, 2, 5), [5])
 
 
 def argv_of(group, opt):

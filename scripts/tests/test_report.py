@@ -293,6 +293,33 @@ class Flags(RunCase):
         self.assertRegex(text, r'\| C \| threads \| - \| 2 \|.*\| \[1\] \|')
 
 
+class Overhead(RunCase):
+    def run_model(self):
+        cs = []
+        for mode, per in (('tp', 200e-9), ('tp-no-poll', 400e-9),
+                          ('tp-two-trips', 201e-9), ('omp', 150e-9),
+                          ('textbook', 1e-6)):
+            cs.append(cfg('overhead', 'c', mode, 2, per * 10000,
+                          variant='bulk', tasks=10000))
+        return self.model(cs)
+
+    def test_a_trick_switched_off_is_not_an_implementation(self):
+        text = ' '.join(s['text'] for s in self.sentences(
+            self.run_model(), 'overhead') if s['text'].startswith('bulk:'))
+        self.assertIn('cheapest is omp', text)
+        self.assertIn('dearest, textbook', text)
+        self.assertNotIn('tp-no-poll', text)
+        self.assertNotIn('tp-two-trips', text)
+
+    def test_ablation_sentence_gives_each_trick_its_ratio(self):
+        text = ' '.join(s['text'] for s in self.sentences(
+            self.run_model(), 'overhead') if 'speed trick' in s['text'])
+        self.assertIn('no poll 2.00x', text)
+        # 1.005x with a +-2% spread: no clear change.
+        self.assertRegex(text, r'two trips 1\.0\dx \([0-9.-]+, no clear')
+        self.assertNotIn('no poll 2.00x (2.00-2.00, no clear', text)
+
+
 class Report(RunCase):
     def test_sections_duration_and_calibration_near_the_top(self):
         cal = [{'workload': 'primes', 'lang': 'c', 'params': {'n': 1000},
