@@ -190,7 +190,7 @@ def _configs(samples, walls):
                 'oversub': False, 'n': rec.get('n'),
                 'tasks': rec.get('tasks'), 'params': rec.get('params') or {},
                 'samples': [], 'rounds': {}, 'setup': [], 'walls': [],
-                'user_s': [], 'sys_s': []}
+                'user_s': [], 'sys_s': [], 'round_cpu': {}}
         c['oversub'] = c['oversub'] or bool(rec.get('oversub'))
         k_s = float(rec['kernel_s'])
         c['samples'].append(k_s)
@@ -200,6 +200,9 @@ def _configs(samples, walls):
         for f in ('user_s', 'sys_s'):
             if rec.get(f) is not None:
                 c[f].append(float(rec[f]))
+        if rec.get('user_s') is not None and rec.get('sys_s') is not None:
+            c['round_cpu'].setdefault(int(rec.get('round') or 1), []).append(
+                (float(rec['user_s']), float(rec['sys_s'])))
     for w in walls:
         if w.get('exit_code', 0) != 0 or w.get('wall_s') is None:
             continue
@@ -278,12 +281,63 @@ def _drift(configs):
         if c['mode'] != 'seq' or c['workload'] == 'overhead' or \
                 len(c['rounds']) < 2:
             continue
-        meds = [stats.median(c['rounds'][r]) for r in sorted(c['rounds'])]
+        rounds = sorted(c['rounds'])
+        meds = [stats.median(c['rounds'][r]) for r in rounds]
         lo, hi = min(meds), max(meds)
-        out.append({'config': c['id'], 'workload': c['workload'],
-                    'lang': c['lang'], 'round_medians': meds,
-                    'drift': (hi - lo) / lo if lo > 0 else None})
+        d = {'config': c['id'], 'workload': c['workload'],
+             'lang': c['lang'], 'round_medians': meds,
+             'drift': (hi - lo) / lo if lo > 0 else None}
+        # The process's CPU time in each round, user and system: which of
+        # them grew says where the time went (see _drift_cause).
+        if all(c['round_cpu'].get(r) for r in rounds):
+            d['round_user_s'] = [stats.median([u for u, _ in
+                                               c['round_cpu'][r]])
+                                 for r in rounds]
+            d['round_sys_s'] = [stats.median([s for _, s in
+                                              c['round_cpu'][r]])
+                                for r in rounds]
+        out.append(d)
     return out
+
+
+def _drift_cause(d):
+    """The likely cause of a drifting baseline, from the CPU time its
+    process spent in each round: the slowest round against the fastest.
+    System time that grew by more than the kernel did while user time held
+    is the operating system's work (page faults, file writes and their
+    write-back, memory the hypervisor hands back lazily); user time that
+    grew with the kernel is the CPU itself running slower."""
+    meds = d['round_medians']
+    fast, slow = meds.index(min(meds)), meds.index(max(meds))
+    grew = meds[slow] - meds[fast]
+    user, sys_ = d.get('round_user_s'), d.get('round_sys_s')
+    if user and sys_ and grew > 0:
+        du, ds = user[slow] - user[fast], sys_[slow] - sys_[fast]
+        if ds > 0.5 * grew and du < 0.5 * grew:
+            return ('the kernel spent more time in the operating system, '
+                    'not in its own code: system time %s in the slow round '
+                    'against %s, user time %s against %s; page faults, file '
+                    'writes and their write-back, or memory the hypervisor '
+                    'hands back lazily; every speedup against this baseline '
+                    'carries that uncertainty.' % (
+                        fmt_time(sys_[slow]), fmt_time(sys_[fast]),
+                        fmt_time(user[slow]), fmt_time(user[fast])))
+        if du > 0.5 * grew:
+            return ('the same work took more user time (%s against %s): '
+                    'the CPU itself ran slower (frequency scaling, other '
+                    'tenants of the host, thermal limits); every speedup '
+                    'against this baseline carries that uncertainty.' % (
+                        fmt_time(user[slow]), fmt_time(user[fast])))
+    return ('the machine\'s speed changed while the run went on '
+            '(frequency scaling, other tenants of the host, thermal '
+            'limits), or the process waited (its CPU time did not grow '
+            'with it); every speedup against this baseline carries '
+            'that uncertainty, and a kernel this short shows it more.'
+            if user and sys_ else
+            'the machine\'s speed changed while the run went on '
+            '(frequency scaling, other tenants of the host, thermal '
+            'limits); every speedup against this baseline carries '
+            'that uncertainty, and a kernel this short shows it more.')
 
 
 def _startup(entries):
@@ -395,11 +449,7 @@ def _flag(model):
                     c['workload'], LANG_NAME.get(c['lang'], c['lang']),
                     100 * d['drift'],
                     ', '.join(fmt_time(m) for m in d['round_medians'])),
-                'the machine\'s speed changed while the run went on '
-                '(frequency scaling, other tenants of the host, thermal '
-                'limits); every speedup against this baseline carries '
-                'that uncertainty, and a kernel this short shows it more.',
-                [c])
+                _drift_cause(d), [c])
     # One flag for the whole run's background load, naming each workload
     # that ran on a busy machine: the cause is the same for all of them.
     busy = [(wl, (model['background'][wl] or {}).get('busy_fraction'))

@@ -17,9 +17,10 @@ SPREAD = [-0.02, -0.01, -0.005, 0.0, 0.005, 0.01, 0.02]
 
 
 def cfg(workload, lang, mode, workers, median, variant='-', noise=1.0,
-        n=1000, chunk=0, tasks=None, rounds=None, samples=None):
+        n=1000, chunk=0, tasks=None, rounds=None, samples=None, cpu=None):
     """One configuration.  rounds: per-round medians instead of one median
-    (for drift); samples: explicit kernel times."""
+    (for drift); samples: explicit kernel times; cpu: a function of a
+    sample's (round, kernel_s) giving its (user_s, sys_s)."""
     if samples is None:
         if rounds is None:
             rounds = [median] * 3
@@ -31,7 +32,8 @@ def cfg(workload, lang, mode, workers, median, variant='-', noise=1.0,
     return {'workload': workload, 'lang': lang, 'mode': mode,
             'variant': variant, 'workers': workers, 'n': n, 'chunk': chunk,
             'tasks': tasks if tasks is not None else
-            (1 if mode == 'seq' else 4 * workers), 'samples': samples}
+            (1 if mode == 'seq' else 4 * workers), 'samples': samples,
+            'cpu': cpu}
 
 
 def make_run(path, configs, ncpu=2, dirty=False, target_s=0.5,
@@ -72,6 +74,8 @@ def make_run(path, configs, ncpu=2, dirty=False, target_s=0.5,
     with open(os.path.join(path, 'samples.jsonl'), 'w') as f:
         for c in configs:
             for rep, (rnd, s) in enumerate(c['samples']):
+                user, sys_ = c['cpu'](rnd, s) if c.get('cpu') else (None,
+                                                                    None)
                 f.write(json.dumps({
                     'workload': c['workload'], 'lang': c['lang'],
                     'mode': c['mode'], 'variant': c['variant'],
@@ -79,7 +83,7 @@ def make_run(path, configs, ncpu=2, dirty=False, target_s=0.5,
                     'workers': c['workers'], 'n': c['n'],
                     'chunk': c['chunk'], 'tasks': c['tasks'], 'rep': rep,
                     'round': rnd, 'kernel_s': s, 'setup_s': 0.0,
-                    'user_s': None, 'sys_s': None, 'result': 1,
+                    'user_s': user, 'sys_s': sys_, 'result': 1,
                     'expected': 1, 'check': 'ok',
                     'params': {'n': c['n']}}) + '\n')
     with open(os.path.join(path, 'walls.jsonl'), 'w') as f:

@@ -252,6 +252,27 @@ class Flags(RunCase):
         self.assertIn('moved 20%', m['flags'][0]['text'])
         self.assertIn('20% [1]', report.build_report(m))
 
+    def drift_flag(self, cpu):
+        cs = primes(1.9, 1.8)
+        cs[0] = cfg('primes', 'c', 'seq', 1, None, rounds=[1.0, 1.4, 1.0],
+                    cpu=cpu)
+        flags = [f for f in self.model(cs)['flags'] if f['kind'] == 'drift']
+        self.assertEqual(len(flags), 1)
+        return flags[0]['cause']
+
+    def test_drift_in_system_time_names_the_operating_system(self):
+        cause = self.drift_flag(lambda r, k: (0.9, k - 0.9))
+        self.assertIn('operating system', cause)
+        self.assertNotIn('CPU itself', cause)
+
+    def test_drift_in_user_time_names_the_cpu(self):
+        cause = self.drift_flag(lambda r, k: (k - 0.05, 0.05))
+        self.assertIn('CPU itself ran slower', cause)
+
+    def test_drift_without_cpu_times_keeps_the_general_cause(self):
+        cause = self.drift_flag(None)
+        self.assertIn('machine\'s speed changed', cause)
+
     def test_drift_under_the_limit_is_not_flagged(self):
         cs = primes(1.9, 1.8)
         cs[0] = cfg('primes', 'c', 'seq', 1, 1.0, rounds=[1.0, 1.1, 1.0])
