@@ -196,8 +196,9 @@ $(BUILD)/tests/test_faults_%: $(BUILD)/obj/tests/test_faults_%.o $(FI_OBJ) \
 	    $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
 
 # The C++ tests: the C flags without what only C has, compiled and linked
-# by $(CXX), with the same sanitizers.
-CXX_STD := -std=c++17
+# by $(CXX), with the same sanitizers.  C++20: the first C++ with
+# designated initialisers, which the headers' _INIT macros use.
+CXX_STD := -std=c++20
 BASE_CXXFLAGS := $(CXX_STD) $(filter-out -std=c11 -Wstrict-prototypes \
                    -Wmissing-prototypes -Wold-style-definition,$(BASE_CFLAGS))
 CXXFLAGS ?= -O2 -g

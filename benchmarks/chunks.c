@@ -85,9 +85,12 @@ static int map_task(void *arg, void **result)
     struct map_job *job = arg;
 
     (void)result;
-    return tp_map(job->pool, prime_fn, NULL, job->numbers,
-                  sizeof(job->numbers[0]), job->flags, 1, job->n,
-                  job->chunk, NULL);
+    return tp_map(job->pool, prime_fn, NULL, job->n,
+                  &(struct tp_map_options){
+                      .in = job->numbers, .in_size = sizeof(job->numbers[0]),
+                      .out = job->flags, .out_size = 1,
+                      .chunk_size = job->chunk },
+                  NULL);
 }
 
 /* The process pool's item: a batch of numbers in, one flag byte per number
@@ -142,7 +145,8 @@ static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
     struct pp_results *res = NULL;
     size_t batches = (n + chunk - 1) / chunk;
     int err = pp_map(pool, prime_batch, numbers, chunk * sizeof(numbers[0]),
-                     batches, 1, &res, NULL);
+                     batches, &(struct pp_map_options){ .chunk_size = 1 },
+                     &res);
 
     *count = 0;
     for (size_t i = 0; err == 0 && i < batches; i++) {
@@ -157,7 +161,7 @@ static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
         for (size_t k = 0; err == 0 && k < len; k++)
             *count += flags[k];
     }
-    pp_results_destroy(res);
+    pp_results_free(res);
     return err;
 }
 

@@ -328,11 +328,10 @@ static int run_procs(struct pp_pool *pool, const uint32_t *items,
                      size_t chunk, uint64_t *sums)
 {
     struct pp_results *res = NULL;
-    size_t bad;
     int rc;
 
-    rc = pp_map(pool, proc_item, items, sizeof(*items), run.count, chunk,
-                &res, &bad);
+    rc = pp_map(pool, proc_item, items, sizeof(*items), run.count,
+                &(struct pp_map_options){ .chunk_size = chunk }, &res);
     for (unsigned i = 0; res != NULL && i < run.count; i++) {
         const void *data;
         size_t len;
@@ -341,7 +340,7 @@ static int run_procs(struct pp_pool *pool, const uint32_t *items,
             len == sizeof(sums[i]))
             memcpy(&sums[i], data, sizeof(sums[i]));
     }
-    pp_results_destroy(res);
+    pp_results_free(res);
     return rc;
 }
 

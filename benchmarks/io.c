@@ -121,12 +121,12 @@ static long long run_procs(struct pp_pool *pool, const long long *delays,
     struct pp_results *res = NULL;
     long long done = 0;
 
-    *err = pp_map(pool, sleep_item, delays, sizeof(delays[0]),
-                  (size_t)tasks, 1, &res, NULL);
+    *err = pp_map(pool, sleep_item, delays, sizeof(delays[0]), (size_t)tasks,
+                  &(struct pp_map_options){ .chunk_size = 1 }, &res);
     for (size_t i = 0; res != NULL && i < pp_results_count(res); i++)
         if (pp_results_get(res, i, NULL, NULL) == 0)
             done++;
-    pp_results_destroy(res);
+    pp_results_free(res);
     return done;
 }
 

@@ -221,15 +221,17 @@ static int64_t map_expected(long long n)
 static int tp_start(struct run *r, struct tp_pool **p)
 {
     struct tp_options opt = TP_OPTIONS_INIT;
+    struct tp_tuning tuning = TP_TUNING_INIT;
     double t0 = bench_now();
     int rc = 0;
 
     opt.workers = (unsigned)r->workers;
-    opt.tuning.no_poll = r->off == NO_POLL;
-    opt.tuning.no_recycle = r->off == NO_RECYCLE;
-    opt.tuning.two_trips = r->off == TWO_TRIPS;
-    opt.tuning.wake_always = r->off == WAKE_ALWAYS;
-    opt.tuning.no_caller_in_map = r->off == NO_CALLER_MAP;
+    tuning.no_poll = r->off == NO_POLL;
+    tuning.no_recycle = r->off == NO_RECYCLE;
+    tuning.two_trips = r->off == TWO_TRIPS;
+    tuning.wake_always = r->off == WAKE_ALWAYS;
+    tuning.no_caller_in_map = r->off == NO_CALLER_MAP;
+    opt.tuning = &tuning;
     if (r->pools->tp[r->off] == NULL)
         rc = tp_pool_create(&opt, &r->pools->tp[r->off]);
     r->setup_s = bench_now() - t0;
@@ -298,8 +300,13 @@ static int tp_mapped(struct run *r)
     if ((rc = tp_start(r, &p)) != 0)
         return rc;
     double t0 = bench_now();
-    rc = tp_map(p, map_item, NULL, r->in, sizeof(*r->in), r->out,
-                sizeof(*r->out), n, (size_t)r->chunk, &bad);
+    rc = tp_map(p, map_item, NULL, n,
+                &(struct tp_map_options){ .in = r->in,
+                                          .in_size = sizeof(*r->in),
+                                          .out = r->out,
+                                          .out_size = sizeof(*r->out),
+                                          .chunk_size = (size_t)r->chunk },
+                &bad);
     r->kernel_s = bench_now() - t0;
     /* The chunk tp_map picks when given 0 (threadpool.h). */
     r->used_chunk = r->chunk > 0
@@ -564,7 +571,6 @@ static int pp_bulk(struct run *r)
     int64_t *items = calloc((size_t)r->tasks, sizeof(*items));
     struct pp_results *res = NULL;
     struct pp_pool *p;
-    size_t bad;
     long long ok = 0;
     int rc;
 
@@ -573,13 +579,13 @@ static int pp_bulk(struct run *r)
     if ((rc = pp_start(r, &p)) != 0)
         goto out;
     double t0 = bench_now();
-    rc = pp_map(p, empty_pp, items, sizeof(*items), (size_t)r->tasks, 1,
-                &res, &bad);
+    rc = pp_map(p, empty_pp, items, sizeof(*items), (size_t)r->tasks,
+                &(struct pp_map_options){ .chunk_size = 1 }, &res);
     r->kernel_s = bench_now() - t0;
     if (res != NULL)
         for (size_t i = 0; i < (size_t)r->tasks; i++)
             ok += pp_results_get(res, i, NULL, NULL) == 0;
-    pp_results_destroy(res);
+    pp_results_free(res);
     r->result = ok;
     r->ntasks = r->tasks;
 out:
@@ -601,8 +607,8 @@ static int pp_roundtrip(struct run *r)
         if ((rc = pp_apply_async(p, empty_pp, NULL, 0, NULL, NULL, &h)) != 0)
             break;
         pp_handle_wait(h, PP_WAIT_FOREVER);
-        ok += pp_handle_result(h, NULL, NULL) == 0;
-        pp_handle_destroy(h);
+        ok += pp_handle_get(h, NULL, NULL) == 0;
+        pp_handle_free(h);
     }
     r->kernel_s = bench_now() - t0;
     r->result = ok;

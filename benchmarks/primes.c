@@ -136,8 +136,8 @@ static int run_procs(struct pp_pool *pool, const uint64_t *bounds,
 
     /* One chunk per message: a message of several chunks would go to one
      * worker as a block and undo the balancing that many chunks buy. */
-    err = pp_map(pool, count_item, bounds, 2 * sizeof(bounds[0]), tasks, 1,
-                 &res, NULL);
+    err = pp_map(pool, count_item, bounds, 2 * sizeof(bounds[0]), tasks,
+                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
     *count = 0;
     for (size_t i = 0; err == 0 && i < tasks; i++) {
         const void *data;
@@ -152,7 +152,7 @@ static int run_procs(struct pp_pool *pool, const uint64_t *bounds,
             *count += c;
         }
     }
-    pp_results_destroy(res);
+    pp_results_free(res);
     return err;
 }
 

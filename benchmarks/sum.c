@@ -123,9 +123,14 @@ static int run_procs(struct pp_pool *pool, struct pp_shm *shm,
     int err;
 
     if (shm != NULL)
-        err = pp_map_shm(pool, sum_item, shm, 0, item, tasks, 1, &res, NULL);
+        err = pp_map_shm(pool, sum_item,
+                         &(struct pp_shm_items){ .shm = shm, .offset = 0,
+                                                 .item_size = item,
+                                                 .count = tasks },
+                         &(struct pp_map_options){ .chunk_size = 1 }, &res);
     else
-        err = pp_map(pool, sum_item, a, item, tasks, 1, &res, NULL);
+        err = pp_map(pool, sum_item, a, item, tasks,
+                     &(struct pp_map_options){ .chunk_size = 1 }, &res);
     *sum = 0;
     for (size_t i = 0; err == 0 && i < tasks; i++) {
         const void *data;
@@ -140,7 +145,7 @@ static int run_procs(struct pp_pool *pool, struct pp_shm *shm,
             *sum += s;
         }
     }
-    pp_results_destroy(res);
+    pp_results_free(res);
     return err;
 }
 

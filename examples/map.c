@@ -38,9 +38,12 @@ int main(void)
         fprintf(stderr, "map: tp_pool_create: %s\n", strerror(err));
         return 1;
     }
-    /* chunk 0: the pool chooses, as map's default chunksize does. */
-    err = tp_map(pool, square, NULL, in, sizeof(in[0]), out, sizeof(out[0]),
-                 N, 0, NULL);
+    /* No .chunk_size: the pool chooses, as map's default chunksize does. */
+    err = tp_map(pool, square, NULL, N,
+                 &(struct tp_map_options){
+                     .in = in, .in_size = sizeof(in[0]),
+                     .out = out, .out_size = sizeof(out[0]) },
+                 NULL);
     tp_pool_destroy(pool);
     if (err != 0) {
         fprintf(stderr, "map: tp_map: %s\n", strerror(err));

@@ -60,8 +60,8 @@ int main(void)
                 strerror(err));
         return 1;
     }
-    err = pp_map(pool, count_primes, ranges, sizeof(ranges[0]), RANGES, 1,
-                 &res, NULL);
+    err = pp_map(pool, count_primes, ranges, sizeof(ranges[0]), RANGES,
+                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
     for (size_t i = 0; err == 0 && i < RANGES; i++) {
         const void *data;
         size_t len;
@@ -72,7 +72,7 @@ int main(void)
             total += c;
         }
     }
-    pp_results_destroy(res);
+    pp_results_free(res);
     pp_pool_destroy(pool);
     if (err != 0) {
         fprintf(stderr, "procpool_map: %s\n", strerror(err));

@@ -153,7 +153,7 @@ struct pp_handle {
     unsigned char *arg; /* our copy of the argument */
     pp_callback_fn *cb;
     void *cb_arg;
-    long spin_ns;                /* the pool's spin_ns option */
+    long spin_ns;                /* pp_options.tuning->spin_ns */
     struct pp_handle *done_next; /* the collector's list of handles to end */
     _Atomic int refs;            /* the caller's and the pool's */
     pthread_mutex_t mu;          /* protects nothing but the wait below */
@@ -1263,7 +1263,8 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     pool->max_tasks = o.max_tasks_per_child;
     pool->timeout_ms = o.task_timeout_ms;
     pool->prefetch = o.prefetch != 0 ? o.prefetch : PP_PREFETCH_DEFAULT;
-    pool->spin_ns = o.spin_ns;
+    if (o.tuning != NULL)
+        pool->spin_ns = o.tuning->spin_ns;
     rc = ENOMEM;
     if ((pool->slots = calloc(pool->nworkers, sizeof(*pool->slots))) ==
             NULL ||
@@ -1571,29 +1572,29 @@ static size_t cut_jobs(struct call *c, size_t count, size_t chunk,
  * are already checked.
  */
 static int run_map(struct pp_pool *pool, struct call *c, size_t count,
-                   size_t chunk, struct pp_results **results,
-                   size_t *failed_index)
+                   const struct pp_map_options *opt,
+                   struct pp_results **results)
 {
     struct pp_results *r;
     struct job *jobs = NULL;
-    size_t njobs, i;
+    size_t njobs, chunk, failed;
     int rc;
 
     if ((r = results_new(count)) == NULL)
         return ENOMEM;
     c->res = r;
     c->remaining = count;
-    chunk = chunk_for(pool, count, chunk);
+    chunk = chunk_for(pool, count, opt != NULL ? opt->chunk_size : 0);
     njobs = cut_jobs(c, count, chunk, NULL);
     if (njobs > 0) {
         if ((jobs = calloc(njobs, sizeof(*jobs))) == NULL) {
-            pp_results_destroy(r);
+            pp_results_free(r);
             return ENOMEM;
         }
         cut_jobs(c, count, chunk, jobs);
         if ((rc = submit(pool, &jobs[0], &jobs[njobs - 1], count)) != 0) {
             free(jobs);
-            pp_results_destroy(r);
+            pp_results_free(r);
             return rc;
         }
     }
@@ -1603,22 +1604,16 @@ static int run_map(struct pp_pool *pool, struct call *c, size_t count,
     pthread_mutex_unlock(&pool->lock);
     free(jobs);
 
+    /* Python's map raises the exception of the lowest failing item. */
     *results = r;
-    for (i = 0; i < count; i++)
-        if (r->items[i].o.error != 0) {
-            if (failed_index != NULL)
-                *failed_index = i;
-            return r->items[i].o.error;
-        }
-    return 0;
+    failed = pp_results_failed(r);
+    return failed != PP_NO_INDEX ? r->items[failed].o.error : 0;
 }
 
-/* Common checks of the map family; sets the error outputs. */
+/* Common checks of the map family; sets the error output. */
 static int map_check(struct pp_pool *pool, pp_task_fn *fn,
-                     struct pp_results **results, size_t *failed_index)
+                     struct pp_results **results)
 {
-    if (failed_index != NULL)
-        *failed_index = PP_NO_INDEX;
     if (results != NULL)
         *results = NULL;
     if (pool == NULL || fn == NULL || results == NULL)
@@ -1627,13 +1622,13 @@ static int map_check(struct pp_pool *pool, pp_task_fn *fn,
 }
 
 int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
-           size_t item_size, size_t count, size_t chunk_size,
-           struct pp_results **results, size_t *failed_index)
+           size_t item_size, size_t count, const struct pp_map_options *opt,
+           struct pp_results **results)
 {
     struct call c;
     int rc;
 
-    if ((rc = map_check(pool, fn, results, failed_index)) != 0)
+    if ((rc = map_check(pool, fn, results)) != 0)
         return rc;
     if (item_size == 0 || (args == NULL && count > 0))
         return EINVAL;
@@ -1644,19 +1639,19 @@ int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
     c.kind = PP_KIND_BYTES;
     c.bytes = args;
     c.item_size = item_size;
-    return run_map(pool, &c, count, chunk_size, results, failed_index);
+    return run_map(pool, &c, count, opt, results);
 }
 
 int pp_starmap(struct pp_pool *pool, pp_task_fn *fn,
                const struct pp_arg *args, size_t argc, size_t count,
-               size_t chunk_size, struct pp_results **results,
-               size_t *failed_index)
+               const struct pp_map_options *opt,
+               struct pp_results **results)
 {
     struct call c;
     size_t i, k, bytes;
     int rc;
 
-    if ((rc = map_check(pool, fn, results, failed_index)) != 0)
+    if ((rc = map_check(pool, fn, results)) != 0)
         return rc;
     if (argc == 0 || argc > PP_STARMAP_ARGS_MAX ||
         (args == NULL && count > 0))
@@ -1678,22 +1673,27 @@ int pp_starmap(struct pp_pool *pool, pp_task_fn *fn,
     c.kind = PP_KIND_STAR;
     c.star = args;
     c.item_size = argc;
-    return run_map(pool, &c, count, chunk_size, results, failed_index);
+    return run_map(pool, &c, count, opt, results);
 }
 
-int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn, struct pp_shm *shm,
-               size_t offset, size_t item_size, size_t count,
-               size_t chunk_size, struct pp_results **results,
-               size_t *failed_index)
+int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn,
+               const struct pp_shm_items *items,
+               const struct pp_map_options *opt,
+               struct pp_results **results)
 {
+    struct pp_shm *shm;
     struct call c;
-    size_t size;
+    size_t size, offset, item_size, count;
     int rc;
 
-    if ((rc = map_check(pool, fn, results, failed_index)) != 0)
+    if ((rc = map_check(pool, fn, results)) != 0)
         return rc;
-    if (shm == NULL || item_size == 0)
+    if (items == NULL || items->shm == NULL || items->item_size == 0)
         return EINVAL;
+    shm = items->shm;
+    offset = items->offset;
+    item_size = items->item_size;
+    count = items->count;
     /* Made after the pool's fork server: not mapped in the workers. */
     if (pp_shm_created_ns(shm) >= pool->created_ns)
         return EINVAL;
@@ -1705,7 +1705,7 @@ int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn, struct pp_shm *shm,
     c.kind = PP_KIND_SHM;
     c.shm_base = (uintptr_t)pp_shm_base(shm) + offset;
     c.item_size = item_size;
-    return run_map(pool, &c, count, chunk_size, results, failed_index);
+    return run_map(pool, &c, count, opt, results);
 }
 
 /* ---- Handles --------------------------------------------------------- */
@@ -1760,8 +1760,7 @@ int pp_handle_wait(struct pp_handle *h, double timeout_s)
     return rc;
 }
 
-int pp_handle_result(const struct pp_handle *h, const void **data,
-                     size_t *len)
+int pp_handle_get(const struct pp_handle *h, const void **data, size_t *len)
 {
     if (h == NULL)
         return EINVAL;
@@ -1789,7 +1788,7 @@ bool pp_handle_done(const struct pp_handle *h)
     return h != NULL && atomic_load(&h->done);
 }
 
-void pp_handle_destroy(struct pp_handle *h)
+void pp_handle_free(struct pp_handle *h)
 {
     if (h != NULL)
         handle_unref(h);
@@ -1823,7 +1822,17 @@ int pp_results_outcome(const struct pp_results *r, size_t i,
     return 0;
 }
 
-void pp_results_destroy(struct pp_results *r)
+size_t pp_results_failed(const struct pp_results *r)
+{
+    size_t i;
+
+    for (i = 0; r != NULL && i < r->count; i++)
+        if (r->items[i].o.error != 0)
+            return i;
+    return PP_NO_INDEX;
+}
+
+void pp_results_free(struct pp_results *r)
 {
     if (r == NULL)
         return;

@@ -7,12 +7,18 @@
  *
  *     Python                                  C
  *     pool = Pool(4, maxtasksperchild=k)      pp_pool_create(&opt, &pool)
- *     pool.map(f, items, chunksize=c)         pp_map(pool, f, ..., c, &r, &i)
- *     pool.starmap(f, tuples)                 pp_starmap(pool, f, ...)
- *     pool.map(np.sum, chunks) (large data)   pp_map_shm(pool, f, shm, ...)
+ *     r = pool.map(f, items, chunksize=c)     pp_map(pool, f, items, size, n,
+ *                                               &(struct pp_map_options){
+ *                                               .chunk_size = c }, &r)
+ *     r[i]                                    pp_results_get(r, i, &p, &len)
+ *     pool.starmap(f, tuples)                 pp_starmap(pool, f, tuples,
+ *                                               argc, n, NULL, &r)
+ *     pool.map(np.sum, chunks) (large data)   pp_map_shm(pool, f, &items,
+ *                                               NULL, &r)
  *     r = pool.apply_async(f, (x,), callback) pp_apply_async(pool, f, ...)
+ *     r.ready()                               pp_handle_done(h)
  *     r.get(timeout=1)                        pp_handle_wait(h, 1.0), then
- *                                             pp_handle_result(h, ...)
+ *                                             pp_handle_get(h, &p, &len)
  *     Manager().dict()                        pp_dict_create(cap, &d)
  *     pool.close(); pool.join()               pp_pool_close(pool)
  *     pool.terminate()                        pp_pool_terminate(pool)
@@ -46,6 +52,12 @@
  * takes a callback fails, the callback never runs.  Nothing here prints,
  * exits or reads the environment.
  *
+ * The verbs are the thread pool's (threadpool.h): a result, a pp_handle or
+ * a map's pp_results, has _get (read it) and _free (give it up); a handle,
+ * whose task may still run, has _wait and _done too.  Pools, shared regions
+ * and dictionaries are created and destroyed.  Tuning and introspection
+ * (polling, counters, worker pids, the CPU count) sit apart, at the end.
+ *
  * Threads: every function may be called from any thread of the parent.
  * Each pool runs one thread of its own in the parent, the collector, which
  * sends tasks, reads results, watches the workers and runs callbacks.
@@ -76,6 +88,7 @@ struct pp_results;
 struct pp_out;
 struct pp_shm;
 struct pp_dict;
+struct pp_tuning;               /* see "Tuning and introspection" */
 
 /*
  * Size limits of the byte framing.  Arguments and results travel through a
@@ -136,8 +149,8 @@ typedef int pp_task_fn(const struct pp_task *task, struct pp_out *out);
 /*
  * A callback for pp_apply_async, run in the parent by the pool's collector
  * thread after the handle is done (its waiters are woken first).  It may
- * read h (pp_handle_result, pp_handle_outcome: they do not block now) and
- * may call pp_apply_async on the same pool, and pp_handle_destroy(h) if it
+ * read h (pp_handle_get, pp_handle_outcome: they do not block now) and
+ * may call pp_apply_async on the same pool, and pp_handle_free(h) if it
  * owns h.  It must not wait for anything the pool does (pp_handle_wait on
  * another handle, pp_map, pp_pool_close, pp_pool_terminate,
  * pp_pool_destroy): the collector would be waiting for itself.  It should
@@ -177,20 +190,19 @@ struct pp_options {
      */
     unsigned prefetch;
     /*
-     * How long, in nanoseconds, pp_handle_wait polls before it sleeps in
-     * the kernel.  0 (the default) or negative: never poll.  Polling can
-     * shorten an apply's round trip when a core is free for it; with as
-     * many busy threads as cores (2 cores: the worker and the collector) it
-     * only takes a core they need, and measured slower here.
+     * For experiments: pp_handle_wait's polling (see struct pp_tuning at
+     * the end of this file; the pool copies it).  NULL: the defaults.
      */
-    long spin_ns;
+    const struct pp_tuning *tuning;
 };
 
 #define PP_WORKERS_MAX 1024
 /* 32: a worker finishing microsecond tasks never waits for the next. */
 #define PP_PREFETCH_DEFAULT 32
 #define PP_PREFETCH_MAX 4096
-#define PP_OPTIONS_INIT { 0, 0, 0, 0, 0 }
+#define PP_OPTIONS_INIT                                                  \
+    { .workers = 0, .max_tasks_per_child = 0, .task_timeout_ms = 0,     \
+      .prefetch = 0, .tuning = NULL }
 
 /*
  * For pp_handle_wait: no time limit.  The only negative timeout accepted:
@@ -199,8 +211,35 @@ struct pp_options {
  */
 #define PP_WAIT_FOREVER (-1.0)
 
-/* pp_map's *failed_index when no item failed (TP_NO_INDEX's value). */
+/* pp_results_failed when no item failed (TP_NO_INDEX's value). */
 #define PP_NO_INDEX SIZE_MAX
+
+/*
+ * Options shared by pp_map, pp_starmap and pp_map_shm; a NULL pointer
+ * means all defaults.  Call sites read
+ *     &(struct pp_map_options){ .chunk_size = 64 }
+ */
+struct pp_map_options {
+    /*
+     * Items per frame (Python's chunksize).  0: about count / (4 * workers),
+     * as CPython does.  Each item is still one task with its own outcome,
+     * so a crash costs only the item that crashed.
+     */
+    size_t chunk_size;
+};
+
+#define PP_MAP_OPTIONS_INIT { .chunk_size = 0 }
+
+/*
+ * The items of pp_map_shm: count items of item_size bytes each in the
+ * shared region shm, item i starting at byte offset + i * item_size.
+ */
+struct pp_shm_items {
+    struct pp_shm *shm;
+    size_t offset;
+    size_t item_size;
+    size_t count;
+};
 
 /* How a task (an apply, or one map item) ended. */
 enum pp_end {
@@ -219,7 +258,7 @@ enum pp_end {
 
 /*
  * The full story of one task, from pp_handle_outcome or
- * pp_results_outcome.  error is the value pp_handle_result returns: 0, the
+ * pp_results_outcome.  error is the value pp_handle_get returns: 0, the
  * task's own code, EPIPE when the worker died under it (signal or exit),
  * ETIMEDOUT, EMSGSIZE, ECANCELED or ENOMEM.
  */
@@ -229,26 +268,6 @@ struct pp_outcome {
     int signal;       /* PP_END_SIGNALED: the signal number, else 0 */
     int exit_status;  /* PP_END_EXITED: the exit status, else 0 */
     pid_t pid;        /* the worker that ran it; 0 if none did */
-};
-
-/* Counters for teaching and for the benchmarks, from pp_pool_stats. */
-struct pp_stats {
-    uint64_t submitted;        /* tasks accepted (map items count one) */
-    uint64_t completed;        /* tasks ended, however */
-    uint64_t failed;           /* ended with a non-zero task code */
-    uint64_t crashed;          /* ended by their worker dying */
-    uint64_t timed_out;        /* ended by the time limit */
-    uint64_t cancelled;        /* ended by pp_pool_terminate */
-    uint64_t workers_started;  /* every fork, the first ones included */
-    uint64_t workers_recycled; /* retired after max_tasks_per_child */
-    uint64_t messages;         /* frames sent both ways */
-    /*
-     * Argument and result bytes copied through the sockets, both ways,
-     * frame headers not included (messages counts those: a few dozen bytes
-     * each).  A pp_map_shm whose tasks return nothing copies 0 bytes.
-     */
-    uint64_t bytes_copied;
-    unsigned workers;          /* worker processes alive now */
 };
 
 /* ---- Lifecycle ------------------------------------------------------- */
@@ -293,7 +312,7 @@ void pp_pool_destroy(struct pp_pool *pool);
  * Python's apply_async: queues fn on a copy of the len bytes at arg (arg
  * may be NULL when len is 0).  If cb is not NULL, cb(h, cb_arg) runs in the
  * collector thread when the task has ended, however it ended.  If out is
- * not NULL, *out receives a handle the caller owns (pp_handle_destroy);
+ * not NULL, *out receives a handle the caller owns (pp_handle_free);
  * with out NULL the pool frees the handle itself after the callback.
  * Returns 0, EINVAL (pool or fn NULL, or arg NULL with len > 0), EMSGSIZE
  * (len > PP_ARG_MAX), ESHUTDOWN (closed or terminated) or ENOMEM; then fn
@@ -306,27 +325,24 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
 /*
  * Python's map: runs fn on count items of item_size bytes each, read from
  * args (copied to the workers through the sockets), and blocks until all
- * have ended.  Items travel chunk_size to a frame (0: about
- * count / (4 * workers), as CPython does); each item is still one task with
- * its own outcome, so a crash costs only the item that crashed.
+ * have ended.  Items travel opt->chunk_size to a frame (see struct
+ * pp_map_options; opt may be NULL); fn runs in the workers.
  *
  * Every item runs, even after another has failed.  Returns 0 when every
- * item succeeded, and *failed_index gets PP_NO_INDEX; otherwise returns
- * the error of the failing item with the lowest index, whatever order the
- * items ran and ended in, and stores that index in *failed_index.  An item
- * fails when its task returns non-zero or does not end normally (its
- * worker crashed or was killed: see struct pp_outcome).  In both cases
- * *results holds all count results in input order (free with
- * pp_results_destroy).  Otherwise returns EINVAL (pool, fn or results
- * NULL, item_size 0, or args NULL with count > 0), EMSGSIZE (item_size >
- * PP_ARG_MAX), ESHUTDOWN or ENOMEM, runs nothing, sets *results to NULL
- * and *failed_index to PP_NO_INDEX.  So *failed_index tells the two kinds
- * of error apart.
- * failed_index may be NULL.  Must not be called from a callback.
+ * item succeeded; otherwise the error of the failing item with the lowest
+ * index, whatever order the items ran and ended in (pp_results_failed
+ * gives that index).  An item fails when its task returns non-zero or
+ * does not end normally (its worker crashed or was killed: see struct
+ * pp_outcome).  In both cases *results holds all count results in input
+ * order; the caller owns it (pp_results_free).  Otherwise returns EINVAL
+ * (pool, fn or results NULL, item_size 0, or args NULL with count > 0),
+ * EMSGSIZE (item_size > PP_ARG_MAX), ESHUTDOWN or ENOMEM, runs nothing and
+ * sets *results to NULL: so *results tells the two kinds of error apart.
+ * Must not be called from a callback.
  */
 int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
-           size_t item_size, size_t count, size_t chunk_size,
-           struct pp_results **results, size_t *failed_index);
+           size_t item_size, size_t count, const struct pp_map_options *opt,
+           struct pp_results **results);
 
 /*
  * Python's starmap: item i is the tuple args[i * argc .. i * argc + argc - 1]
@@ -336,22 +352,22 @@ int pp_map(struct pp_pool *pool, pp_task_fn *fn, const void *args,
  */
 int pp_starmap(struct pp_pool *pool, pp_task_fn *fn,
                const struct pp_arg *args, size_t argc, size_t count,
-               size_t chunk_size, struct pp_results **results,
-               size_t *failed_index);
+               const struct pp_map_options *opt,
+               struct pp_results **results);
 
 /*
- * The large-data path: runs fn on count items of item_size bytes each that
- * lie in the shared region shm, item i starting at byte
- * offset + i * item_size.  Only the item's index crosses the socket (in the
+ * The large-data path: runs fn on the items that *items describes (see
+ * struct pp_shm_items).  Only the item's index crosses the socket (in the
  * frame header): task->item points straight into the region, in the
  * worker, and no byte of data is copied.  The region must have been created
  * before the pool (else EINVAL: the workers cannot see it) and the items
- * must lie inside it (else EINVAL).  Otherwise as pp_map.
+ * must lie inside it (else EINVAL; items NULL, its shm NULL or its
+ * item_size 0 too).  Otherwise as pp_map.
  */
-int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn, struct pp_shm *shm,
-               size_t offset, size_t item_size, size_t count,
-               size_t chunk_size, struct pp_results **results,
-               size_t *failed_index);
+int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn,
+               const struct pp_shm_items *items,
+               const struct pp_map_options *opt,
+               struct pp_results **results);
 
 /*
  * Appends len bytes to the task's result (in a worker, from a task).
@@ -364,7 +380,7 @@ int pp_out_write(struct pp_out *out, const void *data, size_t len);
  * Waits until h's task has ended or timeout_s seconds have passed
  * (PP_WAIT_FOREVER: no limit; 0: just look; +infinity, or more than 10^9
  * seconds: no limit either).  Returns 0 if it has ended (read it with
- * pp_handle_result), ETIMEDOUT if not (the task goes on), or EINVAL (h
+ * pp_handle_get), ETIMEDOUT if not (the task goes on), or EINVAL (h
  * NULL, or timeout_s NaN or negative but not PP_WAIT_FOREVER), checked
  * before anything else.  Must not be called from a
  * callback on a handle that is not done.  Works after pp_pool_destroy.
@@ -375,11 +391,10 @@ int pp_handle_wait(struct pp_handle *h, double timeout_s);
  * The result of h's ended task: returns its error (as struct pp_outcome's
  * error: 0 on success) and, if data and len are not NULL, points *data at
  * the result bytes (NULL when there are none) and stores their number in
- * *len.  The bytes belong to h and live until pp_handle_destroy.  Returns
+ * *len.  The bytes belong to h and live until pp_handle_free.  Returns
  * EBUSY if the task has not ended (never blocks), EINVAL if h is NULL.
  */
-int pp_handle_result(const struct pp_handle *h, const void **data,
-                     size_t *len);
+int pp_handle_get(const struct pp_handle *h, const void **data, size_t *len);
 
 /* Stores how h's task ended in *out.  Returns 0, EBUSY or EINVAL. */
 int pp_handle_outcome(const struct pp_handle *h, struct pp_outcome *out);
@@ -391,7 +406,7 @@ bool pp_handle_done(const struct pp_handle *h);
  * Gives up the caller's handle.  The task is not stopped: it runs and its
  * callback is called, then the pool frees the handle.  NULL does nothing.
  */
-void pp_handle_destroy(struct pp_handle *h);
+void pp_handle_free(struct pp_handle *h);
 
 /* ---- Map results ----------------------------------------------------- */
 
@@ -400,7 +415,7 @@ size_t pp_results_count(const struct pp_results *r);
 
 /*
  * Item i's result: returns its error (0 on success) and its bytes as
- * pp_handle_result does; they belong to r.  EINVAL if i is out of range.
+ * pp_handle_get does; they belong to r.  EINVAL if i is out of range.
  */
 int pp_results_get(const struct pp_results *r, size_t i, const void **data,
                    size_t *len);
@@ -409,21 +424,16 @@ int pp_results_get(const struct pp_results *r, size_t i, const void **data,
 int pp_results_outcome(const struct pp_results *r, size_t i,
                        struct pp_outcome *out);
 
-/* Frees r.  NULL does nothing. */
-void pp_results_destroy(struct pp_results *r);
+/*
+ * The index of the failing item with the lowest index (the one whose error
+ * the map returned), or PP_NO_INDEX when every item succeeded or r is NULL.
+ */
+size_t pp_results_failed(const struct pp_results *r);
+
+/* Frees r and the result bytes it holds.  NULL does nothing. */
+void pp_results_free(struct pp_results *r);
 
 /* ---- Queries --------------------------------------------------------- */
-
-/* Copies the pool's counters into *out.  Returns 0, or EINVAL if NULL. */
-int pp_pool_stats(struct pp_pool *pool, struct pp_stats *out);
-
-/*
- * Copies the pids of the live workers into pids (up to n of them) and
- * their number into *count.  Returns 0 or EINVAL.  For tests and for
- * watching recycling happen.
- */
-int pp_pool_pids(struct pp_pool *pool, pid_t *pids, size_t n,
-                 size_t *count);
 
 /* The number of worker processes the pool keeps (its "workers" option). */
 unsigned pp_pool_workers(const struct pp_pool *pool);
@@ -435,6 +445,59 @@ unsigned pp_pool_workers(const struct pp_pool *pool);
  */
 char *pp_outcome_describe(const struct pp_outcome *o, char *buf,
                           size_t size);
+
+/* ---- Tuning and introspection -------------------------------------- */
+
+/*
+ * Nothing below is needed to use the pool: it is for experiments, for the
+ * benchmarks and for the tests and lessons that look inside.
+ */
+
+/* Tuning, for experiments.  Start from PP_TUNING_INIT and point
+ * pp_options.tuning at it. */
+struct pp_tuning {
+    /*
+     * How long, in nanoseconds, pp_handle_wait polls before it sleeps in
+     * the kernel.  0 (the default) or negative: never poll.  Polling can
+     * shorten an apply's round trip when a core is free for it; with as
+     * many busy threads as cores (2 cores: the worker and the collector) it
+     * only takes a core they need, and measured slower here.
+     */
+    long spin_ns;
+};
+
+#define PP_TUNING_INIT { .spin_ns = 0 }
+
+/* Counters for teaching and for the benchmarks, from pp_pool_stats. */
+struct pp_stats {
+    uint64_t submitted;        /* tasks accepted (map items count one) */
+    uint64_t completed;        /* tasks ended, however */
+    uint64_t failed;           /* ended with a non-zero task code */
+    uint64_t crashed;          /* ended by their worker dying */
+    uint64_t timed_out;        /* ended by the time limit */
+    uint64_t cancelled;        /* ended by pp_pool_terminate */
+    uint64_t workers_started;  /* every fork, the first ones included */
+    uint64_t workers_recycled; /* retired after max_tasks_per_child */
+    uint64_t messages;         /* frames sent both ways */
+    /*
+     * Argument and result bytes copied through the sockets, both ways,
+     * frame headers not included (messages counts those: a few dozen bytes
+     * each).  A pp_map_shm whose tasks return nothing copies 0 bytes.
+     */
+    uint64_t bytes_copied;
+    unsigned workers;          /* worker processes alive now */
+};
+
+/* Copies the pool's counters into *out.  Returns 0, or EINVAL if NULL. */
+int pp_pool_stats(struct pp_pool *pool, struct pp_stats *out);
+
+/*
+ * Copies the pids of the live workers into pids (up to n of them) and
+ * their number into *count.  Returns 0 or EINVAL.  For tests and for
+ * watching recycling happen.
+ */
+int pp_pool_pids(struct pp_pool *pool, pid_t *pids, size_t n,
+                 size_t *count);
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned pp_cpu_count(void);

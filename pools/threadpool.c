@@ -509,9 +509,10 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     p->nmax = opt->max_workers > p->nmin ? opt->max_workers : p->nmin;
     p->idle_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s
                                         : IDLE_DEFAULT_S;
-    p->spin_ns = opt->spin_ns == 0 ? TP_SPIN_DEFAULT_NS
-                 : opt->spin_ns < 0 ? 0 : opt->spin_ns;
-    p->tuning = opt->tuning;
+    if (opt->tuning != NULL)
+        p->tuning = *opt->tuning;
+    p->spin_ns = p->tuning.spin_ns == 0 ? TP_SPIN_DEFAULT_NS
+                 : p->tuning.spin_ns < 0 ? 0 : p->tuning.spin_ns;
     if (p->tuning.no_poll)
         p->spin_ns = 0;
     p->limit = opt->queue_limit;

@@ -10,11 +10,15 @@
  *     f = ex.submit(task, arg)                tp_submit(pool, task, arg, &f)
  *     f.result()                              tp_future_get(f, &result)
  *     f.result(timeout=1.0)                   tp_future_wait(f, 1.0), then get
+ *     f.done()                                tp_future_done(f)
  *     f.cancel()                              tp_future_cancel(f)
  *     f.add_done_callback(cb)                 tp_future_on_done(f, cb, arg)
  *     wait(fs, return_when=FIRST_COMPLETED)   tp_wait_any(fs, n, t, &i)
  *     wait(fs, return_when=ALL_COMPLETED)     tp_wait_all(fs, n, t)
- *     ex.map(fn, items, chunksize=c)          tp_map(pool, fn, ..., c, &bad)
+ *     ex.map(fn, items, chunksize=c)          tp_map(pool, fn, ctx, n,
+ *                                               &(struct tp_map_options){
+ *                                               .in = items, ...,
+ *                                               .chunk_size = c }, &bad)
  *     ex.shutdown(cancel_futures=True)        tp_pool_shutdown(pool, CANCEL)
  *     end of the "with" block                 tp_pool_destroy(pool)
  *
@@ -39,6 +43,12 @@
  * task is queued or running: the pool keeps its own reference until the
  * task has finished and its callback has returned, so nothing dangles.  A
  * future stays valid after its pool is destroyed.
+ *
+ * The same verbs on every result of both pools (procpool.h too): _wait
+ * blocks until done or a timeout, _get reads the outcome, _done asks
+ * without blocking, _free gives the caller's result up.  Pools are
+ * created and destroyed.  Tuning and introspection (the speed tricks,
+ * counters, busy times, the CPU count) sit apart, at the end of this file.
  */
 #ifndef POOLS_THREADPOOL_H
 #define POOLS_THREADPOOL_H
@@ -54,6 +64,7 @@ extern "C" {
 
 struct tp_pool;
 struct tp_future;
+struct tp_tuning;               /* see "Tuning and introspection" */
 
 /*
  * A task.  It returns 0 on success or a positive error code (the "exception")
@@ -79,31 +90,6 @@ typedef void tp_done_fn(struct tp_future *f, void *arg);
  * still run (see tp_map).
  */
 typedef int tp_map_fn(void *ctx, size_t i, const void *in, void *out);
-
-/*
- * Tuning: the pool's speed tricks, each of which can be switched off to see
- * what it buys (benchmarks/overhead --list: the tp-no-* modes; the suite's
- * "ablation" chart).  All false, the default: every trick on.  Not for
- * production use: switching a trick off only makes the pool slower.
- */
-struct tp_tuning {
-    /* Workers and waiters sleep at once instead of polling first (as
-     * spin_ns < 0): a quick submit-and-wait pays for two wake-ups. */
-    bool no_poll;
-    /* A plain malloc and free per future instead of recycled ones on cache
-     * lines of their own: allocator calls and page faults per submit. */
-    bool no_recycle;
-    /* submit takes its future in a trip to the pool's lock of its own, then
-     * queues the task in a second: one more lock round trip per submit. */
-    bool two_trips;
-    /* submit signals a worker every time, not only when one sleeps: a
-     * condition-variable signal (often a system call) per submit. */
-    bool wake_always;
-    /* tp_map's caller only waits instead of working on chunks too: one
-     * thread fewer on the map.  Then a tp_map from a task of the same pool
-     * may wait for ever (every worker waiting on helpers queued behind). */
-    bool no_caller_in_map;
-};
 
 /* Pool options.  Start from TP_OPTIONS_INIT: every 0 field means "default". */
 struct tp_options {
@@ -142,22 +128,16 @@ struct tp_options {
      */
     size_t queue_limit;
     /*
-     * How long, in nanoseconds, an idle worker (one at a time) and a thread
-     * waiting on a future keep polling before they go to sleep in the
-     * kernel.  Waking a sleeping thread costs tens of microseconds on a
-     * virtual machine, so a short poll makes a quick submit-and-wait much
-     * faster.  The poll yields the CPU (sched_yield) after its first
-     * microseconds, so it costs little on a busy machine.  0: the default
-     * (TP_SPIN_DEFAULT_NS); negative: never poll, always sleep at once.
+     * The speed tricks and the polling budget, for experiments (see struct
+     * tp_tuning at the end of this file; the pool copies it).  NULL: the
+     * defaults, every trick on.
      */
-    long spin_ns;
-    /* The speed tricks, to switch off one by one: see struct tp_tuning. */
-    struct tp_tuning tuning;
+    const struct tp_tuning *tuning;
 };
 
-#define TP_SPIN_DEFAULT_NS 50000L
-#define TP_OPTIONS_INIT \
-    { 0, 0, 0.0, 0, 0, { false, false, false, false, false } }
+#define TP_OPTIONS_INIT                                                  \
+    { .workers = 0, .max_workers = 0, .idle_timeout_s = 0.0,            \
+      .queue_limit = 0, .tuning = NULL }
 
 /* For tp_options.workers: no worker kept (see there). */
 #define TP_NO_WORKERS UINT_MAX
@@ -178,25 +158,27 @@ enum tp_shutdown {
 #define TP_NO_INDEX SIZE_MAX
 
 /*
- * Counters for teaching, read with tp_pool_stats.  A task is counted before
- * its end can be seen: once tp_future_get, tp_future_wait, tp_map, a
- * successful tp_future_cancel or a done-callback has learnt how a task
- * ended, the counters include it.  Every accepted task is, at any moment,
- * queued, running, completed or cancelled; a task cancelled while queued
- * is counted as cancelled at once and stays in queue_len until a worker
- * reaches it.
+ * What tp_map works on, besides fn and ctx: the arrays (Python's items and
+ * the list it returns) and the chunk size (Python's chunksize).  Item i is
+ * read from in + i * in_size and its answer written to out + i * out_size;
+ * a NULL array has element size 0 and fn gets NULL for it.  All 0 (or a
+ * NULL options pointer): no arrays, chunks chosen for you.  Call sites read
+ *     &(struct tp_map_options){ .in = a, .in_size = sizeof a[0],
+ *                               .out = r, .out_size = sizeof r[0] }
  */
-struct tp_stats {
-    uint64_t submitted;     /* tasks accepted, tp_map's helpers too */
-    uint64_t completed;     /* tasks that ran to the end, whatever status */
-    uint64_t cancelled;     /* tasks cancelled before they started, and
-                               tp_map's helpers it took back unused */
-    size_t queue_len;       /* tasks waiting now */
-    size_t queue_peak;      /* most tasks ever waiting at once */
-    unsigned workers;       /* worker threads alive now */
-    unsigned workers_peak;  /* most worker threads ever alive at once */
-    unsigned workers_max;   /* the limit: max_workers, or workers if fixed */
+struct tp_map_options {
+    const void *in;
+    size_t in_size;
+    void *out;
+    size_t out_size;
+    /* Items per chunk.  0: about n / (4 * workers), as CPython's
+     * multiprocessing chooses (with TP_NO_WORKERS, max_workers counts). */
+    size_t chunk_size;
 };
+
+#define TP_MAP_OPTIONS_INIT                                              \
+    { .in = NULL, .in_size = 0, .out = NULL, .out_size = 0,             \
+      .chunk_size = 0 }
 
 /* ---- Lifecycle ------------------------------------------------------- */
 
@@ -249,14 +231,15 @@ int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
                   struct tp_future **out);
 
 /*
- * Runs fn on n items, like Python's executor.map: item i is read from
- * in + i * in_size and its answer written to out + i * out_size, so the
- * results are in input order and written in place.  The items are cut into
- * chunks of `chunk` items (0: chosen for you, about n / (4 * workers) as
- * CPython's multiprocessing does; with TP_NO_WORKERS, max_workers counts).
- * Chunks go to whoever is free: the calling thread, and up to `workers`
- * helper tasks queued to bring workers in.  So tp_map never waits for a
- * free worker and may be called from a task.  It returns once every item
+ * Runs fn(ctx, i, in_i, out_i) on n items, like Python's executor.map:
+ * item i is read from opt->in + i * opt->in_size and its answer written to
+ * opt->out + i * opt->out_size, so the results are in input order and
+ * written in place (opt NULL: no arrays, fn gets NULL for both, and the
+ * default chunk size).  The items are cut into chunks of opt->chunk_size
+ * items (see struct tp_map_options).  Chunks go to whoever is free: the
+ * calling thread, and up to `workers` helper tasks queued to bring workers
+ * in, so fn runs in the caller and in the workers, several items at once.
+ * So tp_map never waits for a free worker and may be called from a task.  It returns once every item
  * has run, and then holds no queue place: the helpers that no worker
  * started are taken back (counted as cancelled, see tp_stats) and the
  * ones that started have finished.
@@ -270,9 +253,8 @@ int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
  * ESHUTDOWN (pool shut down), or the error of pthread_mutex_init or
  * pthread_cond_init (EAGAIN, ENOMEM).
  */
-int tp_map(struct tp_pool *pool, tp_map_fn *fn, void *ctx,
-           const void *in, size_t in_size, void *out, size_t out_size,
-           size_t n, size_t chunk, size_t *failed_index);
+int tp_map(struct tp_pool *pool, tp_map_fn *fn, void *ctx, size_t n,
+           const struct tp_map_options *opt, size_t *failed_index);
 
 /*
  * Blocks until f is done, then returns the task's status (0 or its error)
@@ -346,6 +328,78 @@ void tp_future_free(struct tp_future *f);
 /* True once f's task has finished or been cancelled.  Never blocks. */
 bool tp_future_done(const struct tp_future *f);
 
+/* ---- Tuning and introspection -------------------------------------- */
+
+/*
+ * Nothing below is needed to use the pool: it is for experiments, for the
+ * benchmarks and for the lessons that look inside.
+ */
+
+/*
+ * Tuning: the pool's speed tricks, each of which can be switched off to see
+ * what it buys (benchmarks/overhead --list: the tp-no-* modes; the suite's
+ * "ablation" chart), and the polling budget.  Start from TP_TUNING_INIT
+ * (all 0: every trick on) and point tp_options.tuning at it.  Not for
+ * production use: switching a trick off only makes the pool slower.
+ */
+struct tp_tuning {
+    /*
+     * How long, in nanoseconds, an idle worker (one at a time) and a thread
+     * waiting on a future keep polling before they go to sleep in the
+     * kernel.  Waking a sleeping thread costs tens of microseconds on a
+     * virtual machine, so a short poll makes a quick submit-and-wait much
+     * faster.  The poll yields the CPU (sched_yield) after its first
+     * microseconds, so it costs little on a busy machine.  0: the default
+     * (TP_SPIN_DEFAULT_NS); negative: never poll, always sleep at once
+     * (as no_poll).
+     */
+    long spin_ns;
+    /* Workers and waiters sleep at once instead of polling first (as
+     * spin_ns < 0): a quick submit-and-wait pays for two wake-ups. */
+    bool no_poll;
+    /* A plain malloc and free per future instead of recycled ones on cache
+     * lines of their own: allocator calls and page faults per submit. */
+    bool no_recycle;
+    /* submit takes its future in a trip to the pool's lock of its own, then
+     * queues the task in a second: one more lock round trip per submit. */
+    bool two_trips;
+    /* submit signals a worker every time, not only when one sleeps: a
+     * condition-variable signal (often a system call) per submit. */
+    bool wake_always;
+    /* tp_map's caller only waits instead of working on chunks too: one
+     * thread fewer on the map.  Then a tp_map from a task of the same pool
+     * may wait for ever (every worker waiting on helpers queued behind). */
+    bool no_caller_in_map;
+};
+
+/* tp_tuning.spin_ns's default: 50 us, several wake-ups' worth (see there). */
+#define TP_SPIN_DEFAULT_NS 50000L
+
+#define TP_TUNING_INIT                                                   \
+    { .spin_ns = 0, .no_poll = false, .no_recycle = false,              \
+      .two_trips = false, .wake_always = false, .no_caller_in_map = false }
+
+/*
+ * Counters for teaching, read with tp_pool_stats.  A task is counted before
+ * its end can be seen: once tp_future_get, tp_future_wait, tp_map, a
+ * successful tp_future_cancel or a done-callback has learnt how a task
+ * ended, the counters include it.  Every accepted task is, at any moment,
+ * queued, running, completed or cancelled; a task cancelled while queued
+ * is counted as cancelled at once and stays in queue_len until a worker
+ * reaches it.
+ */
+struct tp_stats {
+    uint64_t submitted;     /* tasks accepted, tp_map's helpers too */
+    uint64_t completed;     /* tasks that ran to the end, whatever status */
+    uint64_t cancelled;     /* tasks cancelled before they started, and
+                               tp_map's helpers it took back unused */
+    size_t queue_len;       /* tasks waiting now */
+    size_t queue_peak;      /* most tasks ever waiting at once */
+    unsigned workers;       /* worker threads alive now */
+    unsigned workers_peak;  /* most worker threads ever alive at once */
+    unsigned workers_max;   /* the limit: max_workers, or workers if fixed */
+};
+
 /* Copies the pool's counters into *out.  Returns 0, or EINVAL if NULL. */
 int tp_pool_stats(struct tp_pool *pool, struct tp_stats *out);
 
@@ -358,9 +412,8 @@ int tp_pool_stats(struct tp_pool *pool, struct tp_stats *out);
  * A slot is reused when a dynamic pool starts a worker after one retired,
  * and keeps adding up.  A worker adds its time at its next trip to the
  * pool's lock, so a task that is still running is not counted yet.
- * Copies up to n
- * values into busy_ns and the number of slots (workers_max) into *slots.
- * Returns 0 or EINVAL.
+ * Copies up to n values into busy_ns and the number of slots (workers_max)
+ * into *slots.  Returns 0 or EINVAL.
  */
 int tp_pool_busy(struct tp_pool *pool, uint64_t *busy_ns, size_t n,
                  size_t *slots);

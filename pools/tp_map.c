@@ -156,10 +156,13 @@ static size_t map_withdraw(struct tp_pool *p, struct map_job *job)
     return r;
 }
 
-int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
-           const void *in, size_t in_size, void *out, size_t out_size,
-           size_t n, size_t chunk, size_t *failed_index)
+int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
+           const struct tp_map_options *opt, size_t *failed_index)
 {
+    static const struct tp_map_options defaults = TP_MAP_OPTIONS_INIT;
+    const void *in;
+    void *out;
+    size_t in_size, out_size, chunk;
     struct map_job job;
     struct task t;
     size_t helpers, h, workers, withdrawn;
@@ -168,6 +171,13 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx,
 
     if (failed_index != NULL)
         *failed_index = TP_NO_INDEX;
+    if (opt == NULL)
+        opt = &defaults;
+    in = opt->in;
+    in_size = opt->in_size;
+    out = opt->out;
+    out_size = opt->out_size;
+    chunk = opt->chunk_size;
     if (p == NULL || fn == NULL || (n > 0 && in == NULL && in_size > 0) ||
         (n > 0 && out == NULL && out_size > 0))
         return EINVAL;

@@ -43,6 +43,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The map options of a call with `c` items to a frame. */
+#define CHUNK(c) (&(struct pp_map_options){ .chunk_size = (c) })
+
 /* ---- Helpers --------------------------------------------------------- */
 
 /* The wrapped functions a process pool call may make. */
@@ -164,12 +167,11 @@ static void assert_pool_works(struct pp_pool *pool)
     struct pp_results *r;
     int args[20], i, v;
     const void *data;
-    size_t bad, len;
+    size_t len;
 
     for (i = 0; i < 20; i++)
         args[i] = i;
-    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 20, 3, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 20, CHUNK(3), &r),
                      0);
     for (i = 0; i < 20; i++) {
         ck_assert_int_eq(pp_results_get(r, (size_t)i, &data, &len), 0);
@@ -177,7 +179,7 @@ static void assert_pool_works(struct pp_pool *pool)
         memcpy(&v, data, sizeof(v));
         ck_assert_int_eq(v, i * i);
     }
-    pp_results_destroy(r);
+    pp_results_free(r);
 }
 
 static struct pp_pool *pool_new(void)
@@ -317,7 +319,7 @@ static void apply_with_fault(struct pp_pool *pool, enum fi_call c, long k)
         return;
     }
     ck_assert_int_eq(rc, 0);
-    rc = pp_handle_result(h, &data, &len);
+    rc = pp_handle_get(h, &data, &len);
     /* Its result may not fit in the parent's memory: ENOMEM, said so. */
     ck_assert_msg(rc == 0 || rc == ENOMEM, "%s #%ld: result %d", fi_name(c),
                   k, rc);
@@ -325,7 +327,7 @@ static void apply_with_fault(struct pp_pool *pool, enum fi_call c, long k)
         ck_assert_uint_eq(len, sizeof(x));
         ck_assert_int_eq(*(const int *)data, 49);
     }
-    pp_handle_destroy(h);
+    pp_handle_free(h);
 }
 
 START_TEST(apply_async_fails_cleanly_at_every_call)
@@ -370,19 +372,19 @@ static void map_with_fault(struct pp_pool *pool, enum fi_call c, long k)
     struct pp_results *r = NULL;
     int args[40], i, rc, v;
     const void *data;
-    size_t bad = 0, len;
+    size_t len;
 
     for (i = 0; i < 40; i++)
         args[i] = i == 5 ? -1 : i;
     if (c != FI_NCALLS)
         fi_arm(c, k, error_of(c));
-    rc = pp_map(pool, square, args, sizeof(int), 40, 2, &r, &bad);
+    rc = pp_map(pool, square, args, sizeof(int), 40, CHUNK(2), &r);
     fi_disarm();
     if (r == NULL) {
         /* Refused before anything ran. */
         ck_assert_msg(rc == ENOMEM, "%s #%ld: no results, rc %d",
                       fi_name(c), k, rc);
-        ck_assert_uint_eq(bad, PP_NO_INDEX);
+        ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
         return;
     }
     /*
@@ -392,7 +394,7 @@ static void map_with_fault(struct pp_pool *pool, enum fi_call c, long k)
      */
     ck_assert_msg(rc == EPIPE || rc == ENOMEM, "%s #%ld: rc %d", fi_name(c),
                   k, rc);
-    ck_assert_uint_le(bad, 5);
+    ck_assert_uint_le(pp_results_failed(r), 5);
     for (i = 0; i < 40; i++) {
         rc = pp_results_get(r, (size_t)i, &data, &len);
         if (i == 5) {
@@ -407,7 +409,7 @@ static void map_with_fault(struct pp_pool *pool, enum fi_call c, long k)
             ck_assert_int_eq(v, i * i);
         }
     }
-    pp_results_destroy(r);
+    pp_results_free(r);
 }
 
 START_TEST(map_fails_cleanly_at_every_call)

@@ -521,8 +521,13 @@ static int map_once(void *arg)
 {
     struct map_case *mc = arg;
 
-    return tp_map(mc->pool, double_item, mc, mc->in, sizeof(long), mc->out,
-                  sizeof(long), NITEMS, 1, &mc->bad);
+    return tp_map(mc->pool, double_item, mc, NITEMS,
+                  &(struct tp_map_options){ .in = mc->in,
+                                            .in_size = sizeof(long),
+                                            .out = mc->out,
+                                            .out_size = sizeof(long),
+                                            .chunk_size = 1 },
+                  &mc->bad);
 }
 
 /*

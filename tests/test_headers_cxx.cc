@@ -42,6 +42,8 @@ int square_item(void *ctx, size_t i, const void *in, void *out)
 START_TEST(thread_pool_runs_a_task_and_a_map_from_cxx)
 {
     struct tp_options opt = TP_OPTIONS_INIT;
+    struct tp_tuning tuning = TP_TUNING_INIT;
+    struct tp_map_options defaults = TP_MAP_OPTIONS_INIT;
     struct tp_pool *pool = nullptr;
     struct tp_future *f = nullptr;
     std::atomic<long> calls{0};
@@ -51,7 +53,11 @@ START_TEST(thread_pool_runs_a_task_and_a_map_from_cxx)
     void *result = nullptr;
 
     opt.workers = 2;
+    tuning.no_recycle = true;
+    opt.tuning = &tuning;
     ck_assert_int_eq(tp_pool_create(&opt, &pool), 0);
+    ck_assert_int_eq(tp_map(pool, square_item, &calls, 0, &defaults, &bad),
+                     0);
     ck_assert_int_eq(tp_submit(pool, answer_task, &value, &f), 0);
     ck_assert_int_eq(tp_future_get(f, &result), 0);
     ck_assert_ptr_eq(result, &value);
@@ -59,9 +65,13 @@ START_TEST(thread_pool_runs_a_task_and_a_map_from_cxx)
     tp_future_free(f);
     for (size_t i = 0; i < in.size(); i++)
         in[i] = static_cast<long>(i);
-    ck_assert_int_eq(tp_map(pool, square_item, &calls, in.data(),
-                            sizeof(long), out.data(), sizeof(long),
-                            in.size(), 1, &bad), EDOM);
+    /* C++ has no compound literals: a named options struct, filled as
+     * C would, in declaration order (C++20's rule). */
+    struct tp_map_options mo = { .in = in.data(), .in_size = sizeof(long),
+                                 .out = out.data(), .out_size = sizeof(long),
+                                 .chunk_size = 1 };
+    ck_assert_int_eq(tp_map(pool, square_item, &calls, in.size(), &mo, &bad),
+                     EDOM);
     ck_assert_uint_eq(bad, 7);
     ck_assert_int_eq(calls.load(), 10);
     ck_assert_int_eq(out[9], 81);
@@ -72,12 +82,18 @@ END_TEST
 START_TEST(process_pool_header_works_from_cxx)
 {
     struct pp_options opt = PP_OPTIONS_INIT;
+    struct pp_tuning tuning = PP_TUNING_INIT;
+    struct pp_map_options mo = PP_MAP_OPTIONS_INIT;
     struct pp_dict *d = nullptr;
     int64_t v = 0;
 
     /* The shared dictionary needs no worker process: a call into the
      * library that a C++ program links against. */
     ck_assert_uint_eq(opt.workers, 0);
+    ck_assert_ptr_null(opt.tuning);
+    ck_assert_int_eq(tuning.spin_ns, 0);
+    ck_assert_uint_eq(mo.chunk_size, 0);
+    ck_assert_uint_eq(pp_results_failed(nullptr), PP_NO_INDEX);
     ck_assert(PP_NO_INDEX == SIZE_MAX && TP_NO_INDEX == SIZE_MAX);
     ck_assert(PP_WAIT_FOREVER == TP_WAIT_FOREVER);
     ck_assert_int_eq(pp_dict_create(16, &d), 0);

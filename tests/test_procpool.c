@@ -42,6 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The map options of a call with `c` items to a frame. */
+#define CHUNK(c) (&(struct pp_map_options){ .chunk_size = (c) })
+
 /* ---- Helpers --------------------------------------------------------- */
 
 static bool slow(void)
@@ -346,19 +349,19 @@ START_TEST(map_preserves_order)
     struct pp_pool *pool = pool_new(3);
     struct pp_results *r;
     int args[500];
-    size_t i, c, bad;
+    size_t i, c;
 
     for (i = 0; i < 500; i++)
         args[i] = (int)i;
     for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
         ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 500,
-                                chunks[c], &r, &bad),
+                                CHUNK(chunks[c]), &r),
                          0);
-        ck_assert_uint_eq(bad, PP_NO_INDEX);
+        ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
         ck_assert_uint_eq(pp_results_count(r), 500);
         for (i = 0; i < 500; i++)
             ck_assert_int_eq(result_int(r, i), (int)(i * i));
-        pp_results_destroy(r);
+        pp_results_free(r);
     }
     pp_pool_destroy(pool);
 }
@@ -388,7 +391,7 @@ START_TEST(map_spreads_over_all_workers_by_default)
 {
     static const unsigned workers[] = { 2, 4 };
     static const size_t chunks[] = { 0, 1, 7 };
-    size_t count = slow() ? 300 : 1000, i, k, c, w, bad, len, seen;
+    size_t count = slow() ? 300 : 1000, i, k, c, w, len, seen;
     struct pp_results *r;
     struct pp_pool *pool;
     pid_t pids[4];
@@ -402,7 +405,7 @@ START_TEST(map_spreads_over_all_workers_by_default)
         pool = pool_new(workers[w]);
         for (c = 0; c < 3; c++) {
             ck_assert_int_eq(pp_map(pool, nap_return_pid, args, sizeof(int),
-                                    count, chunks[c], &r, &bad),
+                                    count, CHUNK(chunks[c]), &r),
                              0);
             seen = 0;
             memset(ran, 0, sizeof(ran));
@@ -425,7 +428,7 @@ START_TEST(map_spreads_over_all_workers_by_default)
                 ck_assert_msg(ran[k] >= count / (8 * workers[w]),
                               "chunk %zu, %u workers: one ran %zu of %zu",
                               chunks[c], workers[w], ran[k], count);
-            pp_results_destroy(r);
+            pp_results_free(r);
         }
         pp_pool_destroy(pool);
     }
@@ -440,11 +443,10 @@ START_TEST(bytes_copied_counts_arguments_and_results)
     struct pp_stats before, after;
     struct pp_results *r;
     int args[100] = { 0 };
-    size_t bad;
 
     ck_assert_int_eq(pp_pool_stats(pool, &before), 0);
-    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 100, 7, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 100, CHUNK(7),
+                            &r),
                      0);
     ck_assert_int_eq(pp_pool_stats(pool, &after), 0);
     /* 100 ints out, 100 ints back; 15 task frames and 100 result frames. */
@@ -452,7 +454,7 @@ START_TEST(bytes_copied_counts_arguments_and_results)
     ck_assert(after.messages - before.messages == 15 + 100);
     ck_assert(after.submitted - before.submitted == 100);
     ck_assert(after.completed - before.completed == 100);
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -461,13 +463,12 @@ START_TEST(map_of_nothing_returns_empty_results)
 {
     struct pp_pool *pool = pool_new(1);
     struct pp_results *r;
-    size_t bad;
 
-    ck_assert_int_eq(pp_map(pool, square_ok, NULL, sizeof(int), 0, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, NULL, sizeof(int), 0, CHUNK(1),
+                            &r),
                      0);
     ck_assert_uint_eq(pp_results_count(r), 0);
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -499,13 +500,12 @@ START_TEST(starmap_passes_tuples)
     struct pp_pool *pool;
     struct pp_results *r;
     int64_t v;
-    size_t bad;
 
     ck_assert_int_eq(pp_dict_create(16, &star_dict), 0);
     pool = pool_new(2);
-    ck_assert_int_eq(pp_starmap(pool, dict_store, args, 2, 2, 1, &r, &bad),
+    ck_assert_int_eq(pp_starmap(pool, dict_store, args, 2, 2, CHUNK(1), &r),
                      0);
-    pp_results_destroy(r);
+    pp_results_free(r);
     ck_assert_int_eq(pp_dict_get(star_dict, "a", &v), 0);
     ck_assert_int_eq(v, 1);
     ck_assert_int_eq(pp_dict_get(star_dict, "bb", &v), 0);
@@ -523,14 +523,13 @@ START_TEST(task_error_is_reported_with_its_index)
     struct pp_outcome o;
     int args[10] = { 0 };
     char text[128];
-    size_t bad;
 
     args[4] = EDOM;
     args[7] = EIO;
-    ck_assert_int_eq(pp_map(pool, fail_with, args, sizeof(int), 10, 2, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, fail_with, args, sizeof(int), 10, CHUNK(2),
+                            &r),
                      EDOM);
-    ck_assert_uint_eq(bad, 4);
+    ck_assert_uint_eq(pp_results_failed(r), 4);
     ck_assert_int_eq(pp_results_get(r, 7, NULL, NULL), EIO);
     ck_assert_int_eq(pp_results_outcome(r, 4, &o), 0);
     ck_assert_int_eq(o.end, PP_END_ERROR);
@@ -538,7 +537,7 @@ START_TEST(task_error_is_reported_with_its_index)
     ck_assert_int_ne(o.pid, 0);
     pp_outcome_describe(&o, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "error"));
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -581,7 +580,7 @@ START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
     struct pp_results *r;
     struct pp_outcome o;
     int args[20], i;
-    size_t c, bad;
+    size_t c;
 
     for (i = 0; i < 20; i++)
         args[i] = i;
@@ -596,9 +595,9 @@ START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
     for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
         atomic_store(&gate->arrived, 0);
         ck_assert_int_eq(pp_map(pool, fail_late_and_early, args, sizeof(int),
-                                20, chunks[c], &r, &bad),
+                                20, CHUNK(chunks[c]), &r),
                          EDOM);
-        ck_assert_uint_eq(bad, 2);
+        ck_assert_uint_eq(pp_results_failed(r), 2);
         for (i = 0; i < 20; i++)
             if (i != 2 && i != 12 && i != 17)
                 ck_assert_int_eq(result_int(r, (size_t)i), i);
@@ -606,7 +605,7 @@ START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
         ck_assert_int_eq(pp_results_outcome(r, 12, &o), 0);
         ck_assert_int_eq(o.end, PP_END_SIGNALED);
         ck_assert_int_eq(o.error, EPIPE);
-        pp_results_destroy(r);
+        pp_results_free(r);
     }
     pp_pool_destroy(pool);
     gate_free();
@@ -635,7 +634,7 @@ START_TEST(negative_timeout_other_than_forever_is_einval)
     ck_assert_int_eq(pp_handle_wait(h, INFINITY), 0);
     ck_assert_int_eq(pp_handle_wait(h, 0), 0);
     ck_assert_int_eq(pp_handle_wait(h, -1.0), 0);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -654,10 +653,10 @@ START_TEST(large_argument_round_trips_intact)
         buf[i] = (unsigned char)(i * 7 + i / 251);
     ck_assert_int_eq(pp_apply_async(pool, echo, buf, n, NULL, NULL, &h), 0);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(h, &data, &len), 0);
+    ck_assert_int_eq(pp_handle_get(h, &data, &len), 0);
     ck_assert_uint_eq(len, n);
     ck_assert(memcmp(data, buf, n) == 0);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
     free(buf);
 }
@@ -683,11 +682,11 @@ START_TEST(size_limits_give_emsgsize_never_truncation)
     ck_assert_int_eq(pp_apply_async(pool, too_big, NULL, 0, NULL, NULL, &h),
                      0);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(h, &data, &len), EMSGSIZE);
+    ck_assert_int_eq(pp_handle_get(h, &data, &len), EMSGSIZE);
     ck_assert_uint_eq(len, 0);
     ck_assert_int_eq(pp_handle_outcome(h, &o), 0);
     ck_assert_int_eq(o.end, PP_END_TOOBIG);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -712,7 +711,7 @@ static void record(struct pp_handle *h, void *arg)
 
     ck_assert_ptr_eq(arg, &rec);
     ck_assert(pp_handle_done(h));
-    if (pp_handle_result(h, &data, &len) == 0 && len == sizeof(v))
+    if (pp_handle_get(h, &data, &len) == 0 && len == sizeof(v))
         memcpy(&v, data, sizeof(v));
     pthread_mutex_lock(&rec.lock);
     rec.calls++;
@@ -763,18 +762,62 @@ START_TEST(timed_wait_times_out_and_task_goes_on)
     ck_assert_int_eq(pp_handle_wait(h, 0.05), ETIMEDOUT);
     ck_assert_int_eq(pp_handle_wait(h, 0), ETIMEDOUT);
     ck_assert(!pp_handle_done(h));
-    ck_assert_int_eq(pp_handle_result(h, &data, &len), EBUSY);
+    ck_assert_int_eq(pp_handle_get(h, &data, &len), EBUSY);
     atomic_store(&gate->open, 1);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(h, &data, &len), 0);
+    ck_assert_int_eq(pp_handle_get(h, &data, &len), 0);
     ck_assert_uint_eq(len, sizeof(int));
     ck_assert_int_eq(*(const int *)data, 42);
     pp_pool_destroy(pool);
     /* A handle outlives its pool. */
     ck_assert_int_eq(pp_handle_wait(h, 1.0), 0);
-    ck_assert_int_eq(pp_handle_result(h, NULL, NULL), 0);
-    pp_handle_destroy(h);
+    ck_assert_int_eq(pp_handle_get(h, NULL, NULL), 0);
+    pp_handle_free(h);
     gate_free();
+}
+END_TEST
+
+/*
+ * A wait that polls first (pp_tuning.spin_ns) answers as a sleeping one
+ * does, and a map with NULL options (the default chunk size) as one with
+ * chunks of 1.
+ */
+START_TEST(polling_wait_and_default_map_options_work)
+{
+    struct pp_options o = PP_OPTIONS_INIT;
+    struct pp_tuning tuning = PP_TUNING_INIT;
+    struct pp_pool *pool = NULL;
+    struct pp_results *r;
+    struct pp_handle *h;
+    const void *data;
+    size_t len, i;
+    int x = 7, args[40];
+
+    tuning.spin_ns = 1000000;
+    o.workers = 2;
+    o.tuning = &tuning;
+    ck_assert_int_eq(pp_pool_create(&o, &pool), 0);
+    for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
+                                        NULL, &h),
+                         0);
+        ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
+        ck_assert(pp_handle_done(h));
+        ck_assert_int_eq(pp_handle_get(h, &data, &len), 0);
+        ck_assert_uint_eq(len, sizeof(int));
+        ck_assert_int_eq(*(const int *)data, 49);
+        pp_handle_free(h);
+    }
+    for (i = 0; i < 40; i++)
+        args[i] = (int)i;
+    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 40, NULL,
+                            &r),
+                     0);
+    ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
+    for (i = 0; i < 40; i++)
+        ck_assert_int_eq(result_int(r, i), (int)(i * i));
+    pp_results_free(r);
+    pp_pool_destroy(pool);
 }
 END_TEST
 
@@ -788,14 +831,12 @@ START_TEST(segfault_among_hundred_good_tasks)
     struct pp_stats st;
     int args[100], i;
     char text[128];
-    size_t bad;
 
     for (i = 0; i < 100; i++)
         args[i] = i;
-    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, CHUNK(1), &r),
                      EPIPE);
-    ck_assert_uint_eq(bad, 57);
+    ck_assert_uint_eq(pp_results_failed(r), 57);
     for (i = 0; i < 100; i++)
         if (i != 57)
             ck_assert_int_eq(result_int(r, (size_t)i), i * i);
@@ -804,15 +845,15 @@ START_TEST(segfault_among_hundred_good_tasks)
     ck_assert_int_eq(o.signal, SIGSEGV);
     pp_outcome_describe(&o, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "SIGSEGV"));
-    pp_results_destroy(r);
+    pp_results_free(r);
 
     /* Still usable, with a replacement worker. */
-    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 100, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 100, CHUNK(1),
+                            &r),
                      0);
     for (i = 0; i < 100; i++)
         ck_assert_int_eq(result_int(r, (size_t)i), i * i);
-    pp_results_destroy(r);
+    pp_results_free(r);
     await_replacement(pool, o.pid);
     ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
     ck_assert_uint_eq(st.crashed, 1);
@@ -829,20 +870,19 @@ START_TEST(crash_inside_a_chunk_costs_only_that_item)
     struct pp_results *r;
     struct pp_outcome o;
     int args[100], i;
-    size_t bad;
 
     for (i = 0; i < 100; i++)
         args[i] = i;
-    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, 10, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, CHUNK(10),
+                            &r),
                      EPIPE);
-    ck_assert_uint_eq(bad, 57);
+    ck_assert_uint_eq(pp_results_failed(r), 57);
     for (i = 0; i < 100; i++)
         if (i != 57)
             ck_assert_int_eq(result_int(r, (size_t)i), i * i);
     ck_assert_int_eq(pp_results_outcome(r, 57, &o), 0);
     ck_assert_int_eq(o.signal, SIGSEGV);
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -863,7 +903,7 @@ START_TEST(abort_and_exit_name_signal_and_status)
                      0);
     ck_assert_int_eq(pp_handle_wait(ha, PP_WAIT_FOREVER), 0);
     ck_assert_int_eq(pp_handle_wait(hx, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(ha, NULL, NULL), EPIPE);
+    ck_assert_int_eq(pp_handle_get(ha, NULL, NULL), EPIPE);
     ck_assert_int_eq(pp_handle_outcome(ha, &o), 0);
     ck_assert_int_eq(o.end, PP_END_SIGNALED);
     ck_assert_int_eq(o.signal, SIGABRT);
@@ -874,8 +914,8 @@ START_TEST(abort_and_exit_name_signal_and_status)
     ck_assert_int_eq(o.exit_status, 3);
     ck_assert_ptr_nonnull(
         strstr(pp_outcome_describe(&o, text, sizeof(text)), "status 3"));
-    pp_handle_destroy(ha);
-    pp_handle_destroy(hx);
+    pp_handle_free(ha);
+    pp_handle_free(hx);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -899,7 +939,7 @@ START_TEST(crash_reported_even_with_sigchld_ignored)
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
     ck_assert_int_eq(pp_handle_outcome(h, &o), 0);
     ck_assert_int_eq(o.signal, SIGSEGV);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -910,7 +950,7 @@ START_TEST(worker_killed_from_outside_is_replaced)
     struct pp_results *r;
     pid_t pids[2], after[2];
     int args[20], i;
-    size_t n, bad;
+    size_t n;
 
     ck_assert_int_eq(pp_pool_pids(pool, pids, 2, &n), 0);
     ck_assert_uint_eq(n, 2);
@@ -918,10 +958,10 @@ START_TEST(worker_killed_from_outside_is_replaced)
     /* Until the replacement is there, the work goes to the other one. */
     for (i = 0; i < 20; i++)
         args[i] = i;
-    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 20, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 20, CHUNK(1),
+                            &r),
                      0);
-    pp_results_destroy(r);
+    pp_results_free(r);
     await_replacement(pool, pids[0]);
     ck_assert_int_eq(pp_pool_pids(pool, after, 2, &n), 0);
     ck_assert(after[0] != pids[0] && after[1] != pids[0]);
@@ -969,7 +1009,7 @@ START_TEST(fork_server_killed_is_replaced)
     struct pp_results *r;
     pid_t pids[2], server;
     int args[50], i;
-    size_t n, bad;
+    size_t n;
 
     ck_assert_int_eq(pp_pool_pids(pool, pids, 2, &n), 0);
     server = parent_of(pids[0]);
@@ -980,12 +1020,12 @@ START_TEST(fork_server_killed_is_replaced)
     await_gone(pids[1]);
     for (i = 0; i < 50; i++)
         args[i] = i;
-    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 50, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, args, sizeof(int), 50, CHUNK(1),
+                            &r),
                      0);
     for (i = 0; i < 50; i++)
         ck_assert_int_eq(result_int(r, (size_t)i), i * i);
-    pp_results_destroy(r);
+    pp_results_free(r);
     await_replacement(pool, pids[0]);
     await_replacement(pool, pids[1]);
     ck_assert_int_eq(pp_pool_pids(pool, pids, 2, &n), 0);
@@ -1013,24 +1053,24 @@ START_TEST(task_over_time_limit_ends_etimedout)
                                     NULL, &ok),
                      0);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(h, NULL, NULL), ETIMEDOUT);
+    ck_assert_int_eq(pp_handle_get(h, NULL, NULL), ETIMEDOUT);
     ck_assert_int_eq(pp_handle_outcome(h, &o), 0);
     ck_assert_int_eq(o.end, PP_END_TIMEDOUT);
     await_replacement(pool, o.pid);
     ck_assert_int_eq(pp_handle_wait(ok, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(ok, NULL, NULL), 0);
+    ck_assert_int_eq(pp_handle_get(ok, NULL, NULL), 0);
     /* A replacement came, and still serves. */
-    pp_handle_destroy(ok);
+    pp_handle_free(ok);
     ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
                                     NULL, &ok),
                      0);
     ck_assert_int_eq(pp_handle_wait(ok, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(ok, NULL, NULL), 0);
+    ck_assert_int_eq(pp_handle_get(ok, NULL, NULL), 0);
     ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
     ck_assert_uint_eq(st.timed_out, 1);
     ck_assert_uint_eq(st.workers_started, 3);
-    pp_handle_destroy(ok);
-    pp_handle_destroy(h);
+    pp_handle_free(ok);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
     gate_free();
 }
@@ -1044,7 +1084,7 @@ START_TEST(recycling_changes_pids_after_k_tasks)
     struct pp_stats st;
     pid_t seen[30], first[2], now[2];
     char args[30] = { 0 };
-    size_t i, j, distinct = 0, same, bad, len, n;
+    size_t i, j, distinct = 0, same, len, n;
     const void *data;
 
     opt.workers = 2;
@@ -1052,7 +1092,7 @@ START_TEST(recycling_changes_pids_after_k_tasks)
     ck_assert_int_eq(pp_pool_create(&opt, &pool), 0);
     ck_assert_int_eq(pp_pool_pids(pool, first, 2, &n), 0);
     ck_assert_uint_eq(n, 2);
-    ck_assert_int_eq(pp_map(pool, return_pid, args, 1, 30, 1, &r, &bad), 0);
+    ck_assert_int_eq(pp_map(pool, return_pid, args, 1, 30, CHUNK(1), &r), 0);
     for (i = 0; i < 30; i++) {
         ck_assert_int_eq(pp_results_get(r, i, &data, &len), 0);
         memcpy(&seen[i], data, sizeof(pid_t));
@@ -1080,7 +1120,7 @@ START_TEST(recycling_changes_pids_after_k_tasks)
     ck_assert_uint_eq(n, 2);
     for (i = 0; i < n; i++)
         ck_assert(now[i] != first[0] && now[i] != first[1]);
-    pp_results_destroy(r);
+    pp_results_free(r);
     ck_assert_int_eq(pp_pool_close(pool), 0);
     ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
     ck_assert_uint_ge(st.workers_recycled, 8);
@@ -1113,14 +1153,13 @@ START_TEST(dict_counter_is_exact_across_workers)
     struct pp_results *r;
     char args[100] = { 0 };
     int64_t v;
-    size_t bad;
 
     increments_per_task = total / tasks;
     ck_assert_int_eq(pp_dict_create(8, &counter_dict), 0);
     pool = pool_new(4);
-    ck_assert_int_eq(pp_map(pool, bump, args, 1, (size_t)tasks, 1, &r, &bad),
+    ck_assert_int_eq(pp_map(pool, bump, args, 1, (size_t)tasks, CHUNK(1), &r),
                      0);
-    pp_results_destroy(r);
+    pp_results_free(r);
     ck_assert_int_eq(pp_dict_get(counter_dict, "counter", &v), 0);
     ck_assert_int_eq(v, total);
     ck_assert_uint_eq(pp_dict_recoveries(counter_dict), 0);
@@ -1235,7 +1274,6 @@ START_TEST(dict_survives_worker_killed_holding_lock)
     struct pp_results *r;
     char args[10] = { 0 };
     int64_t v;
-    size_t bad;
 
     increments_per_task = 10;
     ck_assert_int_eq(pp_dict_create(8, &counter_dict), 0);
@@ -1247,10 +1285,10 @@ START_TEST(dict_survives_worker_killed_holding_lock)
     ck_assert_int_eq(pp_handle_outcome(h, &o), 0);
     ck_assert_int_eq(o.end, PP_END_SIGNALED);
     ck_assert_int_eq(o.signal, SIGKILL);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     /* The workers take the dead process's lock and go on. */
-    ck_assert_int_eq(pp_map(pool, bump, args, 1, 10, 1, &r, &bad), 0);
-    pp_results_destroy(r);
+    ck_assert_int_eq(pp_map(pool, bump, args, 1, 10, CHUNK(1), &r), 0);
+    pp_results_free(r);
     ck_assert_int_eq(pp_dict_get(counter_dict, "counter", &v), 0);
     ck_assert_int_eq(v, 100);
     ck_assert_int_eq(pp_dict_get(counter_dict, "half", &v), 0);
@@ -1273,7 +1311,7 @@ START_TEST(dict_lock_reports_eownerdead_to_its_taker)
                                     NULL, &h),
                      0);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    pp_handle_destroy(h);
+    pp_handle_free(h);
     ck_assert_int_eq(pp_dict_lock(counter_dict), EOWNERDEAD);
     pp_dict_unlock(counter_dict);
     ck_assert_int_eq(pp_dict_lock(counter_dict), 0);
@@ -1350,7 +1388,7 @@ static int sum_chunk(const struct pp_task *t, struct pp_out *out)
 START_TEST(shm_sum_copies_no_bytes)
 {
     size_t bytes = slow() ? (size_t)32 << 20 : (size_t)256 << 20;
-    size_t chunk = (size_t)1 << 20, nchunks = bytes / chunk, n, i, bad;
+    size_t chunk = (size_t)1 << 20, nchunks = bytes / chunk, n, i;
     struct pp_shm *data, *out;
     struct pp_stats before, after;
     struct pp_results *r;
@@ -1367,8 +1405,12 @@ START_TEST(shm_sum_copies_no_bytes)
     for (i = 0; i < n; i++)
         sum_data[i] = i;
     ck_assert_int_eq(pp_pool_stats(pool, &before), 0);
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, data, 0, chunk, nchunks, 1,
-                                &r, &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = data,
+                                                        .offset = 0,
+                                                        .item_size = chunk,
+                                                        .count = nchunks },
+                                CHUNK(1), &r),
                      0);
     ck_assert_int_eq(pp_pool_stats(pool, &after), 0);
     for (i = 0; i < nchunks; i++)
@@ -1376,7 +1418,7 @@ START_TEST(shm_sum_copies_no_bytes)
     ck_assert(total == (uint64_t)n * (n - 1) / 2);
     ck_assert(after.bytes_copied == before.bytes_copied);
     ck_assert(after.messages - before.messages == 2 * nchunks);
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
     pp_shm_destroy(data);
     pp_shm_destroy(out);
@@ -1388,13 +1430,17 @@ START_TEST(shm_made_after_pool_is_refused)
     struct pp_pool *pool = pool_new(1);
     struct pp_results *r;
     struct pp_shm *late;
-    size_t bad;
 
     ck_assert_int_eq(pp_shm_create(4096, &late), 0);
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, late, 0, 8, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = late,
+                                                        .offset = 0,
+                                                        .item_size = 8,
+                                                        .count = 1 },
+                                CHUNK(1), &r),
                      EINVAL);
     ck_assert_ptr_null(r);
-    ck_assert_uint_eq(bad, PP_NO_INDEX);
+    ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
     pp_shm_destroy(late);
     pp_pool_destroy(pool);
 }
@@ -1408,7 +1454,6 @@ START_TEST(close_finishes_queued_work_then_refuses)
     struct pp_handle *h[20];
     struct pp_results *r;
     int i, x = 3;
-    size_t bad;
 
     for (i = 0; i < 20; i++)
         ck_assert_int_eq(pp_apply_async(pool, square_ok, &i, sizeof(i), NULL,
@@ -1417,16 +1462,16 @@ START_TEST(close_finishes_queued_work_then_refuses)
     ck_assert_int_eq(pp_pool_close(pool), 0);
     for (i = 0; i < 20; i++) {
         ck_assert(pp_handle_done(h[i]));
-        ck_assert_int_eq(pp_handle_result(h[i], NULL, NULL), 0);
-        pp_handle_destroy(h[i]);
+        ck_assert_int_eq(pp_handle_get(h[i], NULL, NULL), 0);
+        pp_handle_free(h[i]);
     }
     ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
                                     NULL, &h[0]),
                      ESHUTDOWN);
     ck_assert_ptr_null(h[0]);
-    ck_assert_int_eq(pp_map(pool, square_ok, &x, sizeof(x), 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, &x, sizeof(x), 1, CHUNK(1), &r),
                      ESHUTDOWN);
-    ck_assert_uint_eq(bad, PP_NO_INDEX);
+    ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
     pp_pool_destroy(pool);
 }
 END_TEST
@@ -1452,7 +1497,7 @@ START_TEST(terminate_kills_workers_and_cancels)
         ck_assert_int_eq(pp_handle_outcome(h[i], &o), 0);
         cancelled += o.end == PP_END_CANCELLED;
         ck_assert_int_eq(o.error, ECANCELED);
-        pp_handle_destroy(h[i]);
+        pp_handle_free(h[i]);
     }
     ck_assert_int_eq(cancelled, 6);
     ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
@@ -1477,21 +1522,20 @@ START_TEST(terminate_during_map_cancels_the_rest)
     struct pp_outcome o;
     pthread_t t;
     int args[10] = { 0 };
-    size_t bad, i;
+    size_t i;
 
     gate_make();
     pool = pool_new(2);
     ck_assert_int_eq(pthread_create(&t, NULL, terminate_later, pool), 0);
-    ck_assert_int_eq(pp_map(pool, forever, args, sizeof(int), 10, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, forever, args, sizeof(int), 10, CHUNK(1), &r),
                      ECANCELED);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(pp_results_failed(r), 0);
     for (i = 0; i < 10; i++) {
         ck_assert_int_eq(pp_results_outcome(r, i, &o), 0);
         ck_assert_int_eq(o.end, PP_END_CANCELLED);
     }
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(pool);
     gate_free();
 }
@@ -1505,7 +1549,6 @@ static void exercise(void)
     struct pp_results *r;
     struct pp_handle *h;
     int args[100], i;
-    size_t bad;
 
     opt.workers = 3;
     opt.max_tasks_per_child = 40;
@@ -1515,16 +1558,15 @@ static void exercise(void)
         args[i] = i;
     args[10] = -1;
     args[20] = -2;
-    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, 1, &r,
-                            &bad),
+    ck_assert_int_eq(pp_map(pool, square, args, sizeof(int), 100, CHUNK(1), &r),
                      EPIPE);
-    ck_assert_uint_eq(bad, 10);
-    pp_results_destroy(r);
+    ck_assert_uint_eq(pp_results_failed(r), 10);
+    pp_results_free(r);
     ck_assert_int_eq(pp_apply_async(pool, forever, NULL, 0, NULL, NULL, &h),
                      0);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
-    ck_assert_int_eq(pp_handle_result(h, NULL, NULL), ETIMEDOUT);
-    pp_handle_destroy(h);
+    ck_assert_int_eq(pp_handle_get(h, NULL, NULL), ETIMEDOUT);
+    pp_handle_free(h);
     pp_pool_destroy(pool);
 }
 
@@ -1548,7 +1590,6 @@ START_TEST(two_pools_do_not_hold_each_other)
     struct pp_pool *a, *b;
     struct pp_results *r;
     int fds = count_fds(), kids = count_children(NULL), x[4] = { 1, 2, 3, 4 };
-    size_t bad;
 
     a = pool_new(2);
     b = pool_new(2);
@@ -1557,10 +1598,10 @@ START_TEST(two_pools_do_not_hold_each_other)
      * them, a's workers would never see EOF and this would hang.
      */
     pp_pool_destroy(a);
-    ck_assert_int_eq(pp_map(b, square_ok, x, sizeof(int), 4, 1, &r, &bad),
+    ck_assert_int_eq(pp_map(b, square_ok, x, sizeof(int), 4, CHUNK(1), &r),
                      0);
     ck_assert_int_eq(result_int(r, 3), 16);
-    pp_results_destroy(r);
+    pp_results_free(r);
     pp_pool_destroy(b);
     ck_assert_int_eq(count_fds(), fds);
     ck_assert_int_eq(count_children(NULL), kids);
@@ -1648,7 +1689,7 @@ START_TEST(wrong_arguments_give_einval)
     struct pp_arg a[PP_STARMAP_ARGS_MAX + 1];
     struct pp_stats st;
     int x = 1;
-    size_t bad, n;
+    size_t n;
 
     ck_assert_int_eq(pp_shm_create(4096, &shm), 0);
     ck_assert_int_eq(pp_pool_create(NULL, NULL), EINVAL);
@@ -1671,35 +1712,53 @@ START_TEST(wrong_arguments_give_einval)
                      EINVAL);
     ck_assert_ptr_null(h);
 
-    ck_assert_int_eq(pp_map(NULL, square_ok, &x, 4, 1, 1, &r, &bad), EINVAL);
-    ck_assert_int_eq(pp_map(pool, NULL, &x, 4, 1, 1, &r, &bad), EINVAL);
-    ck_assert_int_eq(pp_map(pool, square_ok, &x, 0, 1, 1, &r, &bad), EINVAL);
-    ck_assert_int_eq(pp_map(pool, square_ok, NULL, 4, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_map(NULL, square_ok, &x, 4, 1, CHUNK(1), &r), EINVAL);
+    ck_assert_int_eq(pp_map(pool, NULL, &x, 4, 1, CHUNK(1), &r), EINVAL);
+    ck_assert_int_eq(pp_map(pool, square_ok, &x, 0, 1, CHUNK(1), &r), EINVAL);
+    ck_assert_int_eq(pp_map(pool, square_ok, NULL, 4, 1, CHUNK(1), &r),
                      EINVAL);
-    ck_assert_int_eq(pp_map(pool, square_ok, &x, 4, 1, 1, NULL, &bad),
+    ck_assert_int_eq(pp_map(pool, square_ok, &x, 4, 1, CHUNK(1), NULL),
                      EINVAL);
     ck_assert_ptr_null(r);
-    ck_assert_uint_eq(bad, PP_NO_INDEX);
+    ck_assert_uint_eq(pp_results_failed(r), PP_NO_INDEX);
 
     memset(a, 0, sizeof(a));
-    ck_assert_int_eq(pp_starmap(pool, dict_store, a, 0, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_starmap(pool, dict_store, a, 0, 1, CHUNK(1), &r),
                      EINVAL);
-    ck_assert_int_eq(pp_starmap(pool, dict_store, a,
-                                PP_STARMAP_ARGS_MAX + 1, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_starmap(pool, dict_store, a, PP_STARMAP_ARGS_MAX + 1, 1,
+                                CHUNK(1), &r),
                      EINVAL);
     a[0].len = 3; /* data NULL with a length */
-    ck_assert_int_eq(pp_starmap(pool, dict_store, a, 1, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_starmap(pool, dict_store, a, 1, 1, CHUNK(1), &r),
                      EINVAL);
 
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, NULL, 0, 8, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, NULL, NULL, &r), EINVAL);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = NULL,
+                                                        .offset = 0,
+                                                        .item_size = 8,
+                                                        .count = 1 },
+                                CHUNK(1), &r),
                      EINVAL);
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, shm, 0, 0, 1, 1, &r, &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = shm, .offset = 0,
+                                                        .item_size = 0,
+                                                        .count = 1 },
+                                CHUNK(1), &r),
                      EINVAL);
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, shm, 4096 - 8, 16, 1, 1, &r,
-                                &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = shm,
+                                                        .offset = 4096 - 8,
+                                                        .item_size = 16,
+                                                        .count = 1 },
+                                CHUNK(1), &r),
                      EINVAL);
-    ck_assert_int_eq(pp_map_shm(pool, sum_chunk, shm, 0, 1024, 5, 1, &r,
-                                &bad),
+    ck_assert_int_eq(pp_map_shm(pool, sum_chunk,
+                                &(struct pp_shm_items){ .shm = shm, .offset = 0,
+                                                        .item_size = 1024,
+                                                        .count = 5 },
+                                CHUNK(1), &r),
                      EINVAL);
 
     ck_assert_int_eq(pp_handle_wait(NULL, 1.0), EINVAL);
@@ -1709,8 +1768,8 @@ START_TEST(wrong_arguments_give_einval)
     ck_assert_int_eq(pp_handle_wait(h, NAN), EINVAL);
     ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
     ck_assert_int_eq(pp_handle_outcome(h, NULL), EINVAL);
-    pp_handle_destroy(h);
-    ck_assert_int_eq(pp_handle_result(NULL, NULL, NULL), EINVAL);
+    pp_handle_free(h);
+    ck_assert_int_eq(pp_handle_get(NULL, NULL, NULL), EINVAL);
     ck_assert_int_eq(pp_results_get(NULL, 0, NULL, NULL), EINVAL);
     ck_assert_int_eq(pp_pool_stats(NULL, &st), EINVAL);
     ck_assert_int_eq(pp_pool_stats(pool, NULL), EINVAL);
@@ -1733,8 +1792,8 @@ START_TEST(wrong_arguments_give_einval)
 
     /* Destroy functions take NULL. */
     pp_pool_destroy(NULL);
-    pp_handle_destroy(NULL);
-    pp_results_destroy(NULL);
+    pp_handle_free(NULL);
+    pp_results_free(NULL);
     pp_shm_destroy(NULL);
     pp_dict_destroy(NULL);
     pp_pool_destroy(pool);
@@ -1766,6 +1825,7 @@ static Suite *procpool_suite(void)
     tcase_add_test(basic, size_limits_give_emsgsize_never_truncation);
     tcase_add_test(basic, apply_async_runs_callback_in_collector);
     tcase_add_test(basic, timed_wait_times_out_and_task_goes_on);
+    tcase_add_test(basic, polling_wait_and_default_map_options_work);
     tcase_add_test(basic, wrong_arguments_give_einval);
     suite_add_tcase(s, basic);
 

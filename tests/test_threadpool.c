@@ -692,6 +692,12 @@ struct map_ctx {
     size_t fail_a, fail_b;      /* items that fail (EDOM, ERANGE) */
 };
 
+/* tp_map's options for arrays of longs: item i from in[i] to out[i]. */
+#define LONGS(src, dst, chunk)                                           \
+    (&(struct tp_map_options){ .in = (src), .in_size = sizeof(long),    \
+                               .out = (dst), .out_size = sizeof(long),  \
+                               .chunk_size = (chunk) })
+
 static int triple_plus_index(void *arg, size_t i, const void *in, void *out)
 {
     struct map_ctx *ctx = arg;
@@ -720,8 +726,8 @@ START_TEST(map_preserves_order_for_every_chunk_size)
         struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
 
         memset(out, 0xff, N * sizeof(*out));
-        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
-                                out, sizeof(*out), N, chunks[c], &bad), 0);
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, N,
+                                LONGS(in, out, chunks[c]), &bad), 0);
         ck_assert_uint_eq(bad, TP_NO_INDEX);
         ck_assert_int_eq(atomic_load(&ctx.calls), N);
         for (i = 0; i < N; i++)
@@ -749,8 +755,9 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
     ck_assert(in != NULL && out != NULL);
     for (i = 0; i < N; i++)
         in[i] = (long)i;
-    for (off = 0; off <= 5; off++) {
+    for (off = 0; off <= 6; off++) {
         struct tp_options opt = TP_OPTIONS_INIT;
+        struct tp_tuning tuning = TP_TUNING_INIT;
         struct tp_future *fs[TASKS];
         struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
         struct tp_pool *p = NULL;
@@ -758,11 +765,13 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
         void *result;
 
         opt.workers = 2;
-        opt.tuning.no_poll = off == 1;
-        opt.tuning.no_recycle = off == 2;
-        opt.tuning.two_trips = off == 3;
-        opt.tuning.wake_always = off == 4;
-        opt.tuning.no_caller_in_map = off == 5;
+        tuning.no_poll = off == 1;
+        tuning.no_recycle = off == 2;
+        tuning.two_trips = off == 3;
+        tuning.wake_always = off == 4;
+        tuning.no_caller_in_map = off == 5;
+        tuning.spin_ns = off == 6 ? -1 : 0;  /* never poll, the other way */
+        opt.tuning = &tuning;
         ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
         for (i = 0; i < TASKS; i++) {
             statuses[i] = (int)(i % 3);
@@ -775,8 +784,8 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
             ck_assert_ptr_eq(result, &statuses[i]);
             tp_future_free(fs[i]);
         }
-        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
-                                out, sizeof(*out), N, 7, &bad), 0);
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, N,
+                                LONGS(in, out, 7), &bad), 0);
         ck_assert_int_eq(atomic_load(&ctx.calls), N);
         for (i = 0; i < N; i++)
             ck_assert_int_eq(out[i], 3 * in[i] + (long)i);
@@ -806,8 +815,8 @@ START_TEST(map_runs_every_item_and_reports_the_lowest_failure)
         struct map_ctx ctx = { 0, 123, 500 };
 
         memset(out, 0, sizeof(out));
-        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
-                                out, sizeof(*out), N, chunks[c], &bad), EDOM);
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, N,
+                                LONGS(in, out, chunks[c]), &bad), EDOM);
         ck_assert_uint_eq(bad, 123);
         ck_assert_int_eq(atomic_load(&ctx.calls), N);
         for (i = 0; i < N; i++)
@@ -872,8 +881,11 @@ START_TEST(map_reports_the_lowest_failure_whatever_fails_first)
         pthread_cond_init(&lf.cv, NULL);
         memset(out, 0xff, sizeof(out));
         bad = 0;
-        ck_assert_int_eq(tp_map(p, fail_low_after_high, &lf, NULL, 0,
-                                out, sizeof(*out), N, chunks[c], &bad),
+        ck_assert_int_eq(tp_map(p, fail_low_after_high, &lf, N,
+                                &(struct tp_map_options){
+                                    .out = out, .out_size = sizeof(*out),
+                                    .chunk_size = chunks[c] },
+                                &bad),
                          EDOM);
         ck_assert_uint_eq(bad, 30);
         ck_assert_int_eq(atomic_load(&lf.calls), N);
@@ -884,12 +896,13 @@ START_TEST(map_reports_the_lowest_failure_whatever_fails_first)
     }
     /* No failure: TP_NO_INDEX, on a map of nothing too. */
     ck_assert_int_eq(tp_map(p, fail_low_after_high,
-                            &(struct late_failure){ .low = N, .high = N },
-                            NULL, 0, out, sizeof(*out), N, 0, &bad), 0);
+                            &(struct late_failure){ .low = N, .high = N }, N,
+                            &(struct tp_map_options){
+                                .out = out, .out_size = sizeof(*out) },
+                            &bad), 0);
     ck_assert_uint_eq(bad, TP_NO_INDEX);
     bad = 0;
-    ck_assert_int_eq(tp_map(p, fail_low_after_high, NULL, NULL, 0, NULL, 0,
-                            0, 0, &bad), 0);
+    ck_assert_int_eq(tp_map(p, fail_low_after_high, NULL, 0, NULL, &bad), 0);
     ck_assert_uint_eq(bad, TP_NO_INDEX);
     tp_pool_destroy(p);
 }
@@ -902,18 +915,18 @@ START_TEST(map_rejects_bad_arguments)
     long v = 1, out = 0;
     size_t bad = 0;
 
-    ck_assert_int_eq(tp_map(NULL, triple_plus_index, &ctx, &v, sizeof(v),
-                            &out, sizeof(out), 1, 0, &bad), EINVAL);
+    ck_assert_int_eq(tp_map(NULL, triple_plus_index, &ctx, 1,
+                            LONGS(&v, &out, 0), &bad), EINVAL);
     ck_assert_uint_eq(bad, TP_NO_INDEX);
-    ck_assert_int_eq(tp_map(p, NULL, &ctx, &v, sizeof(v), &out, sizeof(out),
-                            1, 0, &bad), EINVAL);
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, NULL, sizeof(v),
-                            &out, sizeof(out), 1, 0, &bad), EINVAL);
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, &v, sizeof(v),
-                            NULL, sizeof(out), 1, 0, &bad), EINVAL);
+    ck_assert_int_eq(tp_map(p, NULL, &ctx, 1, LONGS(&v, &out, 0), &bad),
+                     EINVAL);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 1, LONGS(NULL, &out, 0),
+                            &bad), EINVAL);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 1, LONGS(&v, NULL, 0),
+                            &bad), EINVAL);
     /* Nothing to do is no error. */
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, NULL, sizeof(v),
-                            NULL, sizeof(out), 0, 0, &bad), 0);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 0, LONGS(NULL, NULL, 0),
+                            &bad), 0);
     ck_assert_uint_eq(bad, TP_NO_INDEX);
     ck_assert_int_eq(atomic_load(&ctx.calls), 0);
     tp_pool_destroy(p);
@@ -932,8 +945,8 @@ static int map_in_a_task(void *arg, void **result)
     struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
 
     (void)result;
-    nm->rc = tp_map(nm->pool, triple_plus_index, &ctx, nm->in,
-                    sizeof(long), nm->out, sizeof(long), 100, 1, NULL);
+    nm->rc = tp_map(nm->pool, triple_plus_index, &ctx, 100,
+                    LONGS(nm->in, nm->out, 1), NULL);
     return 0;
 }
 
@@ -980,8 +993,8 @@ START_TEST(map_returns_holding_no_queue_slot)
     gate_await(&g, 1);
     /* The only worker is busy and the queue is empty: the caller does
      * every item, and the queue must be as empty afterwards. */
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
-                            out, sizeof(*out), N, 1, &bad), 0);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, N, LONGS(in, out, 1),
+                            &bad), 0);
     ck_assert_int_eq(tp_pool_stats(p, &st), 0);
     ck_assert_uint_eq(st.queue_len, 0);
     ck_assert_int_eq(tp_try_submit(p, count_task, &count, NULL), 0);
@@ -1114,8 +1127,8 @@ START_TEST(submit_after_shutdown_fails)
     ck_assert_ptr_null(f);
     ck_assert_int_eq(tp_try_submit(p, count_task, &ctx.calls, NULL),
                      ESHUTDOWN);
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, &v, sizeof(v), &out,
-                            sizeof(out), 1, 0, NULL), ESHUTDOWN);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 1, LONGS(&v, &out, 0),
+                            NULL), ESHUTDOWN);
     tp_pool_destroy(p);
     ck_assert_int_eq(atomic_load(&ctx.calls), 0);
 }
@@ -1363,9 +1376,8 @@ START_TEST(dynamic_pool_does_not_grow_without_load)
             ck_assert_int_eq(tp_future_get(f, NULL), 0);
             tp_future_free(f);
             if (i % 4 == 3)
-                ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in,
-                                        sizeof(long), out, sizeof(long), 8,
-                                        1, NULL), 0);
+                ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 8,
+                                        LONGS(in, out, 1), NULL), 0);
         }
         ck_assert_int_eq(tp_pool_stats(p, &st), 0);
         ck_assert_uint_eq(st.workers_peak, 1);
@@ -1407,8 +1419,8 @@ START_TEST(dynamic_pool_may_start_with_no_worker)
     wait_for_workers(p, 0);
     for (i = 0; i < N; i++)
         in[i] = (long)i;
-    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(*in),
-                            out, sizeof(*out), N, 0, NULL), 0);
+    ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, N, LONGS(in, out, 0),
+                            NULL), 0);
     for (i = 0; i < N; i++)
         ck_assert_int_eq(out[i], 4 * (long)i);
     ck_assert_int_eq(tp_submit(p, status_task, &zero, &f), 0);
@@ -1594,8 +1606,8 @@ START_TEST(stats_count_a_task_once_its_outcome_is_returned)
         ck_assert_uint_eq(st.queue_len, 0);
     }
     for (i = 0; i < 50; i++) {
-        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, in, sizeof(long),
-                                out, sizeof(long), 8, 1, NULL), 0);
+        ck_assert_int_eq(tp_map(p, triple_plus_index, &ctx, 8,
+                                LONGS(in, out, 1), NULL), 0);
         ck_assert_int_eq(tp_pool_stats(p, &st), 0);
         ck_assert_uint_eq(st.queue_len, 0);
         ck_assert_uint_eq(st.completed + st.cancelled, st.submitted);

@@ -32,7 +32,8 @@ struct dtp_options {
     unsigned max_workers;   /* 1 .. DTP_MAX_WORKERS, >= min_workers */
     long idle_ms;           /* idle time after which a worker retires */
 };
-#define DTP_OPTIONS_INIT { 0, 4, 1000 }
+#define DTP_OPTIONS_INIT \
+    { .min_workers = 0, .max_workers = 4, .idle_ms = 1000 }
 
 typedef void dtp_task_fn(void *arg);
 
