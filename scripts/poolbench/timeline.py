@@ -30,6 +30,8 @@ more rules, because a trace can hold 64 workers or 100 000 tasks:
   drawn as one grey box, and the chart's note says how many tasks were
   merged into how many boxes (a 100 000-box SVG draws nothing a reader
   can see and takes minutes to open).  Failed tasks are never merged.
+  Should more than MAX_BOXES boxes remain, the same is done for boxes
+  narrower than 2, 4 ... pixels, and the note says so.
 """
 
 import argparse
@@ -65,6 +67,11 @@ ROW_LABEL_PX = 28
 MAX_LABELLED_ROWS = 16
 LABEL_CHAR_PX = 8
 MAX_BOX_LABELS = 300
+# More boxes than this and the SVG grows past a few MB and opens slowly:
+# draw() then merges boxes narrower than 2, 4 ... pixels (a row holds at
+# most PLOT_PX_WIDTH / 2 boxes a pixel wide with a pixel between them, so
+# 64 rows could hold 35 000).
+MAX_BOXES = 20000
 # Blocks of the data file, per panel, in this order.
 BLOCKS = ('boxes', 'failed', 'merged', 'labels', 'queue', 'instants')
 
@@ -259,17 +266,26 @@ def draw(trs, png, svg, datafile, title=None, footer=None, same_x=True):
     sums = [trace.summary(tr) for tr in trs]
     spans = [s['makespan_us'] for s in sums]
     ranges = [max(spans) if same_x else sp for sp in spans]
-    panels = []
-    for tr, s, rng in zip(trs, sums, ranges):
-        rng = rng if rng > 0 else 1.0
-        panels.append(panel_data(tr, s['t0'], rng / PLOT_PX_WIDTH))
+    # Merge what is narrower than a pixel; if that still leaves more than
+    # MAX_BOXES, what is narrower than 2, 4 ... pixels.
+    px = 1
+    while True:
+        panels = []
+        for tr, s, rng in zip(trs, sums, ranges):
+            rng = rng if rng > 0 else 1.0
+            panels.append(panel_data(tr, s['t0'], px * rng / PLOT_PX_WIDTH))
+        if sum(len(p['boxes']) for p in panels) <= MAX_BOXES:
+            break
+        px *= 2
     notes = []
     for tr, pd in zip(trs, panels):
         who = ('%s: ' % (tr['meta']['label'] or tr['meta']['mode'])
                if len(trs) > 1 else '')
         if pd['nmerged']:
-            notes.append('%s%d tasks narrower than a pixel drawn as %d grey '
-                         'boxes' % (who, pd['nmerged'], len(pd['merged'])))
+            notes.append('%s%d tasks narrower than %s drawn as %d grey '
+                         'boxes' % (who, pd['nmerged'],
+                                    'a pixel' if px == 1 else
+                                    '%d pixels' % px, len(pd['merged'])))
         if tr['meta']['dropped']:
             notes.append('%s%d events lost to full buffers are missing'
                          % (who, tr['meta']['dropped']))

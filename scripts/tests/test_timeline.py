@@ -305,6 +305,29 @@ class Chart(unittest.TestCase):
         self.assertLess(os.path.getsize(os.path.join(self.tmp, 'tiny.svg')),
                         200000)
 
+    def test_too_many_boxes_a_pixel_wide_are_merged_too(self):
+        # 64 rows of 500 tasks, each a little under a pixel wide with a
+        # gap a little over a pixel: 32 000 boxes unless merged further.
+        tasks = [{'id': 500 * (w - 1) + k, 'tid': w, 'queued': 0.0,
+                  'start': 7.0 * k, 'end': 7.0 * k + 3.0}
+                 for w in range(1, 65) for k in range(500)]
+        r, b, _ = self.draw('crowd', trace.make_doc(meta(64), tasks))
+        self.assertLessEqual(len(b[(1, 'boxes')]), timeline.MAX_BOXES)
+        self.assertEqual(len(b[(1, 'merged')]), 64)
+        self.assertIn('32000 tasks narrower than 2 pixels', r['note'])
+
+    def test_an_empty_and_a_sequential_trace_draw(self):
+        r, b, _ = self.draw('empty', trace.make_doc(meta(2), []))
+        self.assertEqual(b[(1, 'boxes')], [])
+        seq = trace.make_doc(
+            meta(0, pool='none', mode='seq', label='sequential'),
+            [{'id': k, 'tid': 0, 'queued': 0.0, 'start': 10.0 * k,
+              'end': 10.0 * k + 9.0} for k in range(20)])
+        self.assertEqual(trace.validate(seq, tasks=20, workers=0), [])
+        r, b, svg = self.draw('seq', seq)
+        self.assertEqual(len(b[(1, 'boxes')]), 20)
+        self.assertEqual(r['panels'][0]['row_tics'], [('caller', 0)])
+
     def test_killed_worker_task_is_failed_and_never_merged(self):
         r, b, svg = self.draw('killed', killed())
         failed = [ln.split() for ln in b[(1, 'failed')]]
