@@ -326,7 +326,8 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
  * Python's map: runs fn on count items of item_size bytes each, read from
  * args (copied to the workers through the sockets), and blocks until all
  * have ended.  Items travel opt->chunk_size to a frame (see struct
- * pp_map_options; opt may be NULL); fn runs in the workers.
+ * pp_map_options; opt may be NULL, and is read during the call only); fn
+ * runs in the workers.
  *
  * Every item runs, even after another has failed.  Returns 0 when every
  * item succeeded; otherwise the error of the failing item with the lowest

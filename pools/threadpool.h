@@ -239,7 +239,8 @@ int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
  * items (see struct tp_map_options).  Chunks go to whoever is free: the
  * calling thread, and up to `workers` helper tasks queued to bring workers
  * in, so fn runs in the caller and in the workers, several items at once.
- * So tp_map never waits for a free worker and may be called from a task.  It returns once every item
+ * So tp_map never waits for a free worker and may be called from a task.
+ * The arrays stay the caller's; *opt is read during the call only.  It returns once every item
  * has run, and then holds no queue place: the helpers that no worker
  * started are taken back (counted as cancelled, see tp_stats) and the
  * ones that started have finished.
