@@ -25,9 +25,10 @@
 # harness and the textbook pool) and benchmarks/cases/*.c (the case studies'
 # server, site, crawler and images) make libbench.a; every benchmarks/*.c is
 # one program in $(BUILD)/bin; every tests/test_*.c is one Check test
-# program in $(BUILD)/tests (tests/test_*.cc too, built with $(CXX);
-# tests/test_faults_* are linked with tests/faultinject.c).  New files are
-# picked up by wildcard: adding a program or a test never needs an edit here.
+# program in $(BUILD)/tests (tests/test_*.cc too, built with $(CXX); the C
+# ones are linked with tests/support.c, tests/test_faults_* with
+# tests/faultinject.c too).  New files are picked up by wildcard: adding a
+# program or a test never needs an edit here.
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -176,10 +177,12 @@ $(BUILD)/bin/mpi/%: benchmarks/mpi/%.c $(BENCHLIB) $(LIB)
 	$(MPICC) $(BASE_CFLAGS) -MF $(BUILD)/obj/mpi/$*.d $(CFLAGS) -o $@ $< \
 	    $(BENCHLIB) $(LIB) $(BASE_LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCHLIB) $(LIB)
+# Every C test is linked with tests/support.c, what the tests share.
+SUPPORT_OBJ := $(BUILD)/obj/tests/support.o
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(BENCHLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(BENCHLIB) $(LIB) \
-	    $(CHECK_LIBS) $(BASE_LDLIBS)
+	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BENCHLIB) \
+	    $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
 
 # Fault injection (tests/faultinject.h): every tests/test_faults_*.c is
 # linked with tests/faultinject.c and one --wrap per function it can make
@@ -189,11 +192,11 @@ FI_WRAP := malloc calloc realloc aligned_alloc pthread_create \
            signalfd fcntl
 FI_OBJ := $(BUILD)/obj/tests/faultinject.o
 $(BUILD)/tests/test_faults_%: $(BUILD)/obj/tests/test_faults_%.o $(FI_OBJ) \
-                              $(BENCHLIB) $(LIB)
+                              $(SUPPORT_OBJ) $(BENCHLIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) \
 	    $(addprefix -Wl$(comma)--wrap=,$(FI_WRAP)) -o $@ $< $(FI_OBJ) \
-	    $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
+	    $(SUPPORT_OBJ) $(BENCHLIB) $(LIB) $(CHECK_LIBS) $(BASE_LDLIBS)
 
 # The C++ tests: the C flags without what only C has, compiled and linked
 # by $(CXX), with the same sanitizers.  C++20: the first C++ with
