@@ -51,8 +51,12 @@
  * Timing: the pool is created before the clock starts (setup_s, in the
  * first record); kernel_s covers submitting every chunk, computing, and
  * collecting every count.
+ *
+ * The run itself (the common options, the set-up, the pool, the records)
+ * is bench_run()'s (benchmarks/lib/bench_run.h): this file is the
+ * workload's options, its plan and its three kernels.
  */
-#include "bench.h"
+#include "bench_run.h"
 #include "procpool.h"
 #include "threadpool.h"
 #include "workloads.h"
@@ -89,27 +93,52 @@ static int count_task(void *arg, void **result)
     return 0;
 }
 
+/* The program's options and data, for bench_run(). */
+struct primes {
+    long long n;
+    bool gil;
+    const char *variant;        /* mpi only; NULL: not given */
+    pthread_mutex_t gil_lock;
+    struct chunk *chunks;       /* threads: one per task */
+    struct tp_future **futures;
+    uint64_t *bounds;           /* procs: [from, to) of each task */
+};
+
+static int count_seq(void *ctx, const struct bench_pools *pools,
+                     struct bench_record *r)
+{
+    struct primes *p = ctx;
+
+    (void)pools;
+    r->result = (int64_t)wl_count_primes(0, (uint64_t)p->n);
+    return 0;
+}
+
 /* Submits every chunk to the pool and waits for all of them.  Returns 0,
  * or the first error (a failed submit, or a task's status); every task
  * that was submitted has finished when it returns, either way. */
-static int run_threads(struct tp_pool *pool, struct chunk *chunks,
-                       struct tp_future **futures, size_t tasks)
+static int count_threads(void *ctx, const struct bench_pools *pools,
+                         struct bench_record *r)
 {
-    size_t submitted = 0;
+    struct primes *p = ctx;
+    size_t submitted = 0, tasks = (size_t)r->tasks;
+    uint64_t count = 0;
     int err = 0, status;
 
     for (; submitted < tasks; submitted++) {
-        err = tp_submit(pool, count_task, &chunks[submitted],
-                        &futures[submitted]);
+        err = tp_submit(pools->tp, count_task, &p->chunks[submitted],
+                        &p->futures[submitted]);
         if (err != 0)
             break;
     }
     for (size_t i = 0; i < submitted; i++) {
-        status = tp_future_get(futures[i], NULL);
+        status = tp_future_get(p->futures[i], NULL);
         if (err == 0)
             err = status;
-        tp_future_free(futures[i]);
+        tp_future_free(p->futures[i]);
+        count += p->chunks[i].count;
     }
+    r->result = (int64_t)count;
     return err;
 }
 
@@ -126,19 +155,21 @@ static int count_item(const struct pp_task *task, struct pp_out *out)
     return pp_out_write(out, &count, sizeof(count));
 }
 
-/* Maps the chunks over the process pool and adds up their counts into
- * *count.  Returns 0, or the first error. */
-static int run_procs(struct pp_pool *pool, const uint64_t *bounds,
-                     size_t tasks, uint64_t *count)
+/* Maps the chunks over the process pool and adds up their counts.
+ * Returns 0, or the first error. */
+static int count_procs(void *ctx, const struct bench_pools *pools,
+                       struct bench_record *r)
 {
+    struct primes *p = ctx;
     struct pp_results *res = NULL;
+    size_t tasks = (size_t)r->tasks;
+    uint64_t count = 0;
     int err;
 
     /* One chunk per message: a message of several chunks would go to one
      * worker as a block and undo the balancing that many chunks buy. */
-    err = pp_map(pool, count_item, bounds, 2 * sizeof(bounds[0]), tasks,
-                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
-    *count = 0;
+    err = pp_map(pools->pp, count_item, p->bounds, 2 * sizeof(p->bounds[0]),
+                 tasks, &(struct pp_map_options){ .chunk_size = 1 }, &res);
     for (size_t i = 0; err == 0 && i < tasks; i++) {
         const void *data;
         size_t len;
@@ -149,149 +180,111 @@ static int run_procs(struct pp_pool *pool, const uint64_t *bounds,
             err = EPROTO;
         if (err == 0) {
             memcpy(&c, data, sizeof(c));
-            *count += c;
+            count += c;
         }
     }
     pp_results_free(res);
+    r->result = (int64_t)count;
     return err;
+}
+
+static int check(void *ctx, struct bench *b)
+{
+    struct primes *p = ctx;
+
+    if (p->gil && strcmp(b->mode, "threads") != 0)
+        return bench_usage_error(b, "--gil needs --mode threads");
+    if (p->variant && strcmp(b->mode, "mpi") != 0)
+        return bench_usage_error(b, "--variant needs --mode mpi");
+    return BENCH_CONTINUE;
+}
+
+/* The expected count (a table look-up, or a sieve) and the chunks, before
+ * any timing. */
+static int plan(void *ctx, struct bench *b, struct bench_job *job)
+{
+    struct primes *p = ctx;
+    uint64_t n = (uint64_t)p->n, expected, chunk, tasks;
+    int err;
+
+    if ((err = wl_primes_expected(n, &expected)) != 0) {
+        bench_error(b, "computing the expected count", err);
+        return err;
+    }
+    if (strcmp(b->mode, "seq") == 0) {
+        chunk = n;
+        tasks = 1;
+    } else {
+        uint64_t per = (uint64_t)CHUNKS_PER_WORKER * (uint64_t)b->workers;
+
+        chunk = (uint64_t)b->chunk;
+        if (chunk == 0)
+            chunk = (n + per - 1) / per;
+        if (chunk > n)          /* one chunk holds everything */
+            chunk = n;
+        if (chunk == 0)         /* n == 0: no numbers, no tasks */
+            chunk = 1;
+        tasks = n > 0 ? (n + chunk - 1) / chunk : 0;
+        p->chunks = calloc(tasks ? tasks : 1, sizeof(*p->chunks));
+        p->futures = calloc(tasks ? tasks : 1, sizeof(*p->futures));
+        p->bounds = calloc(tasks ? 2 * tasks : 1, sizeof(*p->bounds));
+        if (p->chunks == NULL || p->futures == NULL || p->bounds == NULL) {
+            bench_error(b, "allocating the chunks", ENOMEM);
+            return ENOMEM;
+        }
+        for (uint64_t i = 0; i < tasks; i++) {
+            p->chunks[i].from = p->bounds[2 * i] = i * chunk;
+            p->chunks[i].to = p->bounds[2 * i + 1] =
+                i + 1 < tasks ? (i + 1) * chunk : n;
+            p->chunks[i].gil = p->gil ? &p->gil_lock : NULL;
+        }
+    }
+    job->variant = p->gil ? "gil" : "-";
+    job->n = p->n;
+    job->chunk = (long long)chunk;
+    job->tasks = (long long)tasks;
+    job->expected = (int64_t)expected;
+    return 0;
+}
+
+static void release(void *ctx)
+{
+    struct primes *p = ctx;
+
+    free(p->bounds);
+    free(p->futures);
+    free(p->chunks);
 }
 
 int main(int argc, char **argv)
 {
-    long long n = 2000000;      /* the tutorial's measurement: 2*10^6 */
-    bool gil = false;
-    const char *variant = NULL;         /* NULL: not given */
+    /* n: the tutorial's measurement, 2*10^6. */
+    struct primes p = { .n = 2000000,
+                        .gil_lock = PTHREAD_MUTEX_INITIALIZER };
     static const char *const variants[] = { "static", "dynamic", NULL };
     const struct bench_opt opts[] = {
-        { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
+        { .name = "n", .type = BENCH_OPT_INT, .num = &p.n, .min = 0,
           .max = (long long)WL_PRIMES_MAX, .metavar = "N",
           .help = "count the primes below N" },
-        { .name = "gil", .type = BENCH_OPT_FLAG, .flag = &gil,
+        { .name = "gil", .type = BENCH_OPT_FLAG, .flag = &p.gil,
           .help = "threads: every task holds one global lock (a GIL)" },
-        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &variant,
+        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &p.variant,
           .choices = variants, .metavar = "static|dynamic",
           .help = "mpi: chunks round robin (default), or dealt on request" },
         { 0 }
     };
     static const char *const modes[] = { "seq", "threads", "procs", "mpi",
                                          NULL };
-    const struct bench_spec spec = {
-        .name = "primes",
-        .summary = "count the primes below N by trial division",
-        .modes = modes,
-        .opts = opts,
+    const struct bench_workload w = {
+        .spec = { .name = "primes",
+                  .summary = "count the primes below N by trial division",
+                  .modes = modes, .opts = opts },
+        .check = check, .plan = plan, .release = release,
+        .seq = count_seq, .threads = count_threads, .procs = count_procs,
+        /* No prefetching: a worker asks for its next chunk only when it
+         * is done with this one, which is what balances the load. */
+        .procs_prefetch = 1,
     };
-    struct bench b;
-    struct tp_options topt = TP_OPTIONS_INIT;
-    struct pp_options popt = PP_OPTIONS_INIT;
-    struct tp_pool *tpool = NULL;
-    struct pp_pool *ppool = NULL;
-    struct chunk *chunks = NULL;
-    uint64_t *bounds = NULL;
-    struct tp_future **futures = NULL;
-    pthread_mutex_t gil_lock = PTHREAD_MUTEX_INITIALIZER;
-    uint64_t expected, chunk, tasks;
-    double setup_s = 0.0, t0;
-    int err, rc;
 
-    rc = bench_parse(&b, &spec, argc, argv);
-    if (rc != BENCH_CONTINUE)
-        return rc;
-    if (gil && strcmp(b.mode, "threads") != 0)
-        return bench_usage_error(&b, "--gil needs --mode threads");
-    if (variant && strcmp(b.mode, "mpi") != 0)
-        return bench_usage_error(&b, "--variant needs --mode mpi");
-    if (strcmp(b.mode, "mpi") == 0)
-        return bench_exec_mpi(&b, argc, argv);
-
-    /* The expected count: a table look-up, or a sieve, before any timing. */
-    if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {
-        bench_error(&b, "computing the expected count", err);
-        goto done;
-    }
-
-    if (strcmp(b.mode, "seq") == 0) {
-        chunk = (uint64_t)n;
-        tasks = 1;
-    } else {
-        uint64_t per = (uint64_t)CHUNKS_PER_WORKER * (uint64_t)b.workers;
-
-        chunk = (uint64_t)b.chunk;
-        if (chunk == 0)
-            chunk = ((uint64_t)n + per - 1) / per;
-        if (chunk > (uint64_t)n)        /* one chunk holds everything */
-            chunk = (uint64_t)n;
-        if (chunk == 0)         /* n == 0: no numbers, no tasks */
-            chunk = 1;
-        tasks = n > 0 ? ((uint64_t)n + chunk - 1) / chunk : 0;
-        chunks = calloc(tasks ? tasks : 1, sizeof(*chunks));
-        futures = calloc(tasks ? tasks : 1, sizeof(*futures));
-        bounds = calloc(tasks ? 2 * tasks : 1, sizeof(*bounds));
-        if (chunks == NULL || futures == NULL || bounds == NULL) {
-            bench_error(&b, "allocating the chunks", ENOMEM);
-            goto done;
-        }
-        for (uint64_t i = 0; i < tasks; i++) {
-            chunks[i].from = bounds[2 * i] = i * chunk;
-            chunks[i].to = bounds[2 * i + 1] =
-                i + 1 < tasks ? (i + 1) * chunk : (uint64_t)n;
-            chunks[i].gil = gil ? &gil_lock : NULL;
-        }
-        t0 = bench_now();
-        if (strcmp(b.mode, "threads") == 0) {
-            topt.workers = (unsigned)b.workers;
-            err = tp_pool_create(&topt, &tpool);
-        } else {
-            /* No prefetching: a worker asks for its next chunk only when
-             * it is done with this one, which is what balances the load. */
-            popt.workers = (unsigned)b.workers;
-            popt.prefetch = 1;
-            err = pp_pool_create(&popt, &ppool);
-        }
-        if (err != 0) {
-            bench_error(&b, "creating the pool", err);
-            goto done;
-        }
-        setup_s = bench_now() - t0;
-    }
-
-    for (long rep = 0; rep < b.repeat; rep++) {
-        struct bench_record r;
-        uint64_t count = 0;
-
-        bench_record_init(&b, &r, rep);
-        r.variant = gil ? "gil" : "-";
-        r.n = n;
-        r.chunk = (long long)chunk;
-        r.tasks = (long long)tasks;
-        r.setup_s = rep == 0 ? setup_s : 0.0;
-
-        bench_kernel_start(&r);
-        if (tpool != NULL) {
-            err = run_threads(tpool, chunks, futures, tasks);
-            for (uint64_t i = 0; i < tasks; i++)
-                count += chunks[i].count;
-        } else if (ppool != NULL) {
-            err = run_procs(ppool, bounds, tasks, &count);
-        } else {
-            count = wl_count_primes(0, (uint64_t)n);
-        }
-        bench_kernel_stop(&r);
-        if (err != 0) {
-            bench_error(&b, "running the tasks", err);
-            break;
-        }
-        r.result = (int64_t)count;
-        r.expected = (int64_t)expected;
-        if (bench_emit(&b, &r) != 0)
-            break;
-    }
-
-done:
-    tp_pool_destroy(tpool);
-    pp_pool_destroy(ppool);
-    free(bounds);
-    free(futures);
-    free(chunks);
-    return bench_finish(&b);
+    return bench_run(&w, &p, argc, argv);
 }

@@ -52,6 +52,7 @@
  * pinning threads to CPUs.
  */
 #include "bench.h"
+#include "procpool.h"
 #include "threadpool.h"
 
 #include <dirent.h>
@@ -177,6 +178,20 @@ static bool read_field(const char *file, const char *key, char *buf,
 long bench_usable_cpus(void)
 {
     return (long)tp_cpu_count();
+}
+
+/* ---- The pools' options ------------------------------------------------- */
+
+void bench_tp_options(const struct bench *b, struct tp_options *opt)
+{
+    *opt = (struct tp_options)TP_OPTIONS_INIT;
+    opt->workers = (unsigned)b->workers;
+}
+
+void bench_pp_options(const struct bench *b, struct pp_options *opt)
+{
+    *opt = (struct pp_options)PP_OPTIONS_INIT;
+    opt->workers = (unsigned)b->workers;
 }
 
 /* ---- CPU time ------------------------------------------------------------ */

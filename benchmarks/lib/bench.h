@@ -111,6 +111,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The pools' option structs (pools/threadpool.h, pools/procpool.h), filled
+ * by bench_tp_options() and bench_pp_options() below. */
+struct tp_options;
+struct pp_options;
+
 /* bench_parse()'s "go on and run" answer; any other value is an exit code. */
 #define BENCH_CONTINUE (-1)
 #define BENCH_EXIT_OK 0
@@ -312,6 +317,17 @@ void bench_error(struct bench *b, const char *what, int err);
  * returns the exit status: 0 if every record checked ok and nothing
  * failed, else 1. */
 int bench_finish(struct bench *b);
+
+/*
+ * The options of a pool made for this run: TP_OPTIONS_INIT or
+ * PP_OPTIONS_INIT with what the common flags say (today --workers).  Every
+ * benchmark creates its pools from these two, so that a common flag which
+ * reaches the pools (a trace file, say) is added here and nowhere else.
+ * The caller may then set what is its own (pp_options.prefetch, a
+ * tp_options.tuning); whatever these point to lives as long as *b.
+ */
+void bench_tp_options(const struct bench *b, struct tp_options *opt);
+void bench_pp_options(const struct bench *b, struct pp_options *opt);
 
 /* CLOCK_MONOTONIC in seconds.  Safe from any thread. */
 double bench_now(void);
