@@ -51,8 +51,12 @@
  * one message may carry (PP_ARG_MAX).  For the process pool, whose items
  * are all one size, the array is padded with zeros up to a whole number of
  * chunks; the zeros add nothing to the sum.
+ *
+ * The run itself (the common options, the set-up, the pool, the records)
+ * is bench_run()'s (benchmarks/lib/bench_run.h): this file is the
+ * workload's options, its plan, its data and its three kernels.
  */
-#include "bench.h"
+#include "bench_run.h"
 #include "procpool.h"
 #include "threadpool.h"
 #include "workloads.h"
@@ -93,59 +97,84 @@ static int sum_item(const struct pp_task *task, struct pp_out *out)
     return pp_out_write(out, &sum, sizeof(sum));
 }
 
-static int run_threads(struct tp_pool *pool, struct part *parts,
-                       struct tp_future **fs, size_t tasks, int64_t *sum)
+/* The program's options and data, for bench_run(). */
+struct sum {
+    long long n;
+    bool copy;
+    const char *variant;        /* mpi only; NULL: not given */
+    size_t chunk, tasks;
+    int64_t *a;                 /* the array: in shm for procs without --copy */
+    struct pp_shm *shm;
+    struct part *parts;         /* threads: one per task */
+    struct tp_future **futures;
+};
+
+static int sum_seq(void *ctx, const struct bench_pools *pools,
+                   struct bench_record *r)
 {
+    struct sum *s = ctx;
+
+    (void)pools;
+    r->result = wl_sum_range(s->a, (size_t)s->n);
+    return 0;
+}
+
+static int sum_threads(void *ctx, const struct bench_pools *pools,
+                       struct bench_record *r)
+{
+    struct sum *s = ctx;
     size_t submitted = 0;
+    int64_t total = 0;
     int err = 0, status;
 
-    for (; submitted < tasks; submitted++)
-        if ((err = tp_submit(pool, sum_task, &parts[submitted],
-                             &fs[submitted])) != 0)
+    for (; submitted < s->tasks; submitted++)
+        if ((err = tp_submit(pools->tp, sum_task, &s->parts[submitted],
+                             &s->futures[submitted])) != 0)
             break;
-    *sum = 0;
     for (size_t i = 0; i < submitted; i++) {
-        status = tp_future_get(fs[i], NULL);
+        status = tp_future_get(s->futures[i], NULL);
         if (err == 0)
             err = status;
-        tp_future_free(fs[i]);
-        *sum += parts[i].sum;
+        tp_future_free(s->futures[i]);
+        total += s->parts[i].sum;
     }
+    r->result = total;
     return err;
 }
 
-static int run_procs(struct pp_pool *pool, struct pp_shm *shm,
-                     const int64_t *a, size_t chunk, size_t tasks,
-                     int64_t *sum)
+static int sum_procs(void *ctx, const struct bench_pools *pools,
+                     struct bench_record *r)
 {
+    struct sum *s = ctx;
     struct pp_results *res = NULL;
-    size_t item = chunk * sizeof(int64_t);
+    size_t item = s->chunk * sizeof(int64_t);
+    int64_t total = 0;
     int err;
 
-    if (shm != NULL)
-        err = pp_map_shm(pool, sum_item,
-                         &(struct pp_shm_items){ .shm = shm, .offset = 0,
+    if (s->shm != NULL)
+        err = pp_map_shm(pools->pp, sum_item,
+                         &(struct pp_shm_items){ .shm = s->shm, .offset = 0,
                                                  .item_size = item,
-                                                 .count = tasks },
+                                                 .count = s->tasks },
                          &(struct pp_map_options){ .chunk_size = 1 }, &res);
     else
-        err = pp_map(pool, sum_item, a, item, tasks,
+        err = pp_map(pools->pp, sum_item, s->a, item, s->tasks,
                      &(struct pp_map_options){ .chunk_size = 1 }, &res);
-    *sum = 0;
-    for (size_t i = 0; err == 0 && i < tasks; i++) {
+    for (size_t i = 0; err == 0 && i < s->tasks; i++) {
         const void *data;
         size_t len;
-        int64_t s;
+        int64_t part;
 
         err = pp_results_get(res, i, &data, &len);
-        if (err == 0 && len != sizeof(s))
+        if (err == 0 && len != sizeof(part))
             err = EPROTO;
         if (err == 0) {
-            memcpy(&s, data, sizeof(s));
-            *sum += s;
+            memcpy(&part, data, sizeof(part));
+            total += part;
         }
     }
     pp_results_free(res);
+    r->result = total;
     return err;
 }
 
@@ -226,181 +255,158 @@ static double read_bandwidth(const int64_t *a, size_t n, long w)
     return best;
 }
 
+static int check(void *ctx, struct bench *b)
+{
+    struct sum *s = ctx;
+
+    if (s->copy && strcmp(b->mode, "procs") != 0)
+        return bench_usage_error(b, "--copy needs --mode procs");
+    if (s->copy &&
+        (unsigned long long)b->chunk > PP_ARG_MAX / sizeof(int64_t))
+        return bench_usage_error(b, "--chunk: with --copy, a chunk is at "
+                                 "most %zu values (one message)",
+                                 PP_ARG_MAX / sizeof(int64_t));
+    if (s->variant && strcmp(b->mode, "mpi") != 0)
+        return bench_usage_error(b, "--variant needs --mode mpi");
+    return BENCH_CONTINUE;
+}
+
+/* The split: chunk and tasks (see "Chunks" at the top). */
+static int plan(void *ctx, struct bench *b, struct bench_job *job)
+{
+    struct sum *s = ctx;
+    bool seq = strcmp(b->mode, "seq") == 0;
+    size_t n = (size_t)s->n, w = (size_t)b->workers;
+
+    if (seq) {
+        s->chunk = n;
+    } else {
+        s->chunk = b->chunk > 0 ? (size_t)b->chunk : (n + w - 1) / w;
+        if (s->copy && b->chunk == 0 &&
+            s->chunk > PP_ARG_MAX / sizeof(int64_t))
+            s->chunk = PP_ARG_MAX / sizeof(int64_t);
+        if (s->chunk > n)       /* a chunk bigger than the array: one */
+            s->chunk = n;
+    }
+    if (s->chunk == 0)          /* n == 0: one empty chunk */
+        s->chunk = 1;
+    s->tasks = seq ? 1 : (n + s->chunk - 1) / s->chunk;
+    if (s->tasks == 0)
+        s->tasks = 1;
+    job->variant = strcmp(b->mode, "procs") != 0 ? "-"
+                   : s->copy                     ? "copy"
+                                                 : "shm";
+    job->n = s->n;
+    job->chunk = (long long)s->chunk;
+    job->tasks = (long long)s->tasks;
+    job->expected = wl_sum_expected((uint64_t)s->n);
+    return 0;
+}
+
+/* Set-up: the array (in shared memory for procs, so that the pool's
+ * workers, forked after it, see it), its values, the threads' parts. */
+static int setup(void *ctx, struct bench *b, const struct bench_job *job)
+{
+    struct sum *s = ctx;
+    bool threads = strcmp(b->mode, "threads") == 0;
+    size_t n = (size_t)s->n;
+    /* procs: padded with zeros up to a whole number of chunks. */
+    size_t padded = strcmp(b->mode, "procs") == 0 ? s->tasks * s->chunk : n;
+    int err;
+
+    (void)job;
+    if (strcmp(b->mode, "procs") == 0 && !s->copy) {
+        err = pp_shm_create((padded ? padded : 1) * sizeof(int64_t),
+                            &s->shm);
+        if (err == 0)
+            s->a = pp_shm_base(s->shm);
+    } else {
+        s->a = calloc(padded ? padded : 1, sizeof(int64_t));
+        err = s->a ? 0 : ENOMEM;
+    }
+    if (err != 0) {
+        bench_error(b, "allocating the array", err);
+        return err;
+    }
+    wl_fill(s->a, 0, n);
+    if (threads) {
+        s->parts = calloc(s->tasks, sizeof(*s->parts));
+        s->futures = calloc(s->tasks, sizeof(*s->futures));
+        if (s->parts == NULL || s->futures == NULL) {
+            bench_error(b, "creating the pool", ENOMEM);
+            return ENOMEM;
+        }
+        for (size_t i = 0; i < s->tasks; i++) {
+            size_t from = i * s->chunk;
+
+            s->parts[i].a = s->a + from;
+            s->parts[i].n = i + 1 < s->tasks ? s->chunk : n - from;
+        }
+    }
+    return 0;
+}
+
+/* The reference, for humans: how fast could W threads read this? */
+static void report(void *ctx, struct bench *b, double *kernel_s,
+                   size_t runs)
+{
+    struct sum *s = ctx;
+    long w = strcmp(b->mode, "seq") == 0 ? 1 : b->workers;
+    double bytes = (double)s->n * sizeof(int64_t), med, ref;
+
+    if (b->format != BENCH_TEXT || s->n == 0)
+        return;
+    med = bench_median(kernel_s, runs);
+    ref = read_bandwidth(s->a, (size_t)s->n, w);
+    bench_text(b, "sum: %.2f GB/s (median kernel); a tuned read loop "
+               "on %ld thread%s reads %.2f GB/s: %.0f%% of it\n",
+               bytes / med / 1e9, w, w == 1 ? "" : "s", ref / 1e9,
+               ref > 0 ? 100.0 * bytes / med / ref : 0.0);
+}
+
+static void release(void *ctx)
+{
+    struct sum *s = ctx;
+
+    if (s->shm)
+        pp_shm_destroy(s->shm);
+    else
+        free(s->a);
+    free(s->futures);
+    free(s->parts);
+}
+
 int main(int argc, char **argv)
 {
-    /* The tutorial's measurement: 400 MB of 8-byte values. */
-    long long n = 50000000;
-    bool copy = false;
-    const char *variant = NULL;         /* NULL: not given */
+    /* n: the tutorial's measurement, 400 MB of 8-byte values. */
+    struct sum s = { .n = 50000000 };
     static const char *const variants[] = { "static", "dynamic", "local",
                                             NULL };
     const struct bench_opt opts[] = {
         /* At most 2^34 values (128 GiB): a typo is refused, not paged. */
-        { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 0,
+        { .name = "n", .type = BENCH_OPT_INT, .num = &s.n, .min = 0,
           .max = 1LL << 34, .metavar = "N",
           .help = "number of 64-bit values to sum" },
-        { .name = "copy", .type = BENCH_OPT_FLAG, .flag = &copy,
+        { .name = "copy", .type = BENCH_OPT_FLAG, .flag = &s.copy,
           .help = "procs: send each chunk through the pool's sockets" },
-        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &variant,
+        { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &s.variant,
           .choices = variants, .metavar = "static|dynamic|local",
           .help = "mpi: scatter (default), chunks on request, or no moving" },
         { 0 }
     };
     static const char *const modes[] = { "seq", "threads", "procs", "mpi",
                                          NULL };
-    const struct bench_spec spec = {
-        .name = "sum",
-        .summary = "sum an array of N 64-bit integers in chunks",
-        .modes = modes,
-        .opts = opts,
-    };
-    struct bench b;
-    struct tp_options topt = TP_OPTIONS_INIT;
-    struct pp_options popt = PP_OPTIONS_INIT;
-    struct tp_pool *tpool = NULL;
-    struct pp_pool *ppool = NULL;
-    struct pp_shm *shm = NULL;
-    struct part *parts = NULL;
-    struct tp_future **futures = NULL;
-    int64_t *a = NULL, expected;
-    size_t chunk, tasks, padded;
-    double setup_s, t0, *kernels = NULL;
-    long runs = 0;
-    bool seq, threads;
-    int err = 0, rc;
-
-    rc = bench_parse(&b, &spec, argc, argv);
-    if (rc != BENCH_CONTINUE)
-        return rc;
-    seq = strcmp(b.mode, "seq") == 0;
-    threads = strcmp(b.mode, "threads") == 0;
-    if (copy && strcmp(b.mode, "procs") != 0)
-        return bench_usage_error(&b, "--copy needs --mode procs");
-    if (copy && (unsigned long long)b.chunk > PP_ARG_MAX / sizeof(int64_t))
-        return bench_usage_error(&b, "--chunk: with --copy, a chunk is at "
-                                 "most %zu values (one message)",
-                                 PP_ARG_MAX / sizeof(int64_t));
-    if (variant && strcmp(b.mode, "mpi") != 0)
-        return bench_usage_error(&b, "--variant needs --mode mpi");
-    if (strcmp(b.mode, "mpi") == 0)
-        return bench_exec_mpi(&b, argc, argv);
-    expected = wl_sum_expected((uint64_t)n);
-
-    if (seq) {
-        chunk = (size_t)n;
-    } else {
-        chunk = b.chunk > 0 ? (size_t)b.chunk
-                            : ((size_t)n + (size_t)b.workers - 1) /
-                              (size_t)b.workers;
-        if (copy && b.chunk == 0 && chunk > PP_ARG_MAX / sizeof(int64_t))
-            chunk = PP_ARG_MAX / sizeof(int64_t);
-        if (chunk > (size_t)n)  /* a chunk bigger than the array: one */
-            chunk = (size_t)n;
-    }
-    if (chunk == 0)             /* n == 0: one empty chunk */
-        chunk = 1;
-    tasks = seq ? 1 : ((size_t)n + chunk - 1) / chunk;
-    if (tasks == 0)
-        tasks = 1;
-    padded = seq || threads ? (size_t)n : tasks * chunk;
-
-    /* Set-up: the array (in shared memory for procs, so that the pool's
-     * workers, forked after it, see it), its values, the pool. */
-    t0 = bench_now();
-    if (!seq && !threads && !copy) {
-        err = pp_shm_create((padded ? padded : 1) * sizeof(int64_t), &shm);
-        if (err == 0)
-            a = pp_shm_base(shm);
-    } else {
-        a = calloc(padded ? padded : 1, sizeof(int64_t));
-        err = a ? 0 : ENOMEM;
-    }
-    if (err != 0) {
-        bench_error(&b, "allocating the array", err);
-        goto done;
-    }
-    wl_fill(a, 0, (size_t)n);
-    if (threads) {
-        parts = calloc(tasks, sizeof(*parts));
-        futures = calloc(tasks, sizeof(*futures));
-        if (parts == NULL || futures == NULL)
-            err = ENOMEM;
-        for (size_t i = 0; err == 0 && i < tasks; i++) {
-            size_t from = i * chunk;
-
-            parts[i].a = a + from;
-            parts[i].n = i + 1 < tasks ? chunk : (size_t)n - from;
-        }
-        topt.workers = (unsigned)b.workers;
-        if (err == 0)
-            err = tp_pool_create(&topt, &tpool);
-    } else if (!seq) {
+    const struct bench_workload w = {
+        .spec = { .name = "sum",
+                  .summary = "sum an array of N 64-bit integers in chunks",
+                  .modes = modes, .opts = opts },
+        .check = check, .plan = plan, .setup = setup, .report = report,
+        .release = release,
+        .seq = sum_seq, .threads = sum_threads, .procs = sum_procs,
         /* One chunk at a time per worker: with one chunk per worker, a
          * prefetching pool could queue two chunks on one worker. */
-        popt.workers = (unsigned)b.workers;
-        popt.prefetch = 1;
-        err = pp_pool_create(&popt, &ppool);
-    }
-    setup_s = bench_now() - t0;
-    if (err != 0) {
-        bench_error(&b, "creating the pool", err);
-        goto done;
-    }
-    kernels = calloc((size_t)b.repeat, sizeof(*kernels));
+        .procs_prefetch = 1,
+    };
 
-    for (long rep = 0; rep < b.repeat; rep++) {
-        struct bench_record r;
-        int64_t total = 0;
-
-        bench_record_init(&b, &r, rep);
-        r.variant = seq || threads ? "-" : copy ? "copy" : "shm";
-        r.n = n;
-        r.chunk = (long long)chunk;
-        r.tasks = (long long)tasks;
-        r.setup_s = rep == 0 ? setup_s : 0.0;
-
-        bench_kernel_start(&r);
-        if (seq)
-            total = wl_sum_range(a, (size_t)n);
-        else if (threads)
-            err = run_threads(tpool, parts, futures, tasks, &total);
-        else
-            err = run_procs(ppool, shm, a, chunk, tasks, &total);
-        bench_kernel_stop(&r);
-        if (err != 0) {
-            bench_error(&b, "running the tasks", err);
-            break;
-        }
-        if (kernels)
-            kernels[runs++] = r.kernel_s;
-        r.result = total;
-        r.expected = expected;
-        if (bench_emit(&b, &r) != 0)
-            break;
-    }
-
-    /* The reference, for humans: how fast could W threads read this? */
-    if (b.format == BENCH_TEXT && runs > 0 && n > 0) {
-        long w = seq ? 1 : b.workers;
-        double bytes = (double)n * sizeof(int64_t);
-        double med = bench_median(kernels, (size_t)runs);
-        double ref = read_bandwidth(a, (size_t)n, w);
-
-        bench_text(&b, "sum: %.2f GB/s (median kernel); a tuned read loop "
-                   "on %ld thread%s reads %.2f GB/s: %.0f%% of it\n",
-                   bytes / med / 1e9, w, w == 1 ? "" : "s", ref / 1e9,
-                   ref > 0 ? 100.0 * bytes / med / ref : 0.0);
-    }
-
-done:
-    tp_pool_destroy(tpool);
-    pp_pool_destroy(ppool);
-    if (shm)
-        pp_shm_destroy(shm);
-    else
-        free(a);
-    free(kernels);
-    free(futures);
-    free(parts);
-    return bench_finish(&b);
+    return bench_run(&w, &s, argc, argv);
 }
