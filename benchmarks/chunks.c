@@ -48,8 +48,12 @@
  * the main thread submits one task that calls tp_map on its own pool (the
  * header allows it): then exactly the W workers compute, one of them also
  * handing out the chunks, and the main thread only waits.
+ *
+ * The run itself (the common options, the set-up, the pool, the sweep and
+ * its records) is bench_run()'s (benchmarks/lib/bench_run.h): this file is
+ * the workload's options, its plan, its data and its three kernels.
  */
-#include "bench.h"
+#include "bench_run.h"
 #include "procpool.h"
 #include "threadpool.h"
 #include "workloads.h"
@@ -71,6 +75,14 @@ static int prime_fn(void *ctx, size_t i, const void *in, void *out)
     *(unsigned char *)out = wl_is_prime(n);
     return 0;
 }
+
+/* The program's options and data, for bench_run(). */
+struct chunks {
+    long long n, min_chunk, max_chunk, factor;
+    long long first, last;      /* the sweep, from check() */
+    uint64_t *numbers;          /* 0..n-1, zeros after (procs' padding) */
+    unsigned char *flags;       /* threads: one answer per number */
+};
 
 /* One tp_map, run as a task of the pool it maps on (see the top). */
 struct map_job {
@@ -122,33 +134,49 @@ static int prime_batch(const struct pp_task *task, struct pp_out *out)
     return 0;
 }
 
-static int run_threads(struct map_job *job, uint64_t *count)
+static int map_seq(void *ctx, const struct bench_pools *pools,
+                   struct bench_record *r)
 {
+    struct chunks *c = ctx;
+
+    (void)pools;
+    r->result = (int64_t)wl_count_primes(0, (uint64_t)c->n);
+    return 0;
+}
+
+static int map_threads(void *ctx, const struct bench_pools *pools,
+                       struct bench_record *r)
+{
+    struct chunks *c = ctx;
+    struct map_job job = { pools->tp, c->numbers, c->flags, (size_t)c->n,
+                           (size_t)r->chunk };
     struct tp_future *f;
-    int err = tp_submit(job->pool, map_task, job, &f);
+    int64_t count = 0;
+    int err = tp_submit(job.pool, map_task, &job, &f);
 
     if (err != 0)
         return err;
     err = tp_future_get(f, NULL);
     tp_future_free(f);
-    *count = 0;
-    for (size_t i = 0; err == 0 && i < job->n; i++)
-        *count += job->flags[i];
+    for (size_t i = 0; err == 0 && i < job.n; i++)
+        count += job.flags[i];
+    r->result = count;
     return err;
 }
 
 /* numbers has room for n rounded up to a multiple of chunk, zeros beyond
- * n (see main). */
-static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
-                     size_t n, size_t chunk, uint64_t *count)
+ * n (see setup). */
+static int map_procs(void *ctx, const struct bench_pools *pools,
+                     struct bench_record *r)
 {
+    struct chunks *c = ctx;
     struct pp_results *res = NULL;
-    size_t batches = (n + chunk - 1) / chunk;
-    int err = pp_map(pool, prime_batch, numbers, chunk * sizeof(numbers[0]),
-                     batches, &(struct pp_map_options){ .chunk_size = 1 },
-                     &res);
+    size_t chunk = (size_t)r->chunk, batches = (size_t)r->tasks;
+    int64_t count = 0;
+    int err = pp_map(pools->pp, prime_batch, c->numbers,
+                     chunk * sizeof(c->numbers[0]), batches,
+                     &(struct pp_map_options){ .chunk_size = 1 }, &res);
 
-    *count = 0;
     for (size_t i = 0; err == 0 && i < batches; i++) {
         const unsigned char *flags;
         const void *data;
@@ -159,150 +187,119 @@ static int run_procs(struct pp_pool *pool, const uint64_t *numbers,
             err = EPROTO;
         flags = data;
         for (size_t k = 0; err == 0 && k < len; k++)
-            *count += flags[k];
+            count += flags[k];
     }
     pp_results_free(res);
+    r->result = count;
     return err;
+}
+
+/* The sweep's bounds, and the command lines that cannot be run. */
+static int check(void *ctx, struct bench *b)
+{
+    struct chunks *c = ctx;
+
+    if (c->max_chunk == 0) {
+        c->max_chunk = (c->n + b->workers - 1) / b->workers;
+        /* procs: a batch of C numbers is one message of 8 C bytes, and a
+         * message holds at most PP_ARG_MAX (64 MiB, 8 Mi numbers).  The
+         * default sweep stops there rather than refusing an --n its help
+         * accepts; only a chunk asked for explicitly can be too big. */
+        if (strcmp(b->mode, "procs") == 0 &&
+            (unsigned long long)c->max_chunk * sizeof(uint64_t) > PP_ARG_MAX)
+            c->max_chunk = (long long)(PP_ARG_MAX / sizeof(uint64_t));
+    }
+    c->first = b->chunk > 0 ? b->chunk : c->min_chunk;
+    c->last = b->chunk > 0 ? b->chunk : c->max_chunk;
+    if (b->chunk > c->n)        /* one chunk holds every number */
+        c->first = c->last = c->n;
+    if (strcmp(b->mode, "seq") == 0)
+        c->first = c->last = c->n;
+    if (c->first > c->last)
+        return bench_usage_error(b, "--min-chunk %lld is above "
+                                 "--max-chunk %lld", c->first, c->last);
+    if (strcmp(b->mode, "procs") == 0 &&
+        (unsigned long long)c->last * sizeof(uint64_t) > PP_ARG_MAX)
+        return bench_usage_error(b, "chunk %lld is over the process "
+                                 "pool's %zu-byte argument limit",
+                                 c->last, (size_t)PP_ARG_MAX);
+    return BENCH_CONTINUE;
+}
+
+static int plan(void *ctx, struct bench *b, struct bench_job *job)
+{
+    struct chunks *c = ctx;
+    uint64_t expected;
+    int err;
+
+    if ((err = wl_primes_expected((uint64_t)c->n, &expected)) != 0) {
+        bench_error(b, "computing the expected count", err);
+        return err;
+    }
+    job->n = c->n;
+    job->chunk = c->first;
+    job->last_chunk = c->last;
+    job->factor = c->factor;
+    job->expected = (int64_t)expected;
+    return 0;
+}
+
+/* Set-up: the items (the numbers, as the tutorial's numbers list) and the
+ * answers' room. */
+static int setup(void *ctx, struct bench *b, const struct bench_job *job)
+{
+    struct chunks *c = ctx;
+
+    (void)job;
+    /* Room for the process mode's zero padding: its last batch is a
+     * whole chunk (chunk <= last <= n). */
+    c->numbers = calloc((size_t)(c->n + c->last), sizeof(*c->numbers));
+    c->flags = malloc((size_t)c->n);
+    if (c->numbers == NULL || c->flags == NULL) {
+        bench_error(b, "allocating the items", ENOMEM);
+        return ENOMEM;
+    }
+    for (long long i = 0; i < c->n; i++)
+        c->numbers[i] = (uint64_t)i;
+    return 0;
+}
+
+static void release(void *ctx)
+{
+    struct chunks *c = ctx;
+
+    free(c->flags);
+    free(c->numbers);
 }
 
 int main(int argc, char **argv)
 {
-    long long n = 200000, min_chunk = 1, max_chunk = 0, factor = 4;
+    struct chunks c = { .n = 200000, .min_chunk = 1, .factor = 4 };
     const struct bench_opt opts[] = {
-        { .name = "n", .type = BENCH_OPT_INT, .num = &n, .min = 1,
+        { .name = "n", .type = BENCH_OPT_INT, .num = &c.n, .min = 1,
           .max = 100000000, .metavar = "N",
           .help = "map is_prime over the numbers below N" },
-        { .name = "min-chunk", .type = BENCH_OPT_INT, .num = &min_chunk,
+        { .name = "min-chunk", .type = BENCH_OPT_INT, .num = &c.min_chunk,
           .min = 1, .max = 100000000, .metavar = "C",
           .help = "smallest chunk size of the sweep" },
-        { .name = "max-chunk", .type = BENCH_OPT_INT, .num = &max_chunk,
+        { .name = "max-chunk", .type = BENCH_OPT_INT, .num = &c.max_chunk,
           .min = 0, .max = 100000000, .metavar = "C",
           .help = "largest chunk size; 0 = ceil(N / W), one per worker "
                   "(procs: at most 8388608, a 64 MiB message)" },
-        { .name = "factor", .type = BENCH_OPT_INT, .num = &factor,
+        { .name = "factor", .type = BENCH_OPT_INT, .num = &c.factor,
           .min = 2, .max = 1000, .metavar = "F",
           .help = "each chunk size is F times the one before" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "procs", "seq", NULL };
-    const struct bench_spec spec = {
-        .name = "chunks",
-        .summary = "map is_prime over [0, N) with a sweep of chunk sizes",
-        .modes = modes,
-        .opts = opts,
+    const struct bench_workload w = {
+        .spec = { .name = "chunks",
+                  .summary = "map is_prime over [0, N) with a sweep of "
+                             "chunk sizes",
+                  .modes = modes, .opts = opts },
+        .check = check, .plan = plan, .setup = setup, .release = release,
+        .seq = map_seq, .threads = map_threads, .procs = map_procs,
     };
-    struct bench b;
-    struct tp_options topt = TP_OPTIONS_INIT;
-    struct pp_options popt = PP_OPTIONS_INIT;
-    struct tp_pool *tpool = NULL;
-    struct pp_pool *ppool = NULL;
-    uint64_t *numbers = NULL, expected;
-    unsigned char *flags = NULL;
-    long long first, last;
-    double setup_s = 0.0, t0;
-    bool seq;
-    int err = 0, rc;
 
-    rc = bench_parse(&b, &spec, argc, argv);
-    if (rc != BENCH_CONTINUE)
-        return rc;
-    seq = strcmp(b.mode, "seq") == 0;
-    if (max_chunk == 0) {
-        max_chunk = (n + b.workers - 1) / b.workers;
-        /* procs: a batch of C numbers is one message of 8 C bytes, and a
-         * message holds at most PP_ARG_MAX (64 MiB, 8 Mi numbers).  The
-         * default sweep stops there rather than refusing an --n its help
-         * accepts; only a chunk asked for explicitly can be too big. */
-        if (strcmp(b.mode, "procs") == 0 &&
-            (unsigned long long)max_chunk * sizeof(uint64_t) > PP_ARG_MAX)
-            max_chunk = (long long)(PP_ARG_MAX / sizeof(uint64_t));
-    }
-    first = b.chunk > 0 ? b.chunk : min_chunk;
-    last = b.chunk > 0 ? b.chunk : max_chunk;
-    if (b.chunk > n)            /* one chunk holds every number */
-        first = last = n;
-    if (seq)
-        first = last = n;
-    if (first > last)
-        return bench_usage_error(&b, "--min-chunk %lld is above "
-                                 "--max-chunk %lld", first, last);
-    if (strcmp(b.mode, "procs") == 0 &&
-        (unsigned long long)last * sizeof(uint64_t) > PP_ARG_MAX)
-        return bench_usage_error(&b, "chunk %lld is over the process "
-                                 "pool's %zu-byte argument limit",
-                                 last, (size_t)PP_ARG_MAX);
-    if ((err = wl_primes_expected((uint64_t)n, &expected)) != 0) {
-        bench_error(&b, "computing the expected count", err);
-        goto done;
-    }
-
-    /* Set-up: the items (the numbers, as the tutorial's numbers list), the
-     * answers' room, the pool. */
-    t0 = bench_now();
-    /* Room for the process mode's zero padding: its last batch is a
-     * whole chunk (chunk <= last <= n). */
-    numbers = calloc((size_t)(n + last), sizeof(*numbers));
-    flags = malloc((size_t)n);
-    if (numbers == NULL || flags == NULL) {
-        bench_error(&b, "allocating the items", ENOMEM);
-        goto done;
-    }
-    for (long long i = 0; i < n; i++)
-        numbers[i] = (uint64_t)i;
-    if (strcmp(b.mode, "threads") == 0) {
-        topt.workers = (unsigned)b.workers;
-        err = tp_pool_create(&topt, &tpool);
-    } else if (!seq) {
-        popt.workers = (unsigned)b.workers;
-        err = pp_pool_create(&popt, &ppool);
-    }
-    setup_s = bench_now() - t0;
-    if (err != 0) {
-        bench_error(&b, "creating the pool", err);
-        goto done;
-    }
-
-    for (long long c = first; c <= last && err == 0; ) {
-        struct map_job job = { tpool, numbers, flags, (size_t)n, (size_t)c };
-
-        for (long rep = 0; rep < b.repeat; rep++) {
-            struct bench_record r;
-            uint64_t count = 0;
-
-            bench_record_init(&b, &r, rep);
-            r.n = n;
-            r.chunk = c;
-            r.tasks = (n + c - 1) / c;
-            r.setup_s = c == first && rep == 0 ? setup_s : 0.0;
-            bench_kernel_start(&r);
-            if (tpool)
-                err = run_threads(&job, &count);
-            else if (ppool)
-                err = run_procs(ppool, numbers, (size_t)n, (size_t)c,
-                                &count);
-            else
-                count = wl_count_primes(0, (uint64_t)n);
-            bench_kernel_stop(&r);
-            if (err != 0) {
-                bench_error(&b, "running the map", err);
-                break;
-            }
-            r.result = (int64_t)count;
-            r.expected = (int64_t)expected;
-            if ((err = bench_emit(&b, &r)) != 0)
-                break;
-        }
-        /* The next size; the last one is max-chunk itself, so the sweep
-         * always ends with one chunk per worker. */
-        if (c == last)
-            break;
-        c = c > last / factor ? last : c * factor;
-    }
-
-done:
-    tp_pool_destroy(tpool);
-    pp_pool_destroy(ppool);
-    free(flags);
-    free(numbers);
-    return bench_finish(&b);
+    return bench_run(&w, &c, argc, argv);
 }
