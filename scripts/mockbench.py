@@ -37,9 +37,15 @@ MOCKBENCH_FAIL=bench:mode:workers makes that configuration report a wrong
 result (check FAIL, exit 1), to test that the suite stops on it.
 MOCKBENCH_SLEEP=S makes every kernel of a parallel mode take S seconds, to
 test interruption (the sequential runs that calibration times stay short).
+--trace FILE writes a made-up trace (docs/trace-format.md): the run's
+modelled kernel cut into at most 64 tasks dealt round-robin to the
+workers, one at a time under --gil.  MOCKBENCH_TRACE_FAIL=1 makes a
+traced run exit 1 without a trace, to test that the suite leaves that
+timeline out and goes on.
 MOCKBENCH_NO_HEADER=1 writes --out files without the header row (the
 older format), and MOCKBENCH_SCALE=F multiplies every modelled kernel.
 """
+import json
 import math
 import os
 import sys
@@ -64,7 +70,7 @@ OPTS = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
         'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
         'delay-ms': '1', 'variant': 'bulk', 'images': '4',
         'max-side': '256', 'pages': '16', 'min-chunk': '1',
-        'max-chunk': '0', 'factor': '4'}
+        'max-chunk': '0', 'factor': '4', 'trace': None}
 NUMERIC = ('workers', 'chunk', 'repeat', 'n', 'tasks', 'delay-ms', 'images',
            'max-side', 'pages', 'min-chunk', 'max-chunk', 'factor')
 
@@ -146,6 +152,27 @@ def mpi_hosts():
                       '0,0' % (tag, h, sent, n // h, h - 1 if sent else 0,
                                r, moved_s, sent, sent))
     return 0
+
+
+def write_trace(path, name, mode, workers, kernel_s, gil):
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+    from poolbench import trace
+    ntasks = min(64, 4 * workers)
+    each = kernel_s * 1e6 / ntasks * (1 if gil else workers)
+    tasks, free = [], [0.0] * (workers + 1)
+    for i in range(ntasks):
+        tid = 1 + i % workers
+        start = max(free[tid], max(free) if gil else 0.0)
+        free[tid] = start + each
+        tasks.append({'id': i, 'tid': tid, 'queued': 0.0, 'start': start,
+                      'end': start + each})
+    doc = trace.make_doc({'benchmark': name, 'mode': mode,
+                          'pool': 'processes' if mode == 'procs' else 'threads',
+                          'workers': workers,
+                          'dropped': 0, 'label': mode, 'commit': 'mock'},
+                         tasks)
+    with open(path, 'w') as f:
+        json.dump(doc, f)
 
 
 def main():
@@ -257,6 +284,12 @@ def main():
                              '%.9f' % k, str(res), str(exp),
                              'ok' if res == exp else 'FAIL',
                              '%.6f' % k, '0.000000'])
+    if o['trace']:
+        if os.environ.get('MOCKBENCH_TRACE_FAIL'):
+            sys.stderr.write('%s: cannot write the trace\n' % name)
+            return 1
+        write_trace(o['trace'], name, o['mode'], w, float(rows[-1][10]),
+                    'gil' in flags)
     if o['format'] == 'csv':
         print(','.join(COLUMNS))
     for r in rows:

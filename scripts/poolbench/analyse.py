@@ -169,6 +169,10 @@ def build_model(run_dir):
             'title': TITLE.get(wl, wl),
             'sentences': sentences.for_workload(model, wl),
             'charts': charts.plan(model, wl)}
+    # The timelines step's traces (issue 16): pictures with sentences of
+    # their own, no configuration either.
+    from . import timelines
+    model['timelines'] = timelines.build(run_dir)
     model['summary'] = sentences.summary(model)
     if model['hosts'] and model['hosts']['sentences']:
         model['summary'].append(model['hosts']['sentences'][0])

@@ -458,6 +458,7 @@ def write_all(model, run_dir):
                 ch['drawn'] = overhead_chart(model, run_dir, ch)
             else:
                 ch['drawn'] = line_chart(model, run_dir, ch)
-    from . import hosts
+    from . import hosts, timelines
     hosts.write(model, run_dir)
+    timelines.write(model, run_dir)
 

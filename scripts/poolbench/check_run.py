@@ -24,6 +24,9 @@ caught.  It checks:
   host, across hosts) for every variant, each with a sum median and a
   sample count, and a GB/s figure wherever bytes moved; when it was
   skipped, report.md says why;
+- when the timelines step ran (timelines.json), every pair has valid
+  traces in traces/, its chart, and its place in report.md, or says why
+  it was left out;
 - summary.json's figures are finite numbers, one entry per configuration;
 - when the folder is results/reference (or --reference is given), the run
   was made from a clean commit: machine.json "dirty" is false.
@@ -194,6 +197,7 @@ def check(run_dir, reference=False):
                     problem('mpi-startup.jsonl has no %s time for %s ranks'
                             % (what, r))
     problems += check_hosts(run_dir, model, md, page, tabs)
+    problems += check_timelines(run_dir, model, md)
     try:
         with open(os.path.join(run_dir, 'summary.json')) as f:
             doc = json.load(f)
@@ -210,6 +214,38 @@ def check(run_dir, reference=False):
     except (OSError, ValueError) as e:
         problem('summary.json: %s' % e)
     return problems
+
+
+def check_timelines(run_dir, model, md):
+    """The timelines step's part (poolbench/timelines.py): every pair
+    that ran has valid traces, a chart and its place in report.md; a pair
+    left out says why."""
+    from . import trace
+    out = []
+    tl = model.get('timelines')
+    if not tl:
+        return out
+    if '## Timelines: the pools at work' not in md:
+        out.append('report.md has no section "Timelines"')
+    for e in tl:
+        if e.get('skipped'):
+            if 'Not drawn: %s.' % e['skipped'] not in md:
+                out.append('report.md does not say why %s was left out'
+                           % e['name'])
+            continue
+        for f in e['files']:
+            try:
+                trace.read(os.path.join(run_dir, f))
+            except (trace.TraceError, OSError, ValueError) as err:
+                out.append('%s: %s' % (f, err))
+        for ext in ('png', 'svg'):
+            p = os.path.join(run_dir, 'charts', '%s.%s' % (e['name'], ext))
+            if not os.path.exists(p) or os.path.getsize(p) == 0:
+                out.append('timeline chart missing or empty: charts/%s.%s'
+                           % (e['name'], ext))
+        if 'charts/%s.png' % e['name'] not in md:
+            out.append('report.md does not show charts/%s.png' % e['name'])
+    return out
 
 
 def check_hosts(run_dir, model, md, page, tabs):

@@ -45,7 +45,8 @@ LIST_OPTS = ['workers', 'io-workers', 'mpi-ranks']
 VALUE_OPTS = ['workloads', 'out', 'bin', 'python', 'py-dir', 'report-only',
               'warmup', 'target-s', 'budget-s'] + COUNT_OPTS + LIST_OPTS + \
     [o for o, _, _ in SIZE_OPTS]
-FLAG_OPTS = ['quick', 'no-python', 'no-mpi', 'dry-run', 'force',
+FLAG_OPTS = ['quick', 'no-python', 'no-mpi', 'no-timelines', 'dry-run',
+             'force',
              'keep-failed', 'verbose']
 
 DEFAULTS = {'rounds': 3, 'runs': 2, 'warmup': 0, 'target_s': 0.5,
@@ -101,6 +102,8 @@ Selection:
   --mpi-ranks LIST      MPI ranks for primes and sum; more than the CPUs is
                         oversubscribed (default: as --workers; --quick: 1,2)
   --no-mpi              leave out the Open MPI runs
+  --no-timelines        leave out the per-task timelines (traces/ and the
+                        Gantt charts of primes, chunks and io)
 Sizes (default: calibrated, see --target-s; an option here wins):
   --target-s S          the sequential kernel lasts at least S seconds
                         [0.5; --quick 0.05]
@@ -456,7 +459,7 @@ class Suite:
             mpi_ranks=self.mpi_ranks, have_mpi=self.have_mpi,
             mpi_run=os.path.join(HERE, 'mpi-run.sh'), mpi_used=self.mpi_used,
             mpi_startup_repeat=self.o.mpi_startup_repeat,
-            hosts=self.hosts,
+            hosts=self.hosts, timelines=not self.o.no_timelines,
             background_s=self.background_s())
 
     def background_s(self):
@@ -688,7 +691,7 @@ class Suite:
         cal = calibrate.Calibrator(o, self.ncpu, facts['llc_bytes'],
                                    facts['memory_bytes'], self.measure_fn(),
                                    self.io_workers, self.have, p.say)
-        sizes = cal.sizes(self.workloads)
+        sizes = self.sizes = cal.sizes(self.workloads)
         for s in sizes.values():
             p.log('calibrated: %s' % json.dumps(s.entry()))
         runfolder.write_json(self.folder.path('calibration.json'), {
@@ -721,6 +724,8 @@ class Suite:
                 self.mpi_startup()
             elif st.kind == 'hosts':
                 self.hosts_step()
+            elif st.kind == 'timelines':
+                self.timelines_step()
             else:
                 self.finish_run(started_utc, t0, steps)
         p.finish()
@@ -781,6 +786,14 @@ class Suite:
                 '%s %s s' % (k, ' '.join('%.3f' % x for x in v))
                 for k, v in sorted(times.items()))))
         runfolder.write_jsonl(self.folder.path('mpi-startup.jsonl'), rows)
+
+    def timelines_step(self):
+        """The traced runs (poolbench.timelines), sized now that the
+        chunk sweep's samples name its best chunk size."""
+        from . import timelines
+        sp = timelines.specs(self.context(), self.sizes, self.workloads,
+                             self.samples)
+        timelines.run(sp, self.folder, self.runner, self.progress)
 
     def hosts_step(self):
         """Runs the rig's bench (its CSV on stdout into raw/hosts/), one

@@ -227,6 +227,8 @@ def build_html(model, run_dir):
         links.append(('mpirun', 'mpirun start-up'))
     if model.get('hosts'):
         links.append(('hosts', 'across hosts'))
+    if model.get('timelines'):
+        links.append(('timelines', 'timelines'))
     links.append(('files', 'Files'))
     H.append(' '.join('<a href="#%s">%s</a>' % (esc(a), esc(t))
                       for a, t in links))
@@ -307,8 +309,9 @@ def build_html(model, run_dir):
                  'MPI program with nothing to compute.</p>')
         H.append(html_table(rep.startup_table(model)))
         H.append('</section>')
-    from . import hosts
+    from . import hosts, timelines
     H += hosts.html(model, run_dir, n + 1)
+    H += timelines.html(model, run_dir, n + 2)
     H.append('<section id="files"><h2>Files</h2><ul>')
     for f, what in (('report.md', 'this report in Markdown'),
                     ('summary.json', 'every configuration\'s figures and '

@@ -112,7 +112,7 @@ def quote(arg):
 class Step:
     def __init__(self, kind, label, workload=None, round_=None, groups=(),
                  estimate_s=0.0):
-        self.kind = kind                # 'round', 'mpi-startup', 'report'
+        self.kind = kind                # 'round', 'timelines', 'report'...
         self.label = label
         self.workload = workload
         self.round = round_
@@ -479,6 +479,14 @@ def make_steps(ctx, sizes, workloads, rounds, warmup, runs):
             'mpi-startup', 'mpirun start-up, ranks %s' % ranks,
             estimate_s=2 * ctx.mpi_startup_repeat * sum(
                 START_S['mpirun'] + 0.05 * r for r in ctx.mpi_ranks)))
+    if getattr(ctx, 'timelines', False):
+        from . import timelines
+        sp = timelines.specs(ctx, sizes, workloads)
+        if sp:
+            steps.append(Step(
+                'timelines', 'timelines: %s' % ', '.join(
+                    s['workload'] for s in sp), estimate_s=
+                timelines.estimate(sp, sizes)))
     hosts = getattr(ctx, 'hosts', None)
     if hosts:
         steps.append(Step(

@@ -395,8 +395,9 @@ def build_report(model):
         L.append('<!-- table:mpirun -->')
         L.append(md_table(startup_table(model)))
         L.append('')
-    from . import hosts
+    from . import hosts, timelines
     L += hosts.markdown(model)
+    L += timelines.markdown(model)
     L.append('## Files')
     L.append('')
     L.append('`samples.jsonl` every kernel sample with its labels; '
@@ -433,12 +434,18 @@ def summary_doc(model):
             'ncpu': model['ncpu'], 'target_s': model['target_s'],
             'configs': cfgs, 'flags': model['flags'],
             'summary': model['summary'],
-            'hosts': hosts_summary(model)}
+            'hosts': hosts_summary(model),
+            'timelines': timelines_summary(model)}
 
 
 def hosts_summary(model):
     from . import hosts
     return hosts.summary(model)
+
+
+def timelines_summary(model):
+    from . import timelines
+    return timelines.summary(model)
 
 
 def write_summary(model, run_dir):

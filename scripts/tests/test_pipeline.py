@@ -375,6 +375,60 @@ class CompleteRun(unittest.TestCase):
         self.assertAlmostEqual(c['karp_flatt'], 0.0, places=6)
 
 
+class Timelines(unittest.TestCase):
+    """The timelines step (issue 16) on the mock's made-up traces."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rundir = scratch('results', 'run-a')   # CompleteRun's run
+        if not os.path.isdir(cls.rundir):
+            bench(*small(), '--out', cls.rundir)
+
+    def test_each_pair_is_traced_checked_and_drawn(self):
+        doc = read_json(os.path.join(self.rundir, 'timelines.json'))
+        names = [e['name'] for e in doc['timelines']]
+        self.assertEqual(names, ['timeline-primes-gil', 'timeline-chunks',
+                                 'timeline-io'])
+        sys.path.insert(0, HERE)
+        from poolbench import trace
+        for e in doc['timelines']:
+            self.assertIsNone(e['skipped'])
+            self.assertEqual(len(e['files']), 2)
+            for f in e['files']:
+                trace.read(os.path.join(self.rundir, f))
+            self.assertTrue(is_png(os.path.join(self.rundir, 'charts',
+                                                e['name'] + '.png')))
+
+    def test_the_report_shows_them_with_their_figures(self):
+        with open(os.path.join(self.rundir, 'report.md')) as f:
+            md = f.read()
+        self.assertIn('## Timelines: the pools at work', md)
+        self.assertIn('charts/timeline-primes-gil.png', md)
+        # The mock's --gil tasks take turns: 1 track at work, not 2.
+        self.assertRegex(md, r'--gil threads: \d+ tasks or chunks in .*'
+                             r'on average 1\.00 tracks at work')
+        self.assertRegex(md, r'- threads: \d+ tasks or chunks in .*'
+                             r'on average 2\.00 tracks at work')
+
+    def test_a_failed_trace_leaves_its_chart_out_and_the_run_goes_on(self):
+        run = scratch('results', 'run-trace-fail')
+        rc, _, err = bench(*small(), '--workloads', 'primes', '--no-mpi',
+                           '--out', run, MOCKBENCH_TRACE_FAIL='1')
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertIn('timeline timeline-primes-gil left out', err)
+        with open(os.path.join(run, 'report.md')) as f:
+            self.assertIn('Not drawn: threads: exit 1', f.read())
+
+    def test_no_timelines_leaves_them_out(self):
+        run = scratch('results', 'run-no-timelines')
+        rc, _, err = bench(*small(), '--workloads', 'primes', '--no-mpi',
+                           '--no-timelines', '--out', run)
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertFalse(os.path.exists(os.path.join(run, 'traces')))
+        self.assertFalse(os.path.exists(os.path.join(run,
+                                                     'timelines.json')))
+
+
 class Sampling(unittest.TestCase):
     def test_warmup_records_are_not_counted(self):
         run = scratch('results', 'run-w')
