@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     };
     struct site_opts so = SITE_OPTS_INIT;
     struct crawl_opts co = CRAWL_OPTS_INIT;
-    struct tp_options topt = TP_OPTIONS_INIT;
+    struct tp_options topt;
     struct tp_pool *pool = NULL;
     struct site *site = NULL;
     struct bench b;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     if (err == 0)
         err = httpd_dead_port(&dead_fd, &dead_port);
     if (err == 0 && !seq) {
-        topt.workers = (unsigned)b.workers;
+        bench_tp_options(&b, &topt);
         err = tp_pool_create(&topt, &pool);
     }
     setup_s = bench_now() - t0;

@@ -416,8 +416,8 @@ int main(int argc, char **argv)
         /* The tutorial's image converter: Pool(4). */
         .default_workers = 4,
     };
-    struct tp_options topt = TP_OPTIONS_INIT;
-    struct pp_options popt = PP_OPTIONS_INIT;
+    struct tp_options topt;
+    struct pp_options popt;
     struct tp_pool *tpool = NULL;
     struct pp_pool *ppool = NULL;
     uint64_t *ref = NULL, *sums = NULL, all = IMG_FNV_INIT;
@@ -500,12 +500,12 @@ int main(int argc, char **argv)
     /* The pools come last: a process pool's workers are copies of the
      * program as it is now, run.dir included. */
     if (procs) {
-        popt.workers = (unsigned)b.workers;
+        bench_pp_options(&b, &popt);
         /* One image at a time per worker: images differ in size. */
         popt.prefetch = 1;
         err = pp_pool_create(&popt, &ppool);
     } else if (!seq) {
-        topt.workers = (unsigned)b.workers;
+        bench_tp_options(&b, &topt);
         err = tp_pool_create(&topt, &tpool);
     } else {
         err = 0;

@@ -151,8 +151,8 @@ int main(int argc, char **argv)
         .default_workers = 3,
     };
     struct bench b;
-    struct tp_options topt = TP_OPTIONS_INIT;
-    struct pp_options popt = PP_OPTIONS_INIT;
+    struct tp_options topt;
+    struct pp_options popt;
     struct tp_pool *tpool = NULL;
     struct pp_pool *ppool = NULL;
     struct tp_future **futures = NULL;
@@ -183,14 +183,14 @@ int main(int argc, char **argv)
     t0 = bench_now();
     if (!seq && !procs) {
         futures = calloc((size_t)tasks, sizeof(*futures));
-        topt.workers = (unsigned)b.workers;
+        bench_tp_options(&b, &topt);
         if (futures == NULL)
             err = ENOMEM;
         else
             err = tp_pool_create(&topt, &tpool);
     } else if (procs) {
         delays = calloc((size_t)tasks, sizeof(*delays));
-        popt.workers = (unsigned)b.workers;
+        bench_pp_options(&b, &popt);
         popt.prefetch = 1;
         if (delays == NULL) {
             err = ENOMEM;
