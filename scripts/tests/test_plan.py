@@ -279,11 +279,7 @@ class Files(unittest.TestCase):
 class Estimates(unittest.TestCase):
     def test_the_plan_estimates_every_step(self):
         sizes = calibrator().sizes(plan.WORKLOADS)
-        ctx = plan.Context(
-            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
-            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
-            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
-            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        ctx = two_cpus()
         steps = plan.make_steps(ctx, sizes, plan.WORKLOADS, 3,
                                 lambda wl: 0, lambda wl: 1)
         self.assertEqual(len(steps), 3 * len(plan.WORKLOADS) + 2)
@@ -294,11 +290,7 @@ class Estimates(unittest.TestCase):
 
     def test_overhead_runs_an_ablation_group_per_c_variant(self):
         sizes = calibrator().sizes(['overhead'])
-        ctx = plan.Context(
-            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
-            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
-            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
-            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        ctx = two_cpus()
         groups = {g.gid: g for g in plan.groups_overhead(ctx, sizes)}
         for v in ('bulk', 'roundtrip'):
             g = groups['c-ablation-' + v]
@@ -315,16 +307,46 @@ class Estimates(unittest.TestCase):
                              if k.startswith('py')))
 
 
+class TimelinesStep(unittest.TestCase):
+    def test_a_timelines_step_follows_the_rounds(self):
+        sizes = calibrator().sizes(['primes', 'chunks', 'io'])
+        ctx = two_cpus()
+        ctx.timelines = True
+        steps = plan.make_steps(ctx, sizes, ['primes', 'chunks', 'io'], 2,
+                                lambda wl: 0, lambda wl: 1)
+        kinds = [s.kind for s in steps]
+        self.assertEqual(kinds[-3:], ['mpi-startup', 'timelines', 'report'])
+        self.assertGreater(steps[-2].estimate_s, 0)
+
+    def test_each_pair_traces_two_commands_into_its_files(self):
+        from poolbench import timelines
+        sizes = calibrator().sizes(['primes', 'chunks', 'io'])
+        sp = timelines.specs(two_cpus(), sizes, ['primes', 'chunks', 'io'])
+        self.assertEqual([s['name'] for s in sp], [
+            'timeline-primes-gil', 'timeline-chunks', 'timeline-io'])
+        for s in sp:
+            self.assertEqual(len(s['runs']), 2)
+            for r in s['runs']:
+                self.assertIn('@TRACE@', r['argv'])
+        gil = sp[0]['runs']
+        self.assertEqual(gil[1]['argv'], gil[0]['argv'] + ['--gil'])
+
+    def test_the_chunk_pair_keeps_the_sweeps_best_task_count(self):
+        from poolbench import timelines
+        # The sweep at n = 10^6: chunk 1000 (1000 tasks) was fastest.
+        samples = [{'workload': 'chunks', 'lang': 'c', 'mode': 'threads',
+                    'chunk': c, 'kernel_s': t}
+                   for c, t in ((1, 9.0), (1000, 1.0), (250000, 2.0))]
+        self.assertEqual(timelines.best_chunk(samples, 10 ** 6), 1000)
+        self.assertIsNone(timelines.best_chunk([], 10 ** 6))
+
+
 class ChunksEstimate(unittest.TestCase):
     def test_python_threads_pay_a_task_per_item_at_every_chunk_size(self):
         # ThreadPoolExecutor.map ignores chunksize: the sweep's estimate
         # must count n tasks per chunk size, not n / chunk.
         sizes = calibrator().sizes(['chunks'])
-        ctx = plan.Context(
-            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
-            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
-            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
-            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        ctx = two_cpus()
         s = sizes[('chunks', 'python')]
         n, mc = s.params['n'], s.params['min_chunk']
         groups = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
@@ -338,11 +360,7 @@ class ChunksEstimate(unittest.TestCase):
     def test_python_threads_sweep_only_its_ends(self):
         # Its chunk size changes nothing, so two or three sizes show it.
         sizes = calibrator().sizes(['chunks'])
-        ctx = plan.Context(
-            bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
-            py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
-            mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
-            mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
+        ctx = two_cpus()
         groups = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
         self.assertEqual(argv_of(groups['py-threads'], '--factor'),
                          str(plan.PY_THREADS_FACTOR))
@@ -353,6 +371,15 @@ class ChunksEstimate(unittest.TestCase):
         self.assertEqual(plan.chunk_sizes(100, 2, 1), [1, 4, 16, 50])
         self.assertEqual(plan.chunk_sizes(100, 2, 1, 1000), [1, 50])
         self.assertEqual(plan.chunk_sizes(10, 2, 5), [5])
+
+
+def two_cpus():
+    """The plan's context on a 2-CPU machine with MPI and Python."""
+    return plan.Context(
+        bin='/b', python='/p', pydir='/d', ncpu=2, workers=[1, 2, 4],
+        py_workers=[1, 2, 4], io_workers=[1, 4, 16, 64],
+        mpi_ranks=[1, 2], have_mpi=lambda wl: True, mpi_run='/m',
+        mpi_used=True, mpi_startup_repeat=5, background_s=1.0)
 
 
 def argv_of(group, opt):
