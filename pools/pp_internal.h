@@ -4,7 +4,10 @@
  * fork server's messages, and a few helpers.
  *
  * The pieces:
- *   procpool.c      the parent side: queue, collector thread, handles, maps
+ *   procpool.c      the parent's API: create, submit, maps, handles, results
+ *   pp_collector.c  the parent's collector thread: dispatch, frames, ending
+ *                   items, the loop
+ *   pp_slots.c      a worker slot's life: births, deaths, time limits
  *   pp_worker.c     the child side: the loop a worker process runs
  *   pp_forkserver.c the small single-threaded process that forks workers
  *   pp_shm.c        shared regions and the shared dictionary
@@ -15,9 +18,12 @@
 #include "procpool.h"
 #include "util.h"
 
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- Parent -> worker: a task frame ----------------------------------- */
 
@@ -151,5 +157,193 @@ static inline int64_t pp_now_ns(void)
 
 /* When a pp_shm region was created, for pp_map_shm's check. */
 int64_t pp_shm_created_ns(const struct pp_shm *shm);
+
+/* ---- The parent's data (procpool.c, pp_collector.c, pp_slots.c) ------ */
+
+/*
+ * How long to wait before asking again when the server could not fork
+ * (process table or memory full): 100 ms, a guess that is long enough not
+ * to spin and short enough that nobody waits noticeably once it clears.
+ */
+#define PP_SPAWN_RETRY_NS (100 * 1000000LL)
+
+/*
+ * One call: an apply or a map.  Its items share everything but their
+ * index.  Set up before the call is queued, then read-only, except
+ * `remaining` (pool->lock).
+ */
+struct call {
+    pp_task_fn *fn;
+    enum pp_kind kind;
+    const unsigned char *bytes; /* BYTES: item 0's argument */
+    const struct pp_arg *star;  /* STAR: item 0's tuple */
+    uintptr_t shm_base;         /* SHM: item 0's address */
+    size_t item_size;           /* BYTES, SHM: bytes per item; STAR: argc */
+    size_t remaining;           /* items not ended yet (pool->lock) */
+    struct pp_handle *h;        /* an apply's handle, or NULL */
+    struct pp_results *res;     /* a map's results, or NULL */
+};
+
+/* Items [first, first + count) of a call, waiting in the queue. */
+struct job {
+    struct job *next;
+    struct call *call;
+    size_t first, count;
+    bool retry; /* malloc'd when a crash sent items back: freed when sent */
+};
+
+/* Items sent to a worker in one frame and not all answered yet. */
+struct piece {
+    struct call *call;
+    size_t first;
+    uint32_t count, done;
+    uint64_t seq;
+};
+
+struct pp_handle {
+    struct call call;
+    struct job job;
+    unsigned char *arg; /* our copy of the argument */
+    pp_callback_fn *cb;
+    void *cb_arg;
+    long spin_ns;                /* pp_options.tuning->spin_ns */
+    struct pp_handle *done_next; /* the collector's list of handles to end */
+    _Atomic int refs;            /* the caller's and the pool's */
+    pthread_mutex_t mu;          /* protects nothing but the wait below */
+    pthread_cond_t cv;           /* signalled when done becomes true */
+    _Atomic bool done;
+    /* Written by the collector before done is set, read-only after. */
+    struct pp_outcome outcome;
+    void *result;
+    size_t result_len;
+};
+
+struct item {
+    struct pp_outcome o;
+    size_t off; /* result bytes at r->arena + off */
+    size_t len;
+};
+
+struct pp_results {
+    size_t count;
+    struct item *items;
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
+};
+
+enum slot_state {
+    SLOT_EMPTY,    /* no worker, none wanted */
+    SLOT_WANTED,   /* a worker is wanted: SPAWN not sent yet */
+    SLOT_STARTING, /* SPAWN sent, waiting for SPAWNED */
+    SLOT_RUNNING   /* a live worker (perhaps dying: see eof) */
+};
+
+/*
+ * One worker slot.  Protected by pool->lock, except in/in_len/in_cap (the
+ * collector's alone).  Only the collector changes state, fd and pid, so it
+ * may read those without the lock.
+ */
+struct slot {
+    enum slot_state state;
+    int fd;            /* our end of its socket, or -1 */
+    pid_t pid;
+    bool eof;          /* its socket is finished: waiting for DIED */
+    bool kill_wanted;  /* a KILL request is to be sent */
+    bool kill_sent;
+    bool timeout_kill; /* ... because item number timeout_item ran long */
+    uint64_t timeout_item;
+    uint64_t sent;     /* items sent to this worker */
+    uint64_t answered; /* results read from it */
+    int64_t retry_at;  /* SLOT_WANTED: not before this time */
+    struct piece *ring; /* in-flight frames, oldest first */
+    unsigned head, n;
+    unsigned char *in; /* results read, not yet cut into frames */
+    size_t in_len, in_cap;
+    unsigned char *out; /* frames not yet written */
+    size_t out_pos, out_len, out_cap;
+};
+
+struct pp_pool {
+    /* Set by pp_pool_create, read-only after. */
+    unsigned nworkers;
+    unsigned max_tasks;
+    unsigned timeout_ms;
+    unsigned prefetch;
+    long spin_ns;
+    int64_t created_ns; /* regions made after this are not in workers */
+    struct pp_worker_cfg wcfg;
+    size_t status_size;
+    int wake_rd, wake_wr; /* submitters write a byte, the collector polls */
+    pthread_t collector;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    /* Protected by lock. */
+    struct job *qhead, *qtail; /* the queue */
+    size_t queued;             /* items in the queue */
+    size_t outstanding;        /* items submitted and not ended */
+    uint64_t seq;              /* last frame number used */
+    bool wake_pending;         /* a wake byte is on its way */
+    bool started;              /* the collector finished starting */
+    int start_error;
+    bool closing;              /* no new work */
+    bool terminating;          /* kill everything, cancel everything */
+    bool quit;                 /* the collector must leave */
+    struct pp_stats stats;
+    pid_t *pids;               /* per slot, 0 when none */
+
+    struct slot *slots;        /* nworkers of them: see struct slot */
+
+    /* The collector's own. */
+    struct pollfd *pfd;
+    int ctl;          /* control socket to the server, or -1 */
+    pid_t server;     /* its pid, or 0 */
+    bool terminated;  /* terminate's kills and cancels are done */
+    int64_t server_retry_at;
+};
+
+/* Asks the server to kill s's worker.  Caller holds pool->lock. */
+static inline void pp_slot_kill(struct slot *s)
+{
+    if (s->state == SLOT_RUNNING && !s->kill_sent)
+        s->kill_wanted = true;
+}
+
+static inline struct pp_outcome pp_outcome_make(enum pp_end end, int error,
+                                                pid_t pid)
+{
+    struct pp_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    o.end = end;
+    o.error = error;
+    o.pid = pid;
+    return o;
+}
+
+/* procpool.c: drops one reference to h, freeing it with the last. */
+void pp_handle_unref(struct pp_handle *h);
+
+/* pp_collector.c: each is described where it is defined. */
+void *pp_collector_main(void *arg);
+void pp_dispatch(struct pp_pool *pool);
+bool pp_flush_all(struct pp_pool *pool);
+size_t pp_star_size(const struct pp_arg *t, size_t argc);
+void pp_item_end(struct pp_pool *pool, struct call *c, size_t index,
+                 struct pp_outcome o, const void *data, size_t len,
+                 struct pp_handle **done);
+void pp_items_cancel(struct pp_pool *pool, struct call *c, size_t first,
+                     size_t count, int error, struct pp_handle **done);
+void pp_publish(struct pp_pool *pool, struct pp_handle *list);
+void pp_slot_take(struct pp_pool *pool, struct slot *s,
+                  struct pp_handle **done);
+bool pp_slot_read(struct slot *s, bool all);
+
+/* pp_slots.c: the same. */
+int pp_slots_start(struct pp_pool *pool);
+void pp_slots_stop(struct pp_pool *pool);
+void pp_server_replies(struct pp_pool *pool);
+bool pp_server_requests(struct pp_pool *pool);
+int pp_time_check(struct pp_pool *pool);
 
 #endif /* POOLS_PP_INTERNAL_H */
