@@ -91,11 +91,21 @@ def plan(model, wl):
                for c in model['configs']):
             charts.append({
                 'name': 'ablation', 'kind': 'ablation', 'lang': 'c',
+                'pool': 'tp',
                 'caption': 'what each speed trick of the thread pool buys: '
                            'the cost of one task with every trick, with '
                            'each one switched off in turn, and in the '
                            'textbook pool; median with quartiles, log '
                            'scale'})
+        if any(c['workload'] == wl and c['mode'].startswith('pp-no-') and
+               c['per_task_s'] for c in model['configs']):
+            charts.append({
+                'name': 'ablation-pp', 'kind': 'ablation', 'lang': 'c',
+                'pool': 'pp',
+                'caption': 'what each remedy of the process pool buys: the '
+                           'cost of one task with every remedy, and with '
+                           'each one switched off in turn; median with '
+                           'quartiles, log scale'})
         return charts
     keys = series_keys(model, wl)
     if not keys:
@@ -380,18 +390,40 @@ ABLATION_LABEL = {'tp': 'all tricks',
                   'textbook': 'textbook'}
 
 
+def trick_off(mode):
+    """One of our pools with a speed trick (tp-*) or remedy (pp-no-*)
+    switched off: the ablation charts' bars, not an implementation."""
+    return mode.startswith('tp-') or mode.startswith('pp-no-')
+
+
+def ablated(mode, pool):
+    """Whether mode is a bar of pool's ablation chart."""
+    if pool == 'tp':
+        return mode in ABLATION_LABEL
+    return mode == 'pp' or mode.startswith('pp-no-')
+
+
+def ablation_label(mode):
+    """A bar's label: what is missing ("no polling"), not a mode name."""
+    if mode in ABLATION_LABEL:
+        return ABLATION_LABEL[mode]
+    if mode == 'pp':
+        return 'all remedies'
+    return mode[len('pp-'):].replace('-', ' ')
+
+
 def overhead_chart(model, run_dir, ch):
     lang = ch['lang']
     ablation = ch['kind'] == 'ablation'
     cs = [c for c in model['configs'] if c['workload'] == 'overhead' and
           c['lang'] == lang and c['per_task_s'] and c['mode'] != 'seq']
+    pool = ch.get('pool', 'tp')
     if ablation:
-        cs = [c for c in cs if c['mode'] in ABLATION_LABEL and
+        cs = [c for c in cs if ablated(c['mode'], pool) and
               c['variant'] in ('bulk', 'roundtrip')]
     else:
-        # The tp-* modes with a trick off belong to the ablation chart.
-        cs = [c for c in cs
-              if c['mode'] == 'tp' or not c['mode'].startswith('tp-')]
+        # The modes with a trick off belong to the ablation charts.
+        cs = [c for c in cs if not trick_off(c['mode'])]
     variants = [v for v in ('bulk', 'roundtrip', 'map')
                 if any(c['variant'] == v for c in cs)]
     variants += sorted({c['variant'] for c in cs} - set(variants))
@@ -400,10 +432,12 @@ def overhead_chart(model, run_dir, ch):
         if c['mode'] not in impls:
             impls.append(c['mode'])
     if ablation:
-        impls = [m for m in ABLATION_LABEL if m in impls]
+        impls = [m for m in ABLATION_LABEL if m in impls] if pool == 'tp' \
+            else ['pp'] * ('pp' in impls) + sorted(m for m in impls
+                                                   if m != 'pp')
     rows, vals = [], []
     for impl in impls:
-        row = [ABLATION_LABEL[impl] if ablation else impl]
+        row = [ablation_label(impl) if ablation else impl]
         for v in variants:
             m = [c for c in cs if c['mode'] == impl and c['variant'] == v]
             if m:
@@ -434,14 +468,16 @@ def overhead_chart(model, run_dir, ch):
         'datafile': dat, 'nvariants': len(variants),
         'variants': ' '.join(variants),
         'colors': ' '.join(palette[i % 4] for i in range(len(variants))),
-        'title': 'what each trick of the thread pool buys: the cost of '
+        'title': 'what each remedy of the process pool buys: the cost '
+                 'of one task' if ablation and pool == 'pp' else
+                 'what each trick of the thread pool buys: the cost of '
                  'one task' if ablation else
                  'overhead: the cost of one task, %s implementations'
                  % LANG_NAME[lang],
         'ylabel': 'time per task, log scale' if ablation else
                   'time per task (per item for map), log scale',
-        'xlabel': 'trick switched off (bars: median; whiskers: quartiles)'
-                  if ablation else
+        'xlabel': '%s switched off (bars: median; whiskers: quartiles)'
+                  % ('remedy' if pool == 'pp' else 'trick') if ablation else
                   'implementation (bars: median; whiskers: quartiles)',
         'footer': footer(model), 'ymin': lo_t, 'ymax': hi_t,
         'ytics_cmd': tics_cmd('y', [t for _, t in tt],

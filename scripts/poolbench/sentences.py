@@ -308,11 +308,12 @@ def chunks(model):
     return out
 
 
-# The thread pool with one speed trick switched off (overhead's tp-no-*
-# modes, struct tp_tuning): they belong to the ablation sentence, not to
-# the list of implementations.
+# One of our pools with one speed trick switched off (overhead's tp-*
+# modes, struct tp_tuning; pp-no-*, struct pp_tuning): they belong to the
+# ablation sentences, not to the list of implementations.
 def _trick_off(c):
-    return c['lang'] == 'c' and c['mode'].startswith('tp-')
+    from .charts import trick_off
+    return c['lang'] == 'c' and trick_off(c['mode'])
 
 
 def overhead(model):
@@ -342,33 +343,42 @@ def overhead(model):
     return out + ablation(cs)
 
 
+# Our two pools' ablation modes: the mode with everything on, whose name
+# prefixes the modes with one thing off; what the sentence calls them.
+ABLATED_POOLS = (('tp', 'thread pool', 'speed trick'),
+                 ('pp', 'process pool', 'remedy'))
+
+
 def ablation(cs):
-    """What each speed trick of the thread pool buys: the per-task cost
-    with the trick off over the cost with every trick on, with the
+    """What each speed trick of the thread pool, and each remedy of the
+    process pool, buys: the per-task cost with it off over the cost with
+    all on, with the
     interval of that ratio.  A ratio whose interval holds 1 is said to
     buy nothing measurable here, which on 2 cores is a result too."""
     out = []
-    for v in ('bulk', 'roundtrip'):
-        tp = [c for c in cs if c['variant'] == v and c['lang'] == 'c' and
-              c['mode'] == 'tp' and c.get('per_task_samples')]
+    for v, (pool, who, trick) in [(v, p) for v in ('bulk', 'roundtrip')
+                                  for p in ABLATED_POOLS]:
+        base = [c for c in cs if c['variant'] == v and c['lang'] == 'c' and
+                c['mode'] == pool and c.get('per_task_samples')]
         offs = [c for c in cs if c['variant'] == v and _trick_off(c) and
+                c['mode'].startswith(pool + '-') and
                 c.get('per_task_samples')]
-        if not tp or not offs:
+        if not base or not offs:
             continue
         parts = []
         for c in sorted(offs, key=lambda c: c['mode']):
             est, lo, hi = stats.ratio_ci(c['per_task_samples'],
-                                         tp[0]['per_task_samples'])
-            what = c['mode'][len('tp-'):].replace('-', ' ')
+                                         base[0]['per_task_samples'])
+            what = c['mode'][len(pool) + 1:].replace('-', ' ')
             if lo <= 1 <= hi:
                 parts.append('%s %.2fx (%.2f-%.2f, no clear change)' %
                              (what, est, lo, hi))
             else:
                 parts.append('%s %.2fx (%.2f-%.2f)' % (what, est, lo, hi))
-        out.append(_s('%s, our thread pool at %s per task with every speed '
-                      'trick on; with one off, the cost per task is times '
-                      'that: %s.' % (v, fmt_time(tp[0]['per_task_s']),
-                                     '; '.join(parts)), 'overhead'))
+        out.append(_s('%s, our %s at %s per task with every %s on; with '
+                      'one off, the cost per task is times that: %s.' % (
+                          v, who, fmt_time(base[0]['per_task_s']), trick,
+                          '; '.join(parts)), 'overhead'))
     return out
 
 

@@ -82,6 +82,11 @@ class Drawing(unittest.TestCase):
             cs += [cfg('overhead', 'c', m, 2, 0.001 * k, variant=v, n=1000)
                    for k, m in enumerate(ABLATED, 2)
                    for v in ('bulk', 'roundtrip')]
+            # The process pool's, each remedy off in turn.
+            cs += [cfg('overhead', 'c', m, 2, 0.004 * k, variant=v, n=1000)
+                   for k, m in enumerate(('pp', 'pp-no-ring', 'pp-no-poll'),
+                                         1)
+                   for v in ('bulk', 'roundtrip')]
             cls.run_dir = make_run(os.path.join(cls.tmp, 'run'), cs)
             cls.flags = analyse.write_outputs(cls.run_dir)
             cls.model = analyse.build_model(cls.run_dir)
@@ -207,12 +212,21 @@ class Drawing(unittest.TestCase):
         plans = self.model['workloads']['overhead']['charts']
         self.assertIn('ablation', [ch['name'] for ch in plans])
 
+    def test_process_pool_ablation_chart_has_every_remedy_off(self):
+        v = [v for _, n, v in self.calls if n == 'ablation-pp'][0]
+        with open(v['datafile']) as f:
+            names = re.findall(r'^"([^"]+)"', f.read(), re.M)
+        self.assertEqual(names, ['all remedies', 'no poll', 'no ring'])
+        self.assertIn('remedy', v['xlabel'])
+
     def test_overhead_chart_leaves_the_ablated_pools_out(self):
         v = [v for _, n, v in self.calls if n == 'overhead-c'][0]
         with open(v['datafile']) as f:
             text = f.read()
         self.assertIn('"textbook"', text)
         self.assertNotIn('tp-no-poll', text)
+        self.assertNotIn('pp-no-ring', text)
+        self.assertIn('"pp"', text)
 
 
 if __name__ == '__main__':

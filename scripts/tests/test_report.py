@@ -319,7 +319,8 @@ class Overhead(RunCase):
         cs = []
         for mode, per in (('tp', 200e-9), ('tp-no-poll', 400e-9),
                           ('tp-two-trips', 201e-9), ('omp', 150e-9),
-                          ('textbook', 1e-6)):
+                          ('textbook', 1e-6), ('pp', 800e-9),
+                          ('pp-no-ring', 2.4e-6)):
             cs.append(cfg('overhead', 'c', mode, 2, per * 10000,
                           variant='bulk', tasks=10000))
         return self.model(cs)
@@ -331,6 +332,14 @@ class Overhead(RunCase):
         self.assertIn('dearest, textbook', text)
         self.assertNotIn('tp-no-poll', text)
         self.assertNotIn('tp-two-trips', text)
+        self.assertNotIn('pp-no-ring', text)
+
+    def test_the_process_pools_remedies_get_their_own_sentence(self):
+        text = ' '.join(s['text'] for s in self.sentences(
+            self.run_model(), 'overhead') if 'remedy' in s['text'])
+        self.assertIn('bulk, our process pool at ', text)
+        self.assertIn('no ring 3.00x', text)
+        self.assertNotIn('no poll', text)
 
     def test_ablation_sentence_gives_each_trick_its_ratio(self):
         text = ' '.join(s['text'] for s in self.sentences(
