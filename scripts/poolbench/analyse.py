@@ -194,10 +194,11 @@ def _configs(samples, walls):
                 'oversub': False, 'n': rec.get('n'),
                 'tasks': rec.get('tasks'), 'params': rec.get('params') or {},
                 'samples': [], 'rounds': {}, 'setup': [], 'walls': [],
-                'user_s': [], 'sys_s': [], 'round_cpu': {}}
+                'user_s': [], 'sys_s': [], 'round_cpu': {}, 'sizes': []}
         c['oversub'] = c['oversub'] or bool(rec.get('oversub'))
         k_s = float(rec['kernel_s'])
         c['samples'].append(k_s)
+        c['sizes'].append(rec.get('n') or 0)
         c['rounds'].setdefault(int(rec.get('round') or 1), []).append(k_s)
         if rec.get('setup_s') is not None:
             c['setup'].append(float(rec['setup_s']))
@@ -254,11 +255,18 @@ def _derive(configs):
         n = c['n'] or 0
         tasks = c['tasks'] or 0
         # Per-task cost: kernel time over the tasks (overhead: over n, the
-        # tasks or map items it ran).
+        # tasks or map items it ran, each sample over its own: overhead
+        # sizes each implementation's count to its speed, so a count may
+        # differ between processes).
         per = (n if c['workload'] == 'overhead' else tasks) or 0
-        c['per_task_s'] = med / per if per and med > 0 else None
-        c['per_task_samples'] = [s / per for s in c['samples']] \
-            if per else None
+        if c['workload'] == 'overhead' and all(c['sizes']):
+            c['per_task_samples'] = [s / k for s, k in zip(c['samples'],
+                                                           c['sizes'])]
+            c['per_task_s'] = stats.median(c['per_task_samples'])
+        else:
+            c['per_task_s'] = med / per if per and med > 0 else None
+            c['per_task_samples'] = [s / per for s in c['samples']] \
+                if per else None
         c['throughput'] = n / med if c['workload'] in (
             'io', 'crawl', 'images') and n and med > 0 else None
         c['gbps'] = SUM_BYTES_PER_VALUE * n / med / 1e9 \
