@@ -45,10 +45,9 @@
  *                    that is compiled in and has the variant, interleaved
  *                    (A B C A B C ...) --repeat times, so that noise from
  *                    the rest of the machine falls on all of them alike;
- *                    in text format a table of medians follows.  In this
- *                    mode thread-per-task and fork-per-task run at most
- *                    SLOW_TASKS_MAX tasks (their records say how many): a
- *                    fork costs a thousand times an empty task.
+ *                    in text format a table of medians follows.  Each
+ *                    implementation runs a task count of its own here:
+ *                    see "Task counts" below.
  *   ablation         tp, each tp-no-* mode and textbook, interleaved as in
  *                    all: what each trick buys (the suite's ablation chart;
  *                    each record's mode names the trick that was off)
@@ -65,6 +64,30 @@
  * the others run.  Bulk keeps all T futures alive at once, so the first
  * run of a pool also pays for fresh memory (page faults); the median over
  * --repeat runs is the steady state.
+ *
+ * Task counts.  A single mode runs exactly --tasks T.  In --mode all and
+ * ablation the implementations differ a thousandfold per task (an empty
+ * task on our pool some 200 ns, a fork some 300 us), so no one T suits
+ * them all: a T at which fork-per-task lasts half a second gives our
+ * pool's bulk 3 ms, and the median of three such runs moves by 2 to 4x
+ * with whatever else the machine does in those milliseconds.  So each
+ * implementation sizes its own count, as Google Benchmark sizes its
+ * iterations (size_run):
+ *   - thread-per-task and fork-per-task run min(T, SLOW_TASKS_MAX): they
+ *     last long enough with a thousand tasks, and a fork each costs;
+ *   - every other one, for bulk and roundtrip, runs R rounds of T tasks
+ *     back to back, R a power of two such that a run lasts at least
+ *     MIN_KERNEL_S.  Rounds rather than a larger T: bulk keeps all its
+ *     futures alive, and 16 T futures no longer fit in the caches that T
+ *     fit in, so a larger T would measure memory, not the pool.  R comes
+ *     from probes that are not recorded: two of PROBE_TASKS tasks (the
+ *     first also starts and warms up the pool), and, when the second
+ *     says that T tasks last less than MIN_KERNEL_S, two of T tasks;
+ *   - map runs T items once everywhere (a map of T items is one call,
+ *     not T tasks; the suite sizes T so that it lasts).
+ * Every record of an implementation then has n = tasks = R T, so that
+ * kernel_s / n is its per-task cost; the first record's setup_s includes
+ * the probes' set-up.
  *
  * In --mode all, fork-per-task runs in a helper process (see
  * forks_in_helper): forking from this process would make every later run
@@ -100,6 +123,22 @@ extern char **environ;
  * many tasks: a few tenths of a second of forks on the 2-core machine this
  * was written on (some 200 to 400 us per fork, wait and exit). */
 #define SLOW_TASKS_MAX 1000
+
+/* In --mode all and ablation, the shortest run of the other
+ * implementations (see "Task counts" at the top).  20 ms: a burst of some
+ * other process (a few milliseconds of a CPU, the scheduler's time slice)
+ * then moves the figure by some percent, where it moved a 3 ms run by a
+ * factor of 2 to 4. */
+#define MIN_KERNEL_S 0.020
+
+/* Tasks of each probe run that sizes the count: enough for a time per
+ * task (our pool: some 0.2 ms), few enough that the process pool's probes
+ * (some 30 us a task) cost well under a run. */
+#define PROBE_TASKS 1000
+
+/* The doubling of the rounds stops here: 1024 runs of T tasks outlast
+ * MIN_KERNEL_S unless T tasks take less than 20 us. */
+#define MAX_ROUNDS 1024
 
 /* thread-per-task bulk keeps at most this many threads alive at once, so
  * that a large T does not run into the process's thread limit. */
@@ -141,6 +180,13 @@ struct pools {
     struct tp_pool *tp[TRICKS];  /* [0]: every trick on; [k]: trick k off */
     struct tb_pool *tb;
     struct pp_pool *pp;
+    /* Bulk's futures, grown by the start functions (set-up, not timed)
+     * and kept, as the pools are, so that a repetition does not pay page
+     * faults for a fresh array. */
+    struct tp_future **tp_fs;
+    struct tb_future **tb_fs;
+    int64_t *pp_items;          /* pp bulk's items, zeros */
+    size_t tp_cap, tb_cap, pp_cap;
 #ifdef HAVE_GLIB
     GThreadPool *gp;
     struct glib_done *done;
@@ -149,23 +195,33 @@ struct pools {
 
 /* One timed run's inputs and outputs. */
 struct run {
+    const struct bench *b;      /* the command line: bench_tp_options() */
     struct pools *pools;
     enum trick off;             /* tp: the trick switched off */
     bool all;                   /* --mode all */
     long workers;
     long long tasks;            /* T for this implementation */
+    long long rounds;           /* kernel calls per run, back to back */
     long long chunk;            /* --chunk, 0 = automatic (map) */
     int64_t *in, *out;          /* map's arrays, T items */
     long long used_chunk;       /* out: items per chunk */
     long long ntasks;           /* out: tasks or chunks submitted */
     int64_t result;             /* out */
-    double setup_s;             /* out: pool creation and destruction */
+    double setup_s;             /* out: the start function */
     double kernel_s;            /* out */
+    bool timed;                 /* out: the kernel set the times itself */
 };
 
-/* An implementation: a function per variant (NULL: not available). */
+/*
+ * An implementation: a start function, which makes its pool at the first
+ * run and is timed as setup_s (NULL: nothing to make), and a kernel per
+ * variant (NULL: not available), which run_one() times as kernel_s.  A
+ * kernel sets r->result, and r->used_chunk and r->ntasks where they are
+ * not 1 and r->tasks.
+ */
 struct impl {
     const char *name;
+    int (*start)(struct run *r);
     int (*variant[3])(struct run *r);
     bool slow;                  /* capped at SLOW_TASKS_MAX in --mode all */
     enum trick off;             /* tp: the trick switched off; others 0 */
@@ -218,40 +274,53 @@ static int64_t map_expected(long long n)
 
 /* ---- tp: our pool -------------------------------------------------------- */
 
-static int tp_start(struct run *r, struct tp_pool **p)
+/* Makes room for n elements of size bytes in the array *array points to
+ * (capacity *cap), the new ones zero. */
+static int grow(void *array, size_t *cap, size_t n, size_t size)
 {
-    struct tp_options opt = TP_OPTIONS_INIT;
-    struct tp_tuning tuning = TP_TUNING_INIT;
-    double t0 = bench_now();
-    int rc = 0;
+    void **p = array;
+    char *q;
 
-    opt.workers = (unsigned)r->workers;
+    if (n <= *cap)
+        return 0;
+    if ((q = realloc(*p, n * size)) == NULL)
+        return ENOMEM;
+    memset(q + *cap * size, 0, (n - *cap) * size);
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int tp_start(struct run *r)
+{
+    struct tp_options opt;
+    struct tp_tuning tuning = TP_TUNING_INIT;
+
+    bench_tp_options(r->b, &opt);
     tuning.no_poll = r->off == NO_POLL;
     tuning.no_recycle = r->off == NO_RECYCLE;
     tuning.two_trips = r->off == TWO_TRIPS;
     tuning.wake_always = r->off == WAKE_ALWAYS;
     tuning.no_caller_in_map = r->off == NO_CALLER_MAP;
     opt.tuning = &tuning;
-    if (r->pools->tp[r->off] == NULL)
-        rc = tp_pool_create(&opt, &r->pools->tp[r->off]);
-    r->setup_s = bench_now() - t0;
-    *p = r->pools->tp[r->off];
-    return rc;
+    if (r->pools->tp[r->off] == NULL) {
+        int rc = tp_pool_create(&opt, &r->pools->tp[r->off]);
+
+        if (rc != 0)
+            return rc;
+    }
+    return grow(&r->pools->tp_fs, &r->pools->tp_cap, (size_t)r->tasks,
+                sizeof(*r->pools->tp_fs));
 }
 
 static int tp_bulk(struct run *r)
 {
-    struct tp_future **fs = malloc((size_t)r->tasks * sizeof(*fs));
-    struct tp_pool *p;
+    struct tp_future **fs = r->pools->tp_fs;
+    struct tp_pool *p = r->pools->tp[r->off];
     long long i, ok = 0;
     void *res;
-    int rc;
+    int rc = 0;
 
-    if (fs == NULL)
-        return ENOMEM;
-    if ((rc = tp_start(r, &p)) != 0)
-        goto out;
-    double t0 = bench_now();
     for (i = 0; i < r->tasks && rc == 0; i++)
         rc = tp_submit(p, empty_tp, &fs[i], &fs[i]);
     for (long long j = 0; j < i; j++) {
@@ -260,54 +329,40 @@ static int tp_bulk(struct run *r)
         ok += tp_future_get(fs[j], &res) == 0 && res == &fs[j];
         tp_future_free(fs[j]);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
-out:
-    free(fs);
     return rc;
 }
 
 static int tp_roundtrip(struct run *r)
 {
+    struct tp_pool *p = r->pools->tp[r->off];
     struct tp_future *f;
-    struct tp_pool *p;
     long long i, ok = 0;
     void *res;
-    int rc;
+    int rc = 0;
 
-    if ((rc = tp_start(r, &p)) != 0)
-        return rc;
-    double t0 = bench_now();
     for (i = 0; i < r->tasks; i++) {
         if ((rc = tp_submit(p, empty_tp, &i, &f)) != 0)
             break;
         ok += tp_future_get(f, &res) == 0 && res == &i;
         tp_future_free(f);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
     return rc;
 }
 
 static int tp_mapped(struct run *r)
 {
-    struct tp_pool *p;
     size_t n = (size_t)r->tasks, w = (size_t)r->workers, bad;
     int rc;
 
-    if ((rc = tp_start(r, &p)) != 0)
-        return rc;
-    double t0 = bench_now();
-    rc = tp_map(p, map_item, NULL, n,
+    rc = tp_map(r->pools->tp[r->off], map_item, NULL, n,
                 &(struct tp_map_options){ .in = r->in,
                                           .in_size = sizeof(*r->in),
                                           .out = r->out,
                                           .out_size = sizeof(*r->out),
                                           .chunk_size = (size_t)r->chunk },
                 &bad);
-    r->kernel_s = bench_now() - t0;
     /* The chunk tp_map picks when given 0 (threadpool.h). */
     r->used_chunk = r->chunk > 0
                         ? r->chunk
@@ -319,65 +374,49 @@ static int tp_mapped(struct run *r)
 
 /* ---- textbook ------------------------------------------------------------ */
 
-static int tb_start(struct run *r, struct tb_pool **p)
+static int tb_start(struct run *r)
 {
-    double t0 = bench_now();
-    int rc = 0;
+    if (r->pools->tb == NULL) {
+        int rc = tb_pool_create((unsigned)r->workers, &r->pools->tb);
 
-    if (r->pools->tb == NULL)
-        rc = tb_pool_create((unsigned)r->workers, &r->pools->tb);
-    r->setup_s = bench_now() - t0;
-    *p = r->pools->tb;
-    return rc;
+        if (rc != 0)
+            return rc;
+    }
+    return grow(&r->pools->tb_fs, &r->pools->tb_cap, (size_t)r->tasks,
+                sizeof(*r->pools->tb_fs));
 }
 
 static int tb_bulk(struct run *r)
 {
-    struct tb_future **fs = malloc((size_t)r->tasks * sizeof(*fs));
-    struct tb_pool *p;
+    struct tb_future **fs = r->pools->tb_fs;
     long long i, ok = 0;
-    int rc;
+    int rc = 0;
 
-    if (fs == NULL)
-        return ENOMEM;
-    if ((rc = tb_start(r, &p)) != 0)
-        goto out;
-    double t0 = bench_now();
     for (i = 0; i < r->tasks && rc == 0; i++)
-        rc = tb_submit(p, empty_tb, &fs[i], &fs[i]);
+        rc = tb_submit(r->pools->tb, empty_tb, &fs[i], &fs[i]);
     if (rc != 0)
         i--;
     for (long long j = 0; j < i; j++) {
         ok += tb_future_get(fs[j]) == &fs[j];
         tb_future_free(fs[j]);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
-out:
-    free(fs);
     return rc;
 }
 
 static int tb_roundtrip(struct run *r)
 {
     struct tb_future *f;
-    struct tb_pool *p;
     long long i, ok = 0;
-    int rc;
+    int rc = 0;
 
-    if ((rc = tb_start(r, &p)) != 0)
-        return rc;
-    double t0 = bench_now();
     for (i = 0; i < r->tasks; i++) {
-        if ((rc = tb_submit(p, empty_tb, &i, &f)) != 0)
+        if ((rc = tb_submit(r->pools->tb, empty_tb, &i, &f)) != 0)
             break;
         ok += tb_future_get(f) == &i;
         tb_future_free(f);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
     return rc;
 }
 
@@ -387,11 +426,8 @@ static int seq_mapped(struct run *r)
 {
     tp_map_fn *fn = map_item_ptr;
 
-    r->setup_s = 0;
-    double t0 = bench_now();
     for (long long i = 0; i < r->tasks; i++)
         fn(NULL, (size_t)i, &r->in[i], &r->out[i]);
-    r->kernel_s = bench_now() - t0;
     r->used_chunk = r->tasks;
     r->ntasks = 1;
     r->result = map_sum(r->out, r->tasks);
@@ -408,6 +444,16 @@ struct omp_count {
     char pad[64 - sizeof(long long)];
 };
 
+/* The first parallel region starts the threads: set-up, not kernel. */
+static int omp_start(struct run *r)
+{
+    omp_set_num_threads((int)r->workers);
+#pragma omp parallel
+    {
+    }
+    return 0;
+}
+
 static int omp_run(struct run *r, bool roundtrip)
 {
     struct omp_count *counts = calloc((size_t)r->workers, sizeof(*counts));
@@ -415,14 +461,6 @@ static int omp_run(struct run *r, bool roundtrip)
 
     if (counts == NULL)
         return ENOMEM;
-    omp_set_num_threads((int)r->workers);
-    double t0 = bench_now();
-#pragma omp parallel
-    {
-        /* The first region starts the threads: not part of the timing. */
-    }
-    r->setup_s = bench_now() - t0;
-    t0 = bench_now();
 #pragma omp parallel
 #pragma omp single
     {
@@ -434,12 +472,10 @@ static int omp_run(struct run *r, bool roundtrip)
             }
         }
     }
-    r->kernel_s = bench_now() - t0;
     for (long i = 0; i < r->workers; i++)
         ok += counts[i].n;
     free(counts);
     r->result = ok;
-    r->ntasks = r->tasks;
     return 0;
 }
 
@@ -458,17 +494,9 @@ static int omp_mapped(struct run *r)
     tp_map_fn *fn = map_item_ptr;
     long long n = r->tasks;
 
-    omp_set_num_threads((int)r->workers);
-    double t0 = bench_now();
-#pragma omp parallel
-    {
-    }
-    r->setup_s = bench_now() - t0;
-    t0 = bench_now();
 #pragma omp parallel for schedule(static)
     for (long long i = 0; i < n; i++)
         fn(NULL, (size_t)i, &r->in[i], &r->out[i]);
-    r->kernel_s = bench_now() - t0;
     /* schedule(static): one contiguous block per thread. */
     r->used_chunk = (n + r->workers - 1) / r->workers;
     r->ntasks = r->workers;
@@ -491,14 +519,11 @@ static void glib_task(gpointer data, gpointer user)
     pthread_mutex_unlock(&d->lock);
 }
 
-static int glib_run(struct run *r, bool roundtrip)
+static int glib_start(struct run *r)
 {
     struct pools *ps = r->pools;
-    struct glib_done *d;
     GError *err = NULL;
-    long long i, per = roundtrip ? 1 : r->tasks;
 
-    double t0 = bench_now();
     if (ps->gp == NULL) {
         if ((ps->done = calloc(1, sizeof(*ps->done))) == NULL)
             return ENOMEM;
@@ -511,9 +536,15 @@ static int glib_run(struct run *r, bool roundtrip)
             return EAGAIN;
         }
     }
-    r->setup_s = bench_now() - t0;
-    d = ps->done;
-    t0 = bench_now();
+    return 0;
+}
+
+static int glib_run(struct run *r, bool roundtrip)
+{
+    struct pools *ps = r->pools;
+    struct glib_done *d = ps->done;
+    long long i, per = roundtrip ? 1 : r->tasks;
+
     for (i = 0; i < r->tasks; i += per) {
         pthread_mutex_lock(&d->lock);
         d->left = per;
@@ -525,9 +556,7 @@ static int glib_run(struct run *r, bool roundtrip)
             pthread_cond_wait(&d->cv, &d->lock);
         pthread_mutex_unlock(&d->lock);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = r->tasks;       /* every countdown reached 0 */
-    r->ntasks = r->tasks;
     return 0;
 }
 
@@ -551,68 +580,55 @@ static int empty_pp(const struct pp_task *task, struct pp_out *out)
     return 0;
 }
 
-static int pp_start(struct run *r, struct pp_pool **p)
+static int pp_start(struct run *r)
 {
-    struct pp_options opt = PP_OPTIONS_INIT;
-    double t0 = bench_now();
-    int rc = 0;
+    struct pp_options opt;
 
-    opt.workers = (unsigned)r->workers;
-    if (r->pools->pp == NULL)
-        rc = pp_pool_create(&opt, &r->pools->pp);
-    r->setup_s = bench_now() - t0;
-    *p = r->pools->pp;
-    return rc;
+    bench_pp_options(r->b, &opt);
+    if (r->pools->pp == NULL) {
+        int rc = pp_pool_create(&opt, &r->pools->pp);
+
+        if (rc != 0)
+            return rc;
+    }
+    return grow(&r->pools->pp_items, &r->pools->pp_cap, (size_t)r->tasks,
+                sizeof(*r->pools->pp_items));
 }
 
 /* Bulk for processes: a map with one item per task (chunk size 1). */
 static int pp_bulk(struct run *r)
 {
-    int64_t *items = calloc((size_t)r->tasks, sizeof(*items));
+    int64_t *items = r->pools->pp_items;
     struct pp_results *res = NULL;
-    struct pp_pool *p;
     long long ok = 0;
     int rc;
 
-    if (items == NULL)
-        return ENOMEM;
-    if ((rc = pp_start(r, &p)) != 0)
-        goto out;
-    double t0 = bench_now();
-    rc = pp_map(p, empty_pp, items, sizeof(*items), (size_t)r->tasks,
+    rc = pp_map(r->pools->pp, empty_pp, items, sizeof(*items),
+                (size_t)r->tasks,
                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
-    r->kernel_s = bench_now() - t0;
     if (res != NULL)
         for (size_t i = 0; i < (size_t)r->tasks; i++)
             ok += pp_results_get(res, i, NULL, NULL) == 0;
     pp_results_free(res);
     r->result = ok;
-    r->ntasks = r->tasks;
-out:
-    free(items);
     return rc;
 }
 
 static int pp_roundtrip(struct run *r)
 {
     struct pp_handle *h;
-    struct pp_pool *p;
     long long i, ok = 0;
-    int rc;
+    int rc = 0;
 
-    if ((rc = pp_start(r, &p)) != 0)
-        return rc;
-    double t0 = bench_now();
     for (i = 0; i < r->tasks; i++) {
-        if ((rc = pp_apply_async(p, empty_pp, NULL, 0, NULL, NULL, &h)) != 0)
+        if ((rc = pp_apply_async(r->pools->pp, empty_pp, NULL, 0, NULL, NULL,
+                                 &h)) != 0)
             break;
         pp_handle_wait(h, PP_WAIT_FOREVER);
         ok += pp_handle_get(h, NULL, NULL) == 0;
         pp_handle_free(h);
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
     return rc;
 }
 
@@ -633,8 +649,6 @@ static int threads_run(struct run *r, long long window)
     void *res;
     int rc = 0;
 
-    r->setup_s = 0;
-    double t0 = bench_now();
     while (i < r->tasks && rc == 0) {
         n = r->tasks - i < window ? r->tasks - i : window;
         for (k = 0; k < n; k++)
@@ -647,9 +661,7 @@ static int threads_run(struct run *r, long long window)
         }
         i += n;
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
     return rc;
 }
 
@@ -664,16 +676,13 @@ static int threads_roundtrip(struct run *r)
 }
 
 /* The child does nothing and leaves with _exit (no atexit handlers, no
- * stdio flush of the parent's buffers).  Bulk forks up to `window`
- * children before it reaps them. */
+ * stdio flush of the parent's buffers; run_one() has flushed stdout).
+ * Bulk forks up to `window` children before it reaps them. */
 static int forks_run(struct run *r, long long window)
 {
     long long i = 0, ok = 0, k, n;
     int status, rc = 0;
 
-    fflush(NULL);               /* nothing buffered is copied into a child */
-    r->setup_s = 0;
-    double t0 = bench_now();
     while (i < r->tasks && rc == 0) {
         n = r->tasks - i < window ? r->tasks - i : window;
         for (k = 0; k < n; k++) {
@@ -693,9 +702,7 @@ static int forks_run(struct run *r, long long window)
                 ok++;
         i += n;
     }
-    r->kernel_s = bench_now() - t0;
     r->result = ok;
-    r->ntasks = r->tasks;
     return rc;
 }
 
@@ -762,6 +769,7 @@ static int forks_in_helper(struct run *r, const char *variant)
     r->kernel_s = strtod(field[10], NULL);
     r->result = strtoll(field[11], NULL, 10);
     r->ntasks = strtoll(field[7], NULL, 10);
+    r->timed = true;
     rc = 0;
 out_pipe:
     close(fds[0]);
@@ -787,34 +795,35 @@ static int forks_roundtrip(struct run *r)
 /* ---- The table ----------------------------------------------------------- */
 
 #ifdef _OPENMP
-#define OMP_FNS { omp_bulk, omp_roundtrip, omp_mapped }
+#define OMP_FNS omp_start, { omp_bulk, omp_roundtrip, omp_mapped }
 #else
-#define OMP_FNS { NULL, NULL, NULL }
+#define OMP_FNS NULL, { NULL, NULL, NULL }
 #endif
 #ifdef HAVE_GLIB
-#define GLIB_FNS { glib_bulk, glib_roundtrip, NULL }
+#define GLIB_FNS glib_start, { glib_bulk, glib_roundtrip, NULL }
 #else
-#define GLIB_FNS { NULL, NULL, NULL }
+#define GLIB_FNS NULL, { NULL, NULL, NULL }
 #endif
+#define TP_FNS tp_start, { tp_bulk, tp_roundtrip, tp_mapped }
 
+/* name, start, kernels (bulk, roundtrip, map), slow, trick off */
 static const struct impl impls[] = {
-    { "tp", { tp_bulk, tp_roundtrip, tp_mapped }, false, ALL_ON },
-    { "textbook", { tb_bulk, tb_roundtrip, NULL }, false, ALL_ON },
+    { "tp", TP_FNS, false, ALL_ON },
+    { "textbook", tb_start, { tb_bulk, tb_roundtrip, NULL }, false, ALL_ON },
     { "omp", OMP_FNS, false, ALL_ON },
     { "glib", GLIB_FNS, false, ALL_ON },
-    { "pp", { pp_bulk, pp_roundtrip, NULL }, false, ALL_ON },
-    { "thread-per-task", { threads_bulk, threads_roundtrip, NULL }, true,
+    { "pp", pp_start, { pp_bulk, pp_roundtrip, NULL }, false, ALL_ON },
+    { "thread-per-task", NULL, { threads_bulk, threads_roundtrip, NULL },
+      true, ALL_ON },
+    { "fork-per-task", NULL, { forks_bulk, forks_roundtrip, NULL }, true,
       ALL_ON },
-    { "fork-per-task", { forks_bulk, forks_roundtrip, NULL }, true, ALL_ON },
-    { "seq", { NULL, NULL, seq_mapped }, false, ALL_ON },
-    { "tp-no-poll", { tp_bulk, tp_roundtrip, tp_mapped }, false, NO_POLL },
-    { "tp-no-recycle", { tp_bulk, tp_roundtrip, tp_mapped }, false,
-      NO_RECYCLE },
-    { "tp-two-trips", { tp_bulk, tp_roundtrip, tp_mapped }, false,
-      TWO_TRIPS },
-    { "tp-wake-always", { tp_bulk, tp_roundtrip, tp_mapped }, false,
-      WAKE_ALWAYS },
-    { "tp-no-caller-map", { NULL, NULL, tp_mapped }, false, NO_CALLER_MAP },
+    { "seq", NULL, { NULL, NULL, seq_mapped }, false, ALL_ON },
+    { "tp-no-poll", TP_FNS, false, NO_POLL },
+    { "tp-no-recycle", TP_FNS, false, NO_RECYCLE },
+    { "tp-two-trips", TP_FNS, false, TWO_TRIPS },
+    { "tp-wake-always", TP_FNS, false, WAKE_ALWAYS },
+    { "tp-no-caller-map", tp_start, { NULL, NULL, tp_mapped }, false,
+      NO_CALLER_MAP },
 };
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
 
@@ -850,26 +859,102 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* One timed run of im and its record.  Returns bench_emit's answer, or 1
- * after reporting a failure. */
+/*
+ * Runs im once on r: its start function, timed as r->setup_s, then its
+ * kernel for v, timed as r->kernel_s unless the kernel timed itself (the
+ * fork helper).  Returns 0 or an errno value.
+ */
+static int time_run(const struct impl *im, enum variant v, struct run *r)
+{
+    int64_t answered = 0;       /* the rounds' results, added up */
+    double t0;
+    int rc;
+
+    /* Nothing buffered is copied into a forked child (fork-per-task). */
+    fflush(NULL);
+    t0 = bench_now();
+    rc = im->start ? im->start(r) : 0;
+    r->setup_s = bench_now() - t0;
+    if (rc != 0)
+        return rc;
+    r->used_chunk = 1;
+    r->ntasks = r->tasks;
+    r->timed = false;
+    t0 = bench_now();
+    for (long long k = 0; k < r->rounds && rc == 0; k++) {
+        rc = im->variant[v](r);
+        answered += r->result;
+    }
+    r->result = answered;
+    if (!r->timed)
+        r->kernel_s = bench_now() - t0;
+    if (r->all && strcmp(im->name, "omp") == 0)
+        sleep_ms(OMP_SETTLE_MS);
+    return rc;
+}
+
+/*
+ * In --mode all and ablation: the task count and the rounds im runs, in
+ * r->tasks and r->rounds (see "Task counts" at the top), and the set-up
+ * its probes paid, in r->setup_s, for its first record.  Returns 0 or an
+ * errno value.
+ */
+static int size_run(const struct impl *im, enum variant v, struct run *r)
+{
+    struct run probe = *r;
+    double best = 0.0;
+    int rc;
+
+    r->setup_s = 0.0;
+    if (im->slow) {
+        if (r->tasks > SLOW_TASKS_MAX)
+            r->tasks = SLOW_TASKS_MAX;
+        return 0;
+    }
+    if (v == MAP)
+        return 0;
+    /* Two small probes: the first starts the pool and warms it up; the
+     * second is enough when it says that T tasks last MIN_KERNEL_S. */
+    probe.tasks = r->tasks < PROBE_TASKS ? r->tasks : PROBE_TASKS;
+    for (int k = 0; k < 2; k++) {
+        if ((rc = time_run(im, v, &probe)) != 0)
+            return rc;
+        r->setup_s += probe.setup_s;
+    }
+    if (probe.kernel_s / (double)probe.tasks * (double)r->tasks >=
+        MIN_KERNEL_S)
+        return 0;
+    /* Else the faster of two runs of T tasks, warm, says how many rounds
+     * it takes (the faster: a run that a neighbour slowed down would make
+     * too few rounds). */
+    probe.tasks = r->tasks;
+    for (int k = 0; k < 2; k++) {
+        if ((rc = time_run(im, v, &probe)) != 0)
+            return rc;
+        if (k == 0 || probe.kernel_s < best)
+            best = probe.kernel_s;
+    }
+    while (best * (double)r->rounds < MIN_KERNEL_S &&
+           r->rounds < MAX_ROUNDS)
+        r->rounds *= 2;
+    return 0;
+}
+
+/* One timed run of im and its record; proto is im's own (size_run).
+ * Returns bench_emit's answer, or 1 after reporting a failure. */
 static int run_one(struct bench *b, const struct impl *im, enum variant v,
-                   struct run *proto, long rep, bool all, double *kernel_s)
+                   const struct run *proto, long rep, double *kernel_s)
 {
     struct bench_record rec;
     struct run r = *proto;
     int rc;
 
-    r.all = all;
-    r.off = im->off;
-    if (all && im->slow && r.tasks > SLOW_TASKS_MAX)
-        r.tasks = SLOW_TASKS_MAX;
-    r.used_chunk = 1;
     if (v == MAP)
         memset(r.out, 0, (size_t)r.tasks * sizeof(*r.out));
-    /* The implementation times its own kernel; the record's CPU time
-     * covers the whole call, set-up included (bench_kernel_stop). */
+    /* The record's CPU time covers the whole call, set-up included
+     * (bench_kernel_stop). */
     bench_record_init(b, &rec, rep);
-    if ((rc = im->variant[v](&r)) != 0) {
+    if ((rc = time_run(im, v, &r)) != 0) {
         char what[64];
 
         snprintf(what, sizeof(what), "%s %s", im->name, variant_names[v]);
@@ -880,16 +965,14 @@ static int run_one(struct bench *b, const struct impl *im, enum variant v,
     rec.mode = im->name;
     rec.variant = variant_names[v];
     rec.workers = strcmp(im->name, "seq") == 0 ? 1 : r.workers;
-    rec.n = r.tasks;
+    rec.n = r.tasks * r.rounds;
     rec.chunk = r.used_chunk;
-    rec.tasks = r.ntasks;
-    rec.setup_s = r.setup_s;
+    rec.tasks = r.ntasks * r.rounds;
+    rec.setup_s = r.setup_s + (rep == 0 ? proto->setup_s : 0.0);
     rec.kernel_s = r.kernel_s;
     rec.result = r.result;
-    rec.expected = v == MAP ? map_expected(r.tasks) : r.tasks;
-    *kernel_s = r.kernel_s / (double)r.tasks;
-    if (all && strcmp(im->name, "omp") == 0)
-        sleep_ms(OMP_SETTLE_MS);
+    rec.expected = v == MAP ? map_expected(r.tasks) : rec.n;
+    *kernel_s = r.kernel_s / (double)rec.n;
     return bench_emit(b, &rec);
 }
 
@@ -912,6 +995,7 @@ int main(int argc, char **argv)
         .modes = modes, .opts = opts,
     };
     const struct impl *run_list[NIMPLS];
+    struct run protos[NIMPLS];  /* run_list[i]'s own: its task count */
     size_t nrun = 0, i;
     bool group;
     double *per_task = NULL;
@@ -950,9 +1034,12 @@ int main(int argc, char **argv)
         return bench_usage_error(&b, "--chunk: %s submits one task at a time",
                                  variant);
 
+    proto.b = &b;
     proto.pools = &pools;
+    proto.all = group;
     proto.workers = b.workers;
     proto.tasks = tasks;
+    proto.rounds = 1;
     proto.chunk = b.chunk;
     if (v == MAP) {
         proto.in = malloc((size_t)tasks * sizeof(*proto.in));
@@ -971,10 +1058,21 @@ int main(int argc, char **argv)
     }
 
     rc = 0;
-    for (long rep = 0; rep < b.repeat && rc == 0; rep++)
-        for (i = 0; i < nrun && rc == 0; i++)
-            rc = run_one(&b, run_list[i], v, &proto, rep, group,
+    for (long rep = 0; rep < b.repeat && rc == 0; rep++) {
+        for (i = 0; i < nrun && rc == 0; i++) {
+            if (rep == 0) {
+                protos[i] = proto;
+                protos[i].off = run_list[i]->off;
+                if (group &&
+                    (rc = size_run(run_list[i], v, &protos[i])) != 0) {
+                    bench_error(&b, run_list[i]->name, rc);
+                    break;
+                }
+            }
+            rc = run_one(&b, run_list[i], v, &protos[i], rep,
                          &per_task[i * (size_t)b.repeat + (size_t)rep]);
+        }
+    }
 
     if (rc == 0 && nrun > 1 && b.format == BENCH_TEXT) {
         double base = 0;
@@ -1015,6 +1113,9 @@ done:
         free(pools.done);
     }
 #endif
+    free(pools.tp_fs);
+    free(pools.tb_fs);
+    free(pools.pp_items);
     free(per_task);
     free(proto.in);
     free(proto.out);
