@@ -51,6 +51,8 @@
  *
  * The option table and the variables it points to live in main(), so a
  * program has no mutable globals; spec must outlive the struct bench.
+ * primes, sum and chunks do not write this loop themselves: each is a
+ * table entry that bench_run() (bench_run.h) runs this way.
  *
  * THE RECORD CONTRACT
  *
