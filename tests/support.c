@@ -167,17 +167,59 @@ char *slurp(int fd)
     return buf;
 }
 
+const char *mpi_skip_reason(bool *fail)
+{
+    static char why[512];
+    const char *san = getenv("SANITIZE"), *vg = getenv("VALGRIND");
+    const char *progs[] = { "primes", "sum" };
+
+    *fail = false;
+    if (vg && strcmp(vg, "1") == 0)
+        return "under valgrind (Open MPI itself is not valgrind-clean)";
+    if (san && *san)
+        return "under a sanitizer build (the MPI programs are built only "
+               "in the plain build: Open MPI itself is not clean)";
+    if (system("command -v mpirun >/dev/null 2>&1") != 0)
+        return "Open MPI is not installed (no mpirun; run scripts/setup.sh)";
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+        snprintf(why, sizeof(why), "%s/mpi/%s", bin_dir(), progs[i]);
+        if (access(why, X_OK) != 0) {
+            if (system("command -v mpicc >/dev/null 2>&1") == 0)
+                *fail = true;
+            snprintf(why, sizeof(why), "%s/mpi/%s was not built%s",
+                     bin_dir(), progs[i],
+                     *fail ? " although mpicc is installed" : " (no mpicc)");
+            return why;
+        }
+    }
+    return NULL;
+}
+
 /* ---- The benchmarks' records ------------------------------------------ */
 
-int records_parse(const char *text, struct record *recs, int max)
+/* The length of the first ncols names of RECORD_HEADER, commas between. */
+static size_t header_len(int ncols)
+{
+    const char *p = RECORD_HEADER;
+
+    for (int c = 0; c < ncols; c++)
+        p += strcspn(p, ",") + (c < ncols - 1);
+    return (size_t)(p - RECORD_HEADER);
+}
+
+int records_parse_cols(const char *text, int ncols, struct record *recs,
+                       int max)
 {
     const char *line = text, *end;
+    size_t hlen;
     int n = 0;
 
+    ck_assert_msg(ncols >= 1 && ncols <= RECORD_NCOLS, "ncols %d", ncols);
+    hlen = header_len(ncols);
     end = strchr(line, '\n');
     ck_assert_msg(end != NULL, "no header line in: %s", text);
-    ck_assert_msg((size_t)(end - line) == strlen(RECORD_HEADER) &&
-                  strncmp(line, RECORD_HEADER, strlen(RECORD_HEADER)) == 0,
+    ck_assert_msg((size_t)(end - line) == hlen &&
+                  strncmp(line, RECORD_HEADER, hlen) == 0,
                   "bad CSV header in: %s", text);
     for (line = end + 1; *line; line = end + 1) {
         const char *p = line;
@@ -185,7 +227,8 @@ int records_parse(const char *text, struct record *recs, int max)
         end = strchr(line, '\n');
         ck_assert_msg(end != NULL, "unterminated line: %s", line);
         ck_assert_int_lt(n, max);
-        for (int c = 0; c < RECORD_NCOLS; c++) {
+        memset(&recs[n], 0, sizeof(recs[n]));
+        for (int c = 0; c < ncols; c++) {
             size_t len = strcspn(p, ",\n");
 
             ck_assert_msg(len > 0 && len < sizeof(recs[n].col[c]),
@@ -194,7 +237,7 @@ int records_parse(const char *text, struct record *recs, int max)
             memcpy(recs[n].col[c], p, len);
             recs[n].col[c][len] = '\0';
             p += len;
-            if (c < RECORD_NCOLS - 1) {
+            if (c < ncols - 1) {
                 ck_assert_msg(*p == ',', "too few columns: %.*s",
                               (int)(end - line), line);
                 p++;
@@ -207,10 +250,14 @@ int records_parse(const char *text, struct record *recs, int max)
     return n;
 }
 
+int records_parse(const char *text, struct record *recs, int max)
+{
+    return records_parse_cols(text, RECORD_NCOLS, recs, max);
+}
+
 /* ---- Threads, descriptors, time ---------------------------------------- */
 
-/* The entries of a /proc folder, without . and .. */
-static int count_entries(const char *path)
+int dir_entries(const char *path)
 {
     DIR *d = opendir(path);
     const struct dirent *e;
@@ -218,7 +265,7 @@ static int count_entries(const char *path)
 
     ck_assert_msg(d != NULL, "%s: %s", path, strerror(errno));
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
             n++;
     closedir(d);
     return n;
@@ -226,12 +273,12 @@ static int count_entries(const char *path)
 
 int thread_count(void)
 {
-    return count_entries("/proc/self/task");
+    return dir_entries("/proc/self/task");
 }
 
 int fd_count(void)
 {
-    return count_entries("/proc/self/fd");
+    return dir_entries("/proc/self/fd");
 }
 
 void sleep_ms(long ms)

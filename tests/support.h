@@ -70,6 +70,15 @@ const char *bin_dir(void);
 /* Everything in fd from its start, NUL-terminated; the caller frees it. */
 char *slurp(int fd);
 
+/*
+ * Why the Open MPI programs cannot run here, or NULL when they can: under
+ * valgrind or a sanitizer (SANITIZE, VALGRIND as make test sets them), no
+ * mpirun, or bin_dir()/mpi/ without the programs.  *fail is set when that
+ * is a broken build (mpicc is there, the programs are not) rather than a
+ * reason to skip.  No ck_assert: main() calls it, before Check runs.
+ */
+const char *mpi_skip_reason(bool *fail);
+
 /* ---- The benchmarks' records ------------------------------------------ */
 
 /* The header of --format csv, and its columns in order. */
@@ -94,7 +103,20 @@ struct record {
  */
 int records_parse(const char *text, struct record *recs, int max);
 
+/*
+ * The same for output whose records stop after the first ncols columns
+ * (header and records alike), the others left empty: `mpi-run.sh
+ * --startup` times whole mpirun commands and has no CPU times, so its
+ * records end at check (ncols COL_USER).
+ */
+int records_parse_cols(const char *text, int ncols, struct record *recs,
+                       int max);
+
 /* ---- Threads, descriptors, time ---------------------------------------- */
+
+/* The entries of the folder path other than . and .. (hidden ones
+ * count). */
+int dir_entries(const char *path);
 
 /* Threads of this process now: the entries of /proc/self/task. */
 int thread_count(void);

@@ -10,7 +10,7 @@
  *    form against a plain loop.
  *
  *  - The programs, run as a user runs them: found in $POOLBENCH_BIN,
- *    started with posix_spawn, their stdout and stderr read through pipes.
+ *    started and captured by tests/support.c (stdout and stderr apart).
  *    Every program must give the right answer in every mode on small
  *    inputs (the answers are computed here, independently of the program),
  *    print the CSV header and records of the contract, exit 2 without
@@ -23,13 +23,12 @@
  * No test looks at a time: kernel_s is only checked to be a number.
  */
 #include "bench.h"
+#include "support.h"
 #include "workloads.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,96 +37,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-#define CSV_HEADER "bench,lang,mode,variant,workers,n,chunk,tasks,rep," \
-                   "setup_s,kernel_s,result,expected,check,user_s,sys_s"
-#define NCOLS 16
 #define MAX_ARGS 32
 #define MAX_RECORDS 64
 #define PYTHON "/usr/bin/python3"
 
 /* ---- Running a program ----------------------------------------------- */
-
-struct run {
-    int status;         /* exit status, or 128 + signal */
-    char *out, *err;    /* everything it printed, NUL-terminated */
-};
-
-/* Appends what is readable on fd to *buf; returns false at end of file. */
-static bool drain(int fd, char **buf, size_t *len)
-{
-    char chunk[4096];
-    ssize_t k = read(fd, chunk, sizeof(chunk));
-
-    if (k < 0 && errno == EINTR)
-        return true;
-    ck_assert_int_ge(k, 0);
-    if (k == 0)
-        return false;
-    *buf = realloc(*buf, *len + (size_t)k + 1);
-    ck_assert_ptr_nonnull(*buf);
-    memcpy(*buf + *len, chunk, (size_t)k);
-    *len += (size_t)k;
-    (*buf)[*len] = '\0';
-    return true;
-}
-
-/* Runs argv (argv[0] a path) to the end, capturing stdout and stderr. */
-static void run_argv(struct run *r, char *const argv[])
-{
-    int out[2], err[2], ws;
-    posix_spawn_file_actions_t fa;
-    size_t olen = 0, elen = 0;
-    struct pollfd pf[2];
-    pid_t pid;
-
-    r->out = calloc(1, 1);
-    r->err = calloc(1, 1);
-    ck_assert(r->out && r->err);
-    ck_assert_int_eq(pipe(out), 0);
-    ck_assert_int_eq(pipe(err), 0);
-    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, err[0]);
-    posix_spawn_file_actions_addclose(&fa, out[1]);
-    posix_spawn_file_actions_addclose(&fa, err[1]);
-    ck_assert_msg(posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) == 0,
-                  "cannot start %s", argv[0]);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(err[1]);
-
-    /* Both pipes at once: a program that fills one while we block on the
-     * other would otherwise never finish. */
-    pf[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-    pf[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
-    while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-        if (poll(pf, 2, -1) < 0) {
-            ck_assert_int_eq(errno, EINTR);
-            continue;
-        }
-        if (pf[0].revents && !drain(out[0], &r->out, &olen)) {
-            close(out[0]);
-            pf[0].fd = -1;
-        }
-        if (pf[1].revents && !drain(err[0], &r->err, &elen)) {
-            close(err[0]);
-            pf[1].fd = -1;
-        }
-    }
-    while (waitpid(pid, &ws, 0) < 0)
-        ck_assert_int_eq(errno, EINTR);
-    r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 /* Runs a C benchmark program from $POOLBENCH_BIN: name, then its options,
  * then NULL.  Under "make VALGRIND=1 test" the program runs under memcheck
@@ -160,7 +74,7 @@ static void run_bench(struct run *r, const char *name, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    run_argv(r, argv);
+    run_argv(r, argv, NULL);
 }
 
 /* Runs a Python twin with /usr/bin/python3: script name, options, NULL. */
@@ -188,57 +102,10 @@ static void run_python(struct run *r, const char *script, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    run_argv(r, argv);
+    run_argv(r, argv, NULL);
 }
 
 /* ---- Reading records ------------------------------------------------- */
-
-struct record {
-    char col[NCOLS][64];
-};
-
-/* Splits CSV output (header first) into records; returns their number.
- * Fails the test if the header is wrong or a line has the wrong shape. */
-static int parse_csv(const char *text, struct record *recs, int max)
-{
-    const char *line = text, *end;
-    int n = 0;
-
-    end = strchr(line, '\n');
-    ck_assert_msg(end != NULL, "no header line in: %s", text);
-    ck_assert_msg((size_t)(end - line) == strlen(CSV_HEADER) &&
-                  strncmp(line, CSV_HEADER, strlen(CSV_HEADER)) == 0,
-                  "bad CSV header in: %s", text);
-    for (line = end + 1; *line; line = end + 1) {
-        const char *p = line;
-
-        end = strchr(line, '\n');
-        ck_assert_msg(end != NULL, "unterminated line: %s", line);
-        ck_assert_int_lt(n, max);
-        for (int c = 0; c < NCOLS; c++) {
-            size_t len = strcspn(p, ",\n");
-
-            ck_assert_msg(len > 0 && len < sizeof(recs[n].col[c]),
-                          "bad column %d in: %.*s", c, (int)(end - line),
-                          line);
-            memcpy(recs[n].col[c], p, len);
-            recs[n].col[c][len] = '\0';
-            p += len;
-            if (c < NCOLS - 1) {
-                ck_assert_msg(*p == ',', "too few columns: %.*s",
-                              (int)(end - line), line);
-                p++;
-            }
-        }
-        ck_assert_msg(p == end, "too many columns: %.*s", (int)(end - line),
-                      line);
-        n++;
-    }
-    return n;
-}
-
-enum { BENCH, LANG, MODE, VARIANT, WORKERS, N, CHUNK, TASKS, REP, SETUP,
-       KERNEL, RESULT, EXPECTED, CHECK, USER, SYS };
 
 /* A non-negative decimal with `places` digits after the point. */
 static bool is_decimal(const char *s, size_t places)
@@ -275,30 +142,32 @@ static int check_records(const struct run *r, const char *bench,
 
     ck_assert_msg(r->status == 0, "%s %s exited %d: %s", bench, mode,
                   r->status, r->err);
-    count = parse_csv(r->out, recs, MAX_RECORDS);
+    count = records_parse(r->out, recs, MAX_RECORDS);
     ck_assert_int_ge(count, 1);
     for (int i = 0; i < count; i++) {
         struct record *x = &recs[i];
 
-        ck_assert_str_eq(x->col[BENCH], bench);
-        ck_assert_str_eq(x->col[LANG], lang);
-        ck_assert_str_eq(x->col[MODE], mode);
-        ck_assert_str_eq(x->col[VARIANT], variant);
+        ck_assert_str_eq(x->col[COL_BENCH], bench);
+        ck_assert_str_eq(x->col[COL_LANG], lang);
+        ck_assert_str_eq(x->col[COL_MODE], mode);
+        ck_assert_str_eq(x->col[COL_VARIANT], variant);
         snprintf(buf, sizeof(buf), "%lld", n);
-        ck_assert_str_eq(x->col[N], buf);
+        ck_assert_str_eq(x->col[COL_N], buf);
         snprintf(buf, sizeof(buf), "%lld", want);
-        ck_assert_str_eq(x->col[RESULT], buf);
-        ck_assert_str_eq(x->col[EXPECTED], buf);
-        ck_assert_str_eq(x->col[CHECK], "ok");
-        ck_assert(is_seconds(x->col[SETUP]));
-        ck_assert(is_seconds(x->col[KERNEL]));
-        ck_assert_msg(is_cpu_seconds(x->col[USER]), "%s", x->col[USER]);
-        ck_assert_msg(is_cpu_seconds(x->col[SYS]), "%s", x->col[SYS]);
-        ck_assert_int_ge(atoll(x->col[WORKERS]), 1);
-        ck_assert_int_ge(atoll(x->col[CHUNK]), 1);
-        ck_assert_int_ge(atoll(x->col[TASKS]), 1);
+        ck_assert_str_eq(x->col[COL_RESULT], buf);
+        ck_assert_str_eq(x->col[COL_EXPECTED], buf);
+        ck_assert_str_eq(x->col[COL_CHECK], "ok");
+        ck_assert(is_seconds(x->col[COL_SETUP]));
+        ck_assert(is_seconds(x->col[COL_KERNEL]));
+        ck_assert_msg(is_cpu_seconds(x->col[COL_USER]), "%s",
+                      x->col[COL_USER]);
+        ck_assert_msg(is_cpu_seconds(x->col[COL_SYS]), "%s",
+                      x->col[COL_SYS]);
+        ck_assert_int_ge(atoll(x->col[COL_WORKERS]), 1);
+        ck_assert_int_ge(atoll(x->col[COL_CHUNK]), 1);
+        ck_assert_int_ge(atoll(x->col[COL_TASKS]), 1);
         if (strcmp(mode, "seq") == 0)
-            ck_assert_str_eq(x->col[WORKERS], "1");
+            ck_assert_str_eq(x->col[COL_WORKERS], "1");
     }
     return count;
 }
@@ -425,7 +294,7 @@ START_TEST(failed_check_prints_fail_and_exits_1)
                            "--workers", "3" };
     char out[1024], err[1024];
 
-    const char *want = CSV_HEADER "\nunit,c,threads,-,3,10,0,1,0,"
+    const char *want = RECORD_HEADER "\nunit,c,threads,-,3,10,0,1,0,"
                        "0.000000000,0.000000000,5,6,FAIL,";
 
     ck_assert_int_eq(session(args, 6, 5, 6, out, sizeof(out), err,
@@ -443,7 +312,7 @@ START_TEST(record_without_expected_prints_dashes_and_nulls)
     const char *json[] = { "--format=jsonl" };
     char out[1024], err[1024];
 
-    const char *want_csv = CSV_HEADER "\nunit,c,seq,-,1,10,0,1,0,"
+    const char *want_csv = RECORD_HEADER "\nunit,c,seq,-,1,10,0,1,0,"
                            "0.000000000,0.000000000,-,-,ok,";
     const char *want_json = "{\"bench\": \"unit\", \"lang\": \"c\", "
         "\"mode\": \"seq\", \"variant\": \"-\", \"workers\": 1, "
@@ -575,12 +444,12 @@ START_TEST(primes_answers_in_every_mode)
         ck_assert_int_eq(check_records(&r, "primes", "c", runs[i][0],
                                        runs[i][1], 12345,
                                        primes_below(12345), recs), 2);
-        ck_assert_str_eq(recs[0].col[REP], "0");
-        ck_assert_str_eq(recs[1].col[REP], "1");
+        ck_assert_str_eq(recs[0].col[COL_REP], "0");
+        ck_assert_str_eq(recs[1].col[COL_REP], "1");
         if (strcmp(runs[i][0], "seq") != 0) {
-            ck_assert_str_eq(recs[0].col[CHUNK], "1000");
-            ck_assert_str_eq(recs[0].col[TASKS], "13");
-            ck_assert_str_eq(recs[0].col[WORKERS], "3");
+            ck_assert_str_eq(recs[0].col[COL_CHUNK], "1000");
+            ck_assert_str_eq(recs[0].col[COL_TASKS], "13");
+            ck_assert_str_eq(recs[0].col[COL_WORKERS], "3");
         }
         run_free(&r);
     }
@@ -610,7 +479,7 @@ START_TEST(sum_answers_in_every_mode)
         ck_assert_int_eq(check_records(&r, "sum", "c", runs[i][0],
                                        runs[i][1], 100003, want, recs), 2);
         if (strcmp(runs[i][0], "seq") != 0)
-            ck_assert_str_eq(recs[1].col[TASKS], "15");
+            ck_assert_str_eq(recs[1].col[COL_TASKS], "15");
         run_free(&r);
     }
     run_bench(&r, "sum", "--mode", "procs", "--n", "0", "--format", "csv",
@@ -638,8 +507,8 @@ START_TEST(io_answers_in_every_mode)
                   "--tasks", "7", "--delay-ms", "2", "--format", "csv",
                   NULL);
         check_records(&r, "io", "c", modes[i], "-", 7, 7, recs);
-        ck_assert_str_eq(recs[0].col[TASKS], "7");
-        ck_assert_str_eq(recs[0].col[CHUNK], "1");
+        ck_assert_str_eq(recs[0].col[COL_TASKS], "7");
+        ck_assert_str_eq(recs[0].col[COL_CHUNK], "1");
         run_free(&r);
     }
     /* Text mode prints the ideal beside the record. */
@@ -667,9 +536,9 @@ START_TEST(chunks_sweeps_every_size_in_every_mode)
         n = check_records(&r, "chunks", "c", modes[i], "-", 3000, 430, recs);
         ck_assert_int_eq(n, 7);
         for (int k = 0; k < n; k++)
-            ck_assert_str_eq(recs[k].col[CHUNK], sizes[k]);
-        ck_assert_str_eq(recs[0].col[TASKS], "3000");
-        ck_assert_str_eq(recs[6].col[TASKS], "2");
+            ck_assert_str_eq(recs[k].col[COL_CHUNK], sizes[k]);
+        ck_assert_str_eq(recs[0].col[COL_TASKS], "3000");
+        ck_assert_str_eq(recs[6].col[COL_TASKS], "2");
         run_free(&r);
     }
     run_bench(&r, "chunks", "--mode", "seq", "--n", "3000", "--format",
@@ -681,7 +550,7 @@ START_TEST(chunks_sweeps_every_size_in_every_mode)
               "--format", "csv", NULL);
     ck_assert_int_eq(check_records(&r, "chunks", "c", "threads", "-", 3000,
                                    430, recs), 2);
-    ck_assert_str_eq(recs[1].col[CHUNK], "100");
+    ck_assert_str_eq(recs[1].col[COL_CHUNK], "100");
     run_free(&r);
 }
 END_TEST
@@ -747,7 +616,8 @@ START_TEST(help_exits_0_with_usage_on_stdout)
             run_bench(&r, all_progs[i], h ? "-h" : "--help", NULL);
             ck_assert_int_eq(r.status, 0);
             ck_assert_msg(strncmp(r.out, "usage: ", 7) == 0, "%s", r.out);
-            ck_assert_msg(strstr(r.out, CSV_HEADER) != NULL, "%s", r.out);
+            ck_assert_msg(strstr(r.out, RECORD_HEADER) != NULL, "%s",
+                          r.out);
             ck_assert_msg(strstr(r.out, "--version") != NULL, "%s", r.out);
             ck_assert_str_eq(r.err, "");
             run_free(&r);
@@ -820,14 +690,14 @@ START_TEST(overhead_answers_with_each_trick_off)
     run_bench(&r, "overhead", "--mode", "ablation", "--variant", "bulk",
               "--tasks", "300", "--workers", "2", "--format", "csv", NULL);
     ck_assert_int_eq(r.status, 0);
-    count = parse_csv(r.out, recs, MAX_RECORDS);
+    count = records_parse(r.out, recs, MAX_RECORDS);
     ck_assert_int_eq(count, 6);
-    ck_assert_str_eq(recs[0].col[MODE], "tp");
-    ck_assert_str_eq(recs[1].col[MODE], "textbook");
-    ck_assert_str_eq(recs[2].col[MODE], "tp-no-poll");
-    ck_assert_str_eq(recs[5].col[MODE], "tp-wake-always");
+    ck_assert_str_eq(recs[0].col[COL_MODE], "tp");
+    ck_assert_str_eq(recs[1].col[COL_MODE], "textbook");
+    ck_assert_str_eq(recs[2].col[COL_MODE], "tp-no-poll");
+    ck_assert_str_eq(recs[5].col[COL_MODE], "tp-wake-always");
     for (int k = 0; k < count; k++)
-        ck_assert_str_eq(recs[k].col[CHECK], "ok");
+        ck_assert_str_eq(recs[k].col[COL_CHECK], "ok");
     run_free(&r);
 }
 END_TEST
@@ -866,7 +736,7 @@ END_TEST
 static const char json_check[] =
     "import csv, json, sys\n"
     "fmt, path, bench, lang, want = sys.argv[1:6]\n"
-    "F = '" CSV_HEADER "'.split(',')\n"
+    "F = '" RECORD_HEADER "'.split(',')\n"
     "text = open(path).read()\n"
     "if fmt == 'json':\n"
     "    doc = json.loads(text)\n"
@@ -916,7 +786,7 @@ static void check_format(const struct run *r, const char *fmt,
     ck_assert_int_eq(write(fd, r->out, strlen(r->out)),
                      (ssize_t)strlen(r->out));
     close(fd);
-    run_argv(&py, argv);
+    run_argv(&py, argv, NULL);
     unlink(path);
     ck_assert_msg(py.status == 0, "%s --format %s: %s\n%s", bench, fmt,
                   py.err, r->out);
@@ -1134,7 +1004,7 @@ START_TEST(python_chunks_sweeps_every_size)
     n = check_records(&r, "chunks", "python", "procs", "-", 3000, 430, recs);
     ck_assert_int_eq(n, 7);
     for (int k = 0; k < n; k++)
-        ck_assert_str_eq(recs[k].col[CHUNK], sizes[k]);
+        ck_assert_str_eq(recs[k].col[COL_CHUNK], sizes[k]);
     run_free(&r);
     run_python(&r, "chunks.py", "--mode", "threads", "--chunk", "50",
                "--n", "3000", "--format", "csv", NULL);
@@ -1240,7 +1110,7 @@ START_TEST(python_crawl_finds_the_same_site_as_c)
                    "3", "--format", "csv", NULL);
         check_records(&r, "crawl", "python", modes[i], "delay1ms", 25, 30,
                       recs);
-        ck_assert_str_eq(recs[0].col[TASKS], c_recs[0].col[TASKS]);
+        ck_assert_str_eq(recs[0].col[COL_TASKS], c_recs[0].col[COL_TASKS]);
         run_free(&r);
     }
 }

@@ -19,11 +19,11 @@
 #include "httpd.h"
 #include "image.h"
 #include "site.h"
+#include "support.h"
 #include "threadpool.h"
 
 #include <arpa/inet.h>
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -757,80 +757,53 @@ END_TEST
 /* ---- The programs ---------------------------------------------------- */
 
 /*
- * Runs $POOLBENCH_BIN/prog with args, its stdout into out (cap bytes) and
- * its stderr discarded.  Returns the exit status (or 128 + signal).
+ * Runs $POOLBENCH_BIN/prog with args (NULL-terminated) into r; the
+ * caller checks and frees r.
  */
-static int run_prog(const char *prog, const char *const *args, char *out,
-                    size_t cap)
+static void run_prog(struct run *r, const char *prog, const char *const *args)
 {
-    const char *bin = getenv("POOLBENCH_BIN");
     char path[512];
     const char *argv[32];
     size_t n = 0, k = 0;
-    int p[2], status;
-    pid_t pid;
-    ssize_t r;
 
-    ck_assert_msg(bin != NULL && *bin != '\0',
-                  "POOLBENCH_BIN is not set (run through make test)");
-    snprintf(path, sizeof(path), "%s/%s", bin, prog);
+    snprintf(path, sizeof(path), "%s/%s", bin_dir(), prog);
+    ck_assert_msg(access(path, X_OK) == 0, "no program %s", path);
     argv[n++] = path;
-    while (args[k] != NULL && n + 1 < sizeof(argv) / sizeof(argv[0]))
+    while (args[k] != NULL) {
+        ck_assert_uint_lt(n + 1, sizeof(argv) / sizeof(argv[0]));
         argv[n++] = args[k++];
-    argv[n] = NULL;
-    ck_assert_int_eq(pipe(p), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-
-        dup2(p[1], 1);
-        if (null >= 0)
-            dup2(null, 2);
-        close(p[0]);
-        close(p[1]);
-        execv(path, (char *const *)argv);
-        _exit(127);
     }
-    close(p[1]);
-    n = 0;
-    while ((r = read(p[0], out + n, cap - 1 - n)) > 0 && n + 1 < cap)
-        n += (size_t)r;
-    out[n] = '\0';
-    while ((r = read(p[0], path, sizeof(path))) > 0)
-        continue;
-    close(p[0]);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status)
-                             : 128 + WTERMSIG(status);
+    argv[n] = NULL;
+    run_argv(r, (char *const *)argv, NULL);
 }
 
-/* Finds the CSV record (the line after the header) and checks that its
- * result equals expected and check is ok. */
-static void assert_record_ok(const char *out, const char *bench,
+/* Checks a run that made CSV records: exit 0, then in every record the
+ * program and mode, result equal to expected, check ok, and a kernel
+ * time that is a positive number. */
+static void assert_record_ok(const struct run *r, const char *bench,
                              const char *mode, long long expected)
 {
-    char b[32], m[32], variant[32], check[16];
-    long long workers, n, chunk, tasks, rep, result, exp;
-    double setup, kernel;
-    const char *line = strchr(out, '\n');
+    struct record recs[8];
+    int count;
 
-    ck_assert_msg(strncmp(out, "bench,lang,mode,", 16) == 0,
-                  "no CSV header in: %s", out);
-    ck_assert_ptr_nonnull(line);
-    ck_assert_int_eq(sscanf(line + 1,
-                            "%31[^,],c,%31[^,],%31[^,],%lld,%lld,%lld,%lld,"
-                            "%lld,%lf,%lf,%lld,%lld,%15[^,\n]",
-                            b, m, variant, &workers, &n, &chunk, &tasks,
-                            &rep, &setup, &kernel, &result, &exp, check),
-                     13);
-    ck_assert_str_eq(b, bench);
-    ck_assert_str_eq(m, mode);
-    ck_assert_int_eq(exp, expected);
-    ck_assert_msg(result == exp, "%s %s: result %lld, expected %lld", bench,
-                  mode, result, exp);
-    ck_assert_str_eq(check, "ok");
-    ck_assert_msg(kernel > 0.0, "kernel_s %f", kernel);
+    ck_assert_msg(r->status == 0, "%s %s exited %d: %s", bench, mode,
+                  r->status, r->err);
+    count = records_parse(r->out, recs, 8);
+    ck_assert_int_ge(count, 1);
+    for (int i = 0; i < count; i++) {
+        const struct record *x = &recs[i];
+
+        ck_assert_str_eq(x->col[COL_BENCH], bench);
+        ck_assert_str_eq(x->col[COL_LANG], "c");
+        ck_assert_str_eq(x->col[COL_MODE], mode);
+        ck_assert_int_eq(atoll(x->col[COL_EXPECTED]), expected);
+        ck_assert_msg(strcmp(x->col[COL_RESULT], x->col[COL_EXPECTED]) == 0,
+                      "%s %s: result %s, expected %s", bench, mode,
+                      x->col[COL_RESULT], x->col[COL_EXPECTED]);
+        ck_assert_str_eq(x->col[COL_CHECK], "ok");
+        ck_assert_msg(atof(x->col[COL_KERNEL]) > 0.0, "kernel_s %s",
+                      x->col[COL_KERNEL]);
+    }
 }
 
 /* _i: 0 seq, 1 threads, 2 procs. */
@@ -840,10 +813,11 @@ START_TEST(images_every_mode_matches_the_sequential_checksums)
     const char *args[] = { "--mode", modes[_i], "--workers", "3",
                            "--images", "9", "--max-side", "160",
                            "--format", "csv", "--repeat", "2", NULL };
-    char out[4096];
+    struct run r;
 
-    ck_assert_int_eq(run_prog("images", args, out, sizeof(out)), 0);
-    assert_record_ok(out, "images", modes[_i], 9);
+    run_prog(&r, "images", args);
+    assert_record_ok(&r, "images", modes[_i], 9);
+    run_free(&r);
 }
 END_TEST
 
@@ -854,10 +828,11 @@ START_TEST(crawl_program_checks_the_site_in_both_modes)
                            "--pages", "40", "--delay-ms", "1", "--dead", "1",
                            "--slow", "1", "--missing", "2", "--timeout-ms",
                            "300", "--format", "csv", NULL };
-    char out[4096];
+    struct run r;
 
-    ck_assert_int_eq(run_prog("crawl", args, out, sizeof(out)), 0);
-    assert_record_ok(out, "crawl", modes[_i], 44);
+    run_prog(&r, "crawl", args);
+    assert_record_ok(&r, "crawl", modes[_i], 44);
+    run_free(&r);
 }
 END_TEST
 
@@ -878,33 +853,18 @@ START_TEST(bad_options_exit_2_before_running)
         { "images", "--workers", "0", NULL },
         { "images", "stray", NULL },
     };
-    char out[1024];
+    struct run r;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = run_prog(cases[i][0], &cases[i][1], out, sizeof(out));
-
-        ck_assert_msg(rc == 2, "%s %s %s: exit %d", cases[i][0],
-                      cases[i][1], cases[i][2] ? cases[i][2] : "", rc);
-        ck_assert_msg(out[0] == '\0', "%s %s printed: %s", cases[i][0],
-                      cases[i][1], out);
+        run_prog(&r, cases[i][0], &cases[i][1]);
+        ck_assert_msg(r.status == 2, "%s %s %s: exit %d", cases[i][0],
+                      cases[i][1], cases[i][2] ? cases[i][2] : "", r.status);
+        ck_assert_msg(r.out[0] == '\0', "%s %s printed: %s", cases[i][0],
+                      cases[i][1], r.out);
+        run_free(&r);
     }
 }
 END_TEST
-
-/* Counts the entries of dir other than . and .. */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    const struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
 
 /*
  * images, killed with its whole process group at a random moment (while
@@ -993,7 +953,7 @@ START_TEST(images_leaves_nothing_when_its_group_is_killed)
                        WEXITSTATUS(status) == 1) ||
                       (WIFSIGNALED(status) && WTERMSIG(status) == sig),
                       "run %d: status %#x", i, status);
-        ck_assert_msg(count_entries(tmp) == 0,
+        ck_assert_msg(dir_entries(tmp) == 0,
                       "run %d (%s, signal %d after %ld ms) left files in %s",
                       i, modes[i % 3], sig, ms, tmp);
     }

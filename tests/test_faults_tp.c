@@ -10,10 +10,10 @@
  */
 #define _GNU_SOURCE
 #include "faultinject.h"
+#include "support.h"
 #include "threadpool.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- The injector ---------------------------------------------------- */
@@ -106,28 +105,6 @@ static const struct {
 };
 #define NSITES (sizeof(sites) / sizeof(sites[0]))
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
-/* Threads of this process now: the entries of /proc/self/task. */
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 /*
  * The threads of this process once the runtime has started its own: some
  * start with the first thread a program creates (ThreadSanitizer's
@@ -188,56 +165,12 @@ static int zero_task(void *arg, void **result)
     return 0;
 }
 
-/* A gate that tasks wait at until the test opens it. */
-struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    bool open;
-    int arrived;
-};
-
-static void gate_init(struct gate *g)
-{
-    pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->open = false;
-    g->arrived = 0;
-}
-
+/* Waits at the gate arg (tests/support.h) until the test opens it. */
 static int gated_task(void *arg, void **result)
 {
-    struct gate *g = arg;
-
     (void)result;
-    pthread_mutex_lock(&g->lock);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->lock);
-    pthread_mutex_unlock(&g->lock);
+    gate_pass(arg);
     return 0;
-}
-
-static void gate_await(struct gate *g, int n)
-{
-    pthread_mutex_lock(&g->lock);
-    while (g->arrived < n)
-        pthread_cond_wait(&g->cv, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_open(struct gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_release(struct gate *g)
-{
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->lock);
 }
 
 /* The pool still works: a task runs and its future comes back. */

@@ -31,6 +31,8 @@
  * Environment: POOLBENCH_BIN, the build's bin folder (make test sets it;
  * default build/release/bin).  Run from the top of the tree, as make does.
  */
+#include "support.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,84 +52,16 @@
 
 #define WRAPPER "scripts/mpi-run.sh"
 
-/* Output kept from one command; more is read and dropped. */
-#define OUT_MAX 65536
-
-struct run {
-    int status;                 /* exit status, or 128 + signal */
-    char out[OUT_MAX];
-    char err[OUT_MAX];
-};
-
-/* One CSV record, the columns of the record contract. */
-struct rec {
-    char bench[32], mode[32], variant[48];
-    long workers;
-    long long n, chunk, tasks;
-    long rep;
-    double setup_s, kernel_s;
-    char result[32], expected[32], check[8];
-};
-
-static const char *bin_dir(void)
-{
-    const char *b = getenv("POOLBENCH_BIN");
-
-    return b && *b ? b : "build/release/bin";
-}
-
-/* Reads what a temporary file holds into buf (NUL-terminated). */
-static void slurp(int fd, char *buf, size_t size)
-{
-    size_t len = 0;
-    ssize_t k;
-
-    lseek(fd, 0, SEEK_SET);
-    while (len + 1 < size && (k = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t)k;
-    buf[len] = '\0';
-}
-
-static int temp_fd(void)
-{
-    char name[] = "/tmp/test_mpi.XXXXXX";
-    int fd = mkstemp(name);
-
-    ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
-    unlink(name);
-    return fd;
-}
-
 /*
  * Runs argv[0] (a path) with argv, and with envp as its whole environment
- * (NULL: this process's), stdout and stderr into r.  Files rather than
- * pipes, so that a chatty stderr can never block the child.
+ * (NULL: this process's), into r.  Each test keeps its run in a static
+ * struct run, zero at the start, and each run first frees what the last
+ * one left; the last stays reachable until the test's process exits.
  */
 static void run_cmd(struct run *r, char *const argv[], char *const envp[])
 {
-    int out = temp_fd(), err = temp_fd(), st;
-    pid_t pid;
-
-    fflush(NULL);
-    pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(126);
-        if (envp)
-            execve(argv[0], argv, envp);
-        else
-            execv(argv[0], argv);
-        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(126);
-    }
-    while (waitpid(pid, &st, 0) < 0)
-        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(out, r->out, sizeof(r->out));
-    slurp(err, r->err, sizeof(r->err));
-    close(out);
-    close(err);
+    run_free(r);
+    run_argv(r, argv, envp);
 }
 
 /* Runs scripts/mpi-run.sh with up to 14 arguments, ending with NULL. */
@@ -142,33 +76,6 @@ static void run_wrapper(struct run *r, const char *const *args)
         argv[i++] = (char *)*args;
     argv[i] = NULL;
     run_cmd(r, argv, NULL);
-}
-
-/* Splits the CSV lines of out into recs (header skipped); returns the
- * number of records.  Fails the test on a line with the wrong shape.
- * Columns after check (the CPU times) are not read. */
-static int parse_records(char *out, struct rec *recs, int max)
-{
-    int count = 0;
-    char *save = NULL;
-
-    for (char *line = strtok_r(out, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        struct rec *c = &recs[count];
-        int k;
-
-        if (strncmp(line, "bench,", 6) == 0)
-            continue;
-        ck_assert_int_lt(count, max);
-        k = sscanf(line, "%31[^,],c,%31[^,],%47[^,],%ld,%lld,%lld,%lld,%ld,"
-                   "%lf,%lf,%31[^,],%31[^,],%7[^,\n]", c->bench, c->mode,
-                   c->variant, &c->workers, &c->n, &c->chunk, &c->tasks,
-                   &c->rep, &c->setup_s, &c->kernel_s, c->result,
-                   c->expected, c->check);
-        ck_assert_msg(k == 13, "not a CSV record: '%s'", line);
-        count++;
-    }
-    return count;
 }
 
 /* The variant a record should carry on `ranks` ranks of this machine. */
@@ -216,27 +123,30 @@ static void check_records(struct run *r, const char *program,
                           const char *variant, long ranks, long long n,
                           long long want)
 {
-    struct rec recs[4];
+    struct record recs[4];
     char vwant[64], wantbuf[32];
     int count;
 
     ck_assert_msg(r->status == 0, "%s on %ld ranks exited %d:\n%s", program,
                   ranks, r->status, r->err);
-    count = parse_records(r->out, recs, 4);
+    count = records_parse(r->out, recs, 4);
     ck_assert_int_eq(count, 2);
     expected_variant(vwant, sizeof(vwant), variant, ranks);
     snprintf(wantbuf, sizeof(wantbuf), "%lld", want);
     for (int i = 0; i < count; i++) {
-        ck_assert_str_eq(recs[i].bench, program);
-        ck_assert_str_eq(recs[i].mode, "mpi");
-        ck_assert_str_eq(recs[i].variant, vwant);
-        ck_assert_int_eq(recs[i].workers, ranks);
-        ck_assert_int_eq(recs[i].n, n);
-        ck_assert_int_eq(recs[i].rep, i);
-        ck_assert_int_ge(recs[i].tasks, 1);
-        ck_assert_str_eq(recs[i].result, wantbuf);
-        ck_assert_str_eq(recs[i].expected, wantbuf);
-        ck_assert_str_eq(recs[i].check, "ok");
+        const struct record *x = &recs[i];
+
+        ck_assert_str_eq(x->col[COL_BENCH], program);
+        ck_assert_str_eq(x->col[COL_LANG], "c");
+        ck_assert_str_eq(x->col[COL_MODE], "mpi");
+        ck_assert_str_eq(x->col[COL_VARIANT], vwant);
+        ck_assert_int_eq(atol(x->col[COL_WORKERS]), ranks);
+        ck_assert_int_eq(atoll(x->col[COL_N]), n);
+        ck_assert_int_eq(atol(x->col[COL_REP]), i);
+        ck_assert_int_ge(atoll(x->col[COL_TASKS]), 1);
+        ck_assert_str_eq(x->col[COL_RESULT], wantbuf);
+        ck_assert_str_eq(x->col[COL_EXPECTED], wantbuf);
+        ck_assert_str_eq(x->col[COL_CHECK], "ok");
     }
 }
 
@@ -401,20 +311,22 @@ END_TEST
 START_TEST(startup_records_launch_and_startup)
 {
     static struct run r;
-    struct rec recs[4];
+    struct record recs[4];
     const char *args[] = { "-n", "1", "--startup", "--repeat", "1",
                            "--format", "csv", NULL };
 
     run_wrapper(&r, args);
     ck_assert_msg(r.status == 0, "exit %d:\n%s", r.status, r.err);
-    ck_assert_int_eq(parse_records(r.out, recs, 4), 2);
-    ck_assert_str_eq(recs[0].bench, "mpirun");
-    ck_assert_str_eq(recs[0].variant, "launch");
-    ck_assert_str_eq(recs[1].variant, "startup");
+    /* No CPU times: the records end at check. */
+    ck_assert_int_eq(records_parse_cols(r.out, COL_USER, recs, 4), 2);
+    ck_assert_str_eq(recs[0].col[COL_BENCH], "mpirun");
+    ck_assert_str_eq(recs[0].col[COL_VARIANT], "launch");
+    ck_assert_str_eq(recs[1].col[COL_VARIANT], "startup");
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(recs[i].workers, 1);
-        ck_assert_str_eq(recs[i].check, "ok");
-        ck_assert(recs[i].kernel_s > 0);
+        ck_assert_str_eq(recs[i].col[COL_LANG], "c");
+        ck_assert_int_eq(atol(recs[i].col[COL_WORKERS]), 1);
+        ck_assert_str_eq(recs[i].col[COL_CHECK], "ok");
+        ck_assert(atof(recs[i].col[COL_KERNEL]) > 0);
     }
 }
 END_TEST
@@ -779,36 +691,6 @@ START_TEST(wrapper_rejects_a_bad_rank_count)
                   r.err);
 }
 END_TEST
-
-/* Why the MPI runs cannot happen here, or NULL when they can; *fail is
- * set when their absence is a broken build rather than a reason. */
-static const char *mpi_skip_reason(bool *fail)
-{
-    static char why[512];
-    const char *san = getenv("SANITIZE"), *vg = getenv("VALGRIND");
-    const char *progs[] = { "primes", "sum" };
-
-    *fail = false;
-    if (vg && strcmp(vg, "1") == 0)
-        return "under valgrind (Open MPI itself is not valgrind-clean)";
-    if (san && *san)
-        return "under a sanitizer build (the MPI programs are built only "
-               "in the plain build: Open MPI itself is not clean)";
-    if (system("command -v mpirun >/dev/null 2>&1") != 0)
-        return "Open MPI is not installed (no mpirun; run scripts/setup.sh)";
-    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-        snprintf(why, sizeof(why), "%s/mpi/%s", bin_dir(), progs[i]);
-        if (access(why, X_OK) != 0) {
-            if (system("command -v mpicc >/dev/null 2>&1") == 0)
-                *fail = true;
-            snprintf(why, sizeof(why), "%s/mpi/%s was not built%s",
-                     bin_dir(), progs[i],
-                     *fail ? " although mpicc is installed" : " (no mpicc)");
-            return why;
-        }
-    }
-    return NULL;
-}
 
 static Suite *mpi_suite(const char *skip)
 {

@@ -29,6 +29,8 @@
  * Environment: POOLBENCH_BIN, the build's bin folder (make test sets it;
  * default build/release/bin).  Run from the top of the tree, as make does.
  */
+#include "support.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,17 +59,9 @@
 /* Check's limit per test: a few runs each. */
 #define TEST_TIMEOUT 300
 
-#define OUT_MAX 65536
-
 /* The most hosts a test rig has, and the longest namespace name. */
 #define MAX_HOSTS 3
 #define NAME_MAX_LEN 64
-
-struct run {
-    int status;                 /* exit status, or 128 + signal */
-    char out[OUT_MAX];
-    char err[OUT_MAX];
-};
 
 /* A rig made by `mpi-hosts.sh up`: its folder and its namespaces. */
 struct rig {
@@ -80,13 +74,6 @@ struct rig {
 /* Made by the unchecked fixture, in Check's process, before the forks. */
 static struct rig rig2, rig3;
 
-static const char *bin_dir(void)
-{
-    const char *b = getenv("POOLBENCH_BIN");
-
-    return b && *b ? b : "build/release/bin";
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -95,92 +82,11 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void pause_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void slurp(int fd, char *buf, size_t size)
-{
-    size_t len = 0;
-    ssize_t k;
-
-    lseek(fd, 0, SEEK_SET);
-    while (len + 1 < size && (k = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t)k;
-    buf[len] = '\0';
-}
-
-static int temp_fd(void)
-{
-    char name[] = "/tmp/test_mpi_hosts.XXXXXX";
-    int fd = mkstemp(name);
-
-    ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
-    unlink(name);
-    return fd;
-}
-
-/* A started command: its pid (also its process group) and output files. */
-struct child {
-    pid_t pid;
-    int out, err;
-};
-
 /*
- * Starts argv (a NULL-terminated list; argv[0] a path) with envp as its
- * whole environment (NULL: this process's), in a process group of its
- * own, stdout and stderr into temporary files (files rather than pipes,
- * so that a chatty child can never block on a full pipe).
+ * Runs scripts/mpi-hosts.sh with args (NULL-terminated, at most 30) into
+ * r, within WAIT_LIMIT.  r is static where it is used, zero at the start;
+ * each run first frees what the last one left.
  */
-static void start(struct child *c, char *const argv[], char *const envp[])
-{
-    c->out = temp_fd();
-    c->err = temp_fd();
-    fflush(NULL);
-    c->pid = fork();
-    ck_assert_msg(c->pid >= 0, "fork: %s", strerror(errno));
-    if (c->pid == 0) {
-        setpgid(0, 0);
-        if (dup2(c->out, 1) < 0 || dup2(c->err, 2) < 0)
-            _exit(126);
-        if (envp)
-            execve(argv[0], argv, envp);
-        else
-            execv(argv[0], argv);
-        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(126);
-    }
-    setpgid(c->pid, c->pid);    /* also here: no race with the child */
-}
-
-/* Waits for c at most `limit` seconds; past that kills its process group
- * and fails the test.  Fills r. */
-static void finish(struct child *c, struct run *r, double limit)
-{
-    double end = now() + limit;
-    int st;
-    pid_t got;
-
-    while ((got = waitpid(c->pid, &st, WNOHANG)) == 0 && now() < end)
-        pause_ms(20);
-    if (got == 0) {
-        kill(-c->pid, SIGKILL);
-        waitpid(c->pid, &st, 0);
-    }
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(c->out, r->out, sizeof(r->out));
-    slurp(c->err, r->err, sizeof(r->err));
-    close(c->out);
-    close(c->err);
-    ck_assert_msg(got != 0, "%s still running after %.0f s: killed\n%s",
-                  "command", limit, r->err);
-}
-
-/* Runs scripts/mpi-hosts.sh with args (NULL-terminated, at most 30). */
 static void rig_cmd(struct run *r, const char *const *args)
 {
     char *argv[34];
@@ -192,8 +98,9 @@ static void rig_cmd(struct run *r, const char *const *args)
     for (; *args && i < 33; args++)
         argv[i++] = (char *)*args;
     argv[i] = NULL;
-    start(&c, argv, NULL);
-    finish(&c, r, WAIT_LIMIT);
+    run_free(r);
+    child_start(&c, argv, NULL, WAIT_LIMIT);
+    child_finish(&c, r);
 }
 
 static bool ns_exists(const char *name)
@@ -263,7 +170,7 @@ static void assert_rig_empty(const struct rig *g, double limit)
                 left = ns;
         }
         if (left)
-            pause_ms(50);
+            sleep_ms(50);
     } while (left && now() < end);
     ck_assert_msg(left == NULL, "processes left in %s: %s", left, pids);
 }
@@ -300,7 +207,7 @@ static void read_names(struct rig *g)
 static const char *rig_make(struct rig *g, int hosts, const char *dir)
 {
     static struct run r;
-    static char why[OUT_MAX + 64];
+    static char why[4096];
     char n[8];
     const char *args[] = { "up", n, dir ? "--dir" : NULL, dir, NULL };
 
@@ -344,41 +251,6 @@ static void rig_down(struct rig *g)
 
 /* ---- the records --------------------------------------------------- */
 
-struct rec {
-    char bench[32], variant[64];
-    long workers;
-    long long n, chunk, tasks;
-    char result[32], expected[32], check[8];
-};
-
-/* Splits the CSV records of out (header skipped); returns their number.
- * Columns after check (the CPU times) are not read. */
-static int parse_records(char *out, struct rec *recs, int max)
-{
-    int count = 0;
-    char *save = NULL;
-
-    for (char *line = strtok_r(out, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        struct rec *c = &recs[count];
-        long rep;
-        double setup_s, kernel_s;
-
-        if (strncmp(line, "bench,", 6) == 0)
-            continue;
-        ck_assert_int_lt(count, max);
-        ck_assert_msg(sscanf(line, "%31[^,],c,mpi,%63[^,],%ld,%lld,%lld,"
-                             "%lld,%ld,%lf,%lf,%31[^,],%31[^,],%7[^,\n]",
-                             c->bench, c->variant, &c->workers, &c->n,
-                             &c->chunk, &c->tasks, &rep, &setup_s,
-                             &kernel_s, c->result, c->expected,
-                             c->check) == 12,
-                      "not a CSV record: '%s'", line);
-        count++;
-    }
-    return count;
-}
-
 /* The sum workload's total, value by value: value i is (i * 40503) mod
  * 2^16 (benchmarks/lib/workloads.h, wl_value); the program checks itself
  * against a closed form. */
@@ -420,7 +292,7 @@ static void check_on_hosts(const struct rig *g, int i)
 {
     static struct run r;
     char np[8], prog[4096], nbuf[32], want[32], vwant[48], mwant[64];
-    struct rec recs[8];
+    struct record recs[8];
     bool sum = strcmp(runs[i].program, "sum") == 0;
     const char *args[30] = { "run", g->dir, "--timeout", RUN_LIMIT, "--",
                              "-np", np, prog, "--n", nbuf, "--variant",
@@ -447,32 +319,36 @@ static void check_on_hosts(const struct rig *g, int i)
     ck_assert_msg(r.status == 0, "%s %s on %d hosts: exit %d\n%s",
                   runs[i].program, runs[i].variant, g->hosts, r.status,
                   r.err);
-    count = parse_records(r.out, recs, 8);
+    count = records_parse(r.out, recs, 8);
     ck_assert_int_eq(count, sum ? 4 : 2);
     snprintf(vwant, sizeof(vwant), "%s+%dhosts", runs[i].variant, g->hosts);
     snprintf(mwant, sizeof(mwant), "%s+moved", vwant);
     for (int k = 0; k < count; k++) {
-        struct rec *c = &recs[k];
+        const struct record *x = &recs[k];
         bool moved = sum && k % 2 == 1;
+        long long n = atoll(x->col[COL_N]);
 
-        ck_assert_str_eq(c->bench, runs[i].program);
-        ck_assert_int_eq(c->workers, g->hosts);
-        ck_assert_str_eq(c->check, "ok");
-        ck_assert_str_eq(c->result, c->expected);
+        ck_assert_str_eq(x->col[COL_BENCH], runs[i].program);
+        ck_assert_str_eq(x->col[COL_LANG], "c");
+        ck_assert_str_eq(x->col[COL_MODE], "mpi");
+        ck_assert_int_eq(atol(x->col[COL_WORKERS]), g->hosts);
+        ck_assert_str_eq(x->col[COL_CHECK], "ok");
+        ck_assert_str_eq(x->col[COL_RESULT], x->col[COL_EXPECTED]);
         if (!moved) {
-            ck_assert_str_eq(c->variant, vwant);
-            ck_assert_str_eq(c->result, want);
+            ck_assert_str_eq(x->col[COL_VARIANT], vwant);
+            ck_assert_str_eq(x->col[COL_RESULT], want);
             continue;
         }
-        ck_assert_str_eq(c->variant, mwant);
+        ck_assert_str_eq(x->col[COL_VARIANT], mwant);
+        /* n of a "+moved" record: the bytes rank 0 sent. */
         if (strcmp(runs[i].variant, "local") == 0)
-            ck_assert_int_eq(c->n, 0);
+            ck_assert_int_eq(n, 0);
         else if (strcmp(runs[i].variant, "static") == 0)
-            ck_assert_int_gt(c->n, 0);
+            ck_assert_int_gt(n, 0);
         /* dynamic: the manager may have summed everything itself before
          * a worker's first request came over TCP. */
-        ck_assert_int_eq(c->n % 8, 0);
-        ck_assert_int_le(c->n, SUM_N * 8);
+        ck_assert_int_eq(n % 8, 0);
+        ck_assert_int_le(n, SUM_N * 8);
     }
 }
 
@@ -503,11 +379,11 @@ static void start_long_run(struct child *c, const struct rig *g, int victim)
 
     snprintf(np, sizeof(np), "%d", g->hosts);
     snprintf(prog, sizeof(prog), "%s/mpi/primes", bin_dir());
-    start(c, argv, NULL);
+    child_start(c, argv, NULL, WAIT_LIMIT);
     end = now() + 30;
     while (!ns_runs(g->host[victim - 1], "primes") && now() < end &&
            waitpid(c->pid, NULL, WNOHANG) == 0)
-        pause_ms(50);
+        sleep_ms(50);
     if (!ns_runs(g->host[victim - 1], "primes")) {
         kill(-c->pid, SIGKILL);
         waitpid(c->pid, NULL, 0);
@@ -536,7 +412,7 @@ START_TEST(a_dead_host_fails_the_job_and_leaves_no_process)
     /* The last host dies: its daemon and its rank are killed at once. */
     start_long_run(&c, g, g->hosts);
     crash(g, g->hosts);
-    finish(&c, &r, WAIT_LIMIT);
+    child_finish(&c, &r);
     ck_assert_msg(r.status != 0 && r.status != 124,
                   "mpirun exited %d after its host died\n%s", r.status,
                   r.err);
@@ -558,7 +434,7 @@ START_TEST(a_dead_head_host_leaves_no_rank_behind)
      * their ranks on their own. */
     start_long_run(&c, &rig2, 2);
     crash(&rig2, 1);
-    finish(&c, &r, WAIT_LIMIT);
+    child_finish(&c, &r);
     ck_assert_int_ne(r.status, 0);
     assert_rig_empty(&rig2, 20);
 }
@@ -601,7 +477,7 @@ START_TEST(down_kills_what_still_runs_on_the_hosts)
     rig_up(&g, 2, NULL);
     start_long_run(&c, &g, 2);
     rig_down(&g);
-    finish(&c, &r, WAIT_LIMIT);
+    child_finish(&c, &r);
     ck_assert_int_ne(r.status, 0);
 }
 END_TEST
@@ -621,16 +497,16 @@ START_TEST(an_interrupted_up_takes_down_what_it_made)
     snprintf(dir, sizeof(dir), "%s/rig", parent);
     snprintf(path, sizeof(path), "%s/names", dir);
     snprintf(g.dir, sizeof(g.dir), "%s", dir);
-    start(&c, argv, NULL);
+    child_start(&c, argv, NULL, WAIT_LIMIT);
     /* Wait for the first host to be on its way, then interrupt: 150
      * hosts take seconds to make, so up is in the middle of it. */
     end = now() + 30;
     while (now() < end && (stat(path, &st) != 0 || st.st_size < 60))
-        pause_ms(10);
+        sleep_ms(10);
     read_names(&g);
     ck_assert_msg(g.hosts >= 1, "no host begun after 30 s");
     kill(c.pid, SIGTERM);
-    finish(&c, &r, WAIT_LIMIT);
+    child_finish(&c, &r);
     ck_assert_msg(r.status == 130, "up exited %d, not 130\n%s", r.status,
                   r.err);
     ck_assert_msg(!ns_exists(g.sw), "%s is still there", g.sw);
@@ -687,8 +563,8 @@ START_TEST(check_says_when_ip_is_missing)
     char *argv[] = { (char *)"/bin/bash", (char *)RIG, (char *)"check",
                      NULL };
 
-    start(&c, argv, envp);
-    finish(&c, &r, WAIT_LIMIT);
+    child_start(&c, argv, envp, WAIT_LIMIT);
+    child_finish(&c, &r);
     ck_assert_int_eq(r.status, 3);
     ck_assert_msg(strstr(r.err, "cannot make namespace hosts here") &&
                   strstr(r.err, "no 'ip'") && strstr(r.err, "iproute2"),
@@ -713,8 +589,8 @@ START_TEST(check_says_when_not_root)
     } else if (access(argv[0], X_OK) != 0) {
         return;     /* no setpriv to become another user */
     }
-    start(&c, argv, NULL);
-    finish(&c, &r, WAIT_LIMIT);
+    child_start(&c, argv, NULL, WAIT_LIMIT);
+    child_finish(&c, &r);
     if (r.status == 126 && strstr(r.err, "Permission denied"))
         return;     /* the tree is not readable by nobody */
     ck_assert_int_eq(r.status, 3);
@@ -774,32 +650,14 @@ static void rigs_down(void)
 static const char *skip_reason(bool *fail)
 {
     static char why[1024];
-    const char *san = getenv("SANITIZE"), *vg = getenv("VALGRIND");
-    const char *progs[] = { "primes", "sum" };
+    const char *mpi = mpi_skip_reason(fail);
     FILE *p;
     size_t len;
     int st;
 
-    *fail = false;
-    if (vg && strcmp(vg, "1") == 0)
-        return "under valgrind (Open MPI itself is not valgrind-clean)";
-    if (san && *san)
-        return "under a sanitizer build (the MPI programs are built only "
-               "in the plain build: Open MPI itself is not clean)";
-    if (system("command -v mpirun >/dev/null 2>&1") != 0)
-        return "Open MPI is not installed (no mpirun; run scripts/setup.sh)";
-    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-        snprintf(why, sizeof(why), "%s/mpi/%s", bin_dir(), progs[i]);
-        if (access(why, X_OK) != 0) {
-            if (system("command -v mpicc >/dev/null 2>&1") == 0)
-                *fail = true;
-            snprintf(why, sizeof(why), "%s/mpi/%s was not built%s",
-                     bin_dir(), progs[i],
-                     *fail ? " although mpicc is installed" : " (no mpicc)");
-            return why;
-        }
-    }
-    /* No Check assertions outside a test: popen, not start().  The
+    if (mpi)
+        return mpi;
+    /* No Check assertions outside a test: popen, not child_start().  The
      * check makes and removes one namespace; it does not wait on
      * anything. */
     p = popen("/bin/bash " RIG " check 2>&1", "r");

@@ -2,17 +2,18 @@
  * test_threadpool.c - the thread pool's tests (Check).
  *
  * Each test pins down one behaviour promised by pools/threadpool.h.  Tests
- * that need a task to stay "running" hold it at a gate (a mutex, a
- * condition variable and a flag) that the test opens when it is ready, so
- * no test depends on how long anything takes.  The few tests that must
- * watch something happen later (a worker retiring after its idle timeout)
- * poll the counters until it does; Check's timeout fails them if it never
- * does.  No test asserts a time.
+ * that need a task to stay "running" hold it at a gate (tests/support.h: a
+ * mutex, a condition variable and a flag) that the test opens when it is
+ * ready, so no test depends on how long anything takes.  The few tests
+ * that must watch something happen later (a worker retiring after its idle
+ * timeout) poll the counters until it does; Check's timeout fails them if
+ * it never does.  No test asserts a time.
  */
 /* _GNU_SOURCE: sched_getaffinity and CPU_COUNT (Linux, not POSIX), to check
  * tp_cpu_count against the affinity mask independently. */
 #define _GNU_SOURCE
 #include "threadpool.h"
+#include "support.h"
 
 #include <check.h>
 #include <sched.h>
@@ -22,65 +23,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- Helpers --------------------------------------------------------- */
-
-/* A gate that tasks wait at until the test opens it. */
-struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    bool open;
-    int arrived;                /* tasks that reached the gate */
-};
-
-static void gate_init(struct gate *g)
-{
-    pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->open = false;
-    g->arrived = 0;
-}
-
-static void gate_release(struct gate *g)
-{
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->lock);
-}
-
-static void gate_pass(struct gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-/* Waits until n tasks are at the gate. */
-static void gate_await(struct gate *g, int n)
-{
-    pthread_mutex_lock(&g->lock);
-    while (g->arrived < n)
-        pthread_cond_wait(&g->cv, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_open(struct gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
 
 static bool slow_mode(void)
 {
