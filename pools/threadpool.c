@@ -12,7 +12,7 @@
  * measures both).  Each trick is explained where it is done:
  *   1. submit takes a recycled future under the lock it holds anyway to
  *      queue the task: one lock trip per submit (submit, future.c);
- *   2. the task, three words, is copied into a ring buffer with one lock
+ *   2. the task, five words, is copied into a ring buffer with one lock
  *      for submitters and one for workers (the queue, ring_push);
  *   3. submit wakes a worker only if one sleeps (wake_or_grow);
  *   4. a worker out of work polls the queue before it sleeps, and a waiter
@@ -29,6 +29,12 @@
  * batch then waits behind a long task while another worker sits idle, and
  * a dynamic pool does not grow for it.  Here a free worker never waits
  * while a task is queued.
+ *
+ * Recording (tp_tuning.record_events, trace.h): when on, submit stamps
+ * each task with an id and the time it was queued, the worker that runs
+ * it reads the clock before and after and writes the event into its own
+ * buffer, and both note the queue's length.  When off, each hook is one
+ * test of pool->trace, a field that never changes.
  *
  * Guarantees: tasks start in submission order (FIFO), though with several
  * workers they may finish in any order.  Every task accepted by a submit
@@ -91,8 +97,10 @@ static struct tp_future *future_new(struct tp_pool *pool)
 /* ---- The queue: a ring buffer ---------------------------------------- */
 
 /*
- * A ring buffer, not a list, with two locks.  The task is three words
- * {fn, arg, future} copied into one array; the array doubles when it is
+ * A ring buffer, not a list, with two locks.  The task is five words
+ * {fn, arg, future, and for recording its id and queue time} copied into
+ * one array (the last two cost nothing measurable when recording is off:
+ * benchmarks/overhead); the array doubles when it is
  * full and is never shrunk, so a busy pool stops calling malloc for its
  * queue (the textbook pool mallocs and frees a node per task).
  * Submitters add at the tail under the pool's lock, workers take from
@@ -195,7 +203,36 @@ static int worker_start(struct tp_pool *p);
  * has a task's outcome in hand sees counters that include it, and may
  * submit the next task to a worker that already counts as free.
  */
-static void run_task(struct tp_pool *p, const struct task *t)
+/*
+ * Runs t on worker `self` of a recording pool and records it on the
+ * worker's track, before its future is finished (so that whoever has its
+ * outcome finds the event recorded).  A map's helper is no event: it
+ * records each chunk it takes.
+ */
+static int run_recorded(struct tp_pool *p, const struct task *t,
+                        const struct slot *self, void **result)
+{
+    unsigned track = (unsigned)(self - p->slots) + 1;
+    struct pb_event e;
+
+    if (t->fn == tp_map_helper) {
+        tp_map_helper_recorded(t->arg, track, self->os_id);
+        return 0;
+    }
+    memset(&e, 0, sizeof(e));
+    e.id = t->id;
+    e.queued_ns = t->queued_ns;
+    e.track = track;
+    e.os_id = self->os_id;
+    e.start_ns = pb_now_ns();
+    e.status = t->fn(t->arg, result);
+    e.end_ns = pb_now_ns();
+    tp_trace_put(p, track, &e, e.start_ns, -1);
+    return e.status;
+}
+
+static void run_task(struct tp_pool *p, const struct task *t,
+                     const struct slot *self)
 {
     struct tp_future *f = t->f;
     void *result = NULL;
@@ -204,10 +241,16 @@ static void run_task(struct tp_pool *p, const struct task *t)
     if (f != NULL && !future_claim(f)) {
         /* Cancelled while queued: the canceller has counted it. */
         atomic_fetch_sub(&p->running, 1);
+        if (p->trace != NULL)
+            tp_trace_put(p, (unsigned)(self - p->slots) + 1, NULL,
+                         pb_now_ns(), -1);
         future_unref(f);
         return;
     }
-    status = t->fn(t->arg, &result);
+    if (p->trace == NULL)
+        status = t->fn(t->arg, &result);
+    else
+        status = run_recorded(p, t, self, &result);
     atomic_fetch_add(&p->completed, 1);
     atomic_fetch_sub(&p->running, 1);
     if (f != NULL) {
@@ -356,6 +399,8 @@ static void *worker_main(void *arg)
     bool may_spin = false, took;
     int rc;
 
+    if (p->trace != NULL)
+        self->os_id = pb_os_tid();
     for (;;) {
         pthread_mutex_lock(&p->take_lock);
         self->busy_ns += busy;
@@ -379,7 +424,7 @@ static void *worker_main(void *arg)
              * worker, even through the vDSO). */
             if (mark == 0)
                 mark = pb_now_ns();
-            run_task(p, &t);
+            run_task(p, &t, self);
             t1 = pb_now_ns();
             busy += t1 - mark;
             /* Poll for the next task before going back to the lock. */
@@ -549,6 +594,8 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
         goto fail_take;
     if ((rc = pb_cond_init_monotonic(&p->room_cv)) != 0)
         goto fail_work;
+    if (p->tuning.record_events > 0 && (rc = tp_trace_create(p)) != 0)
+        goto fail_room;
 
     pthread_mutex_lock(&p->lock);
     for (i = 0; i < p->nmin && rc == 0; i++)
@@ -559,11 +606,13 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     pthread_mutex_unlock(&p->lock);
     if (rc != 0) {
         workers_join(p);
-        goto fail_room;
+        goto fail_trace;
     }
     *out = p;
     return 0;
 
+fail_trace:
+    tp_trace_destroy(p);
 fail_room:
     pthread_cond_destroy(&p->room_cv);
 fail_work:
@@ -586,7 +635,7 @@ fail:
 int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
 {
     struct task *ring;
-    size_t cap, head, tail, k;
+    size_t cap, head, tail, k, tasks = 0;
     int rc;
 
     if (p == NULL || (how != TP_SHUTDOWN_FINISH && how != TP_SHUTDOWN_CANCEL))
@@ -612,6 +661,11 @@ int tp_pool_shutdown(struct tp_pool *p, enum tp_shutdown how)
     for (k = head; k != tail; k++)
         if (ring[k % cap].fn == tp_map_helper)
             tp_map_helper_taken(ring[k % cap].arg);
+        else
+            tasks++;
+    if (p->trace != NULL && tasks > 0)
+        pb_track_sample(pb_trace_queue_side(p->trace), pb_now_ns(),
+                        -(int64_t)tasks);
     p->ring = NULL;
     p->cap = 0;
     atomic_store(&p->head, tail);
@@ -656,6 +710,7 @@ void tp_pool_destroy(struct tp_pool *p)
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->take_lock);
     pthread_mutex_destroy(&p->lock);
+    tp_trace_destroy(p);
     free(p->ring);
     free(p->slots);
     fstore_close(p->store, p->spare);
@@ -666,9 +721,11 @@ void tp_pool_destroy(struct tp_pool *p)
 
 /*
  * Queues t (its future, if any, already made).  block: wait for room in a
- * bounded queue, else EAGAIN.  Caller holds pool->lock.
+ * bounded queue, else EAGAIN.  Caller holds pool->lock.  A recording pool
+ * stamps a task (not a map's helper) with its id and queue time here, in
+ * submit order since we hold the lock.
  */
-int tp_enqueue(struct tp_pool *p, const struct task *t, bool block)
+int tp_enqueue(struct tp_pool *p, struct task *t, bool block)
 {
     int rc;
 
@@ -694,8 +751,20 @@ int tp_enqueue(struct tp_pool *p, const struct task *t, bool block)
      * drop the lock: it looks at the queue under that lock first. */
     if (p->alive == 0 && (rc = worker_start(p)) != 0)
         return rc;
-    if ((rc = ring_push(p, t)) != 0)
+    if (p->trace != NULL && t->fn != tp_map_helper) {
+        /* Counted as queued before a worker can take it, so the queue's
+         * length never shows below 0.  A push that fails for lack of
+         * memory leaves its id unused: ids stay unique. */
+        t->id = atomic_fetch_add(&p->trace->next_id, 1);
+        t->queued_ns = pb_now_ns();
+        pb_track_sample(pb_trace_queue_side(p->trace), t->queued_ns, 1);
+    }
+    if ((rc = ring_push(p, t)) != 0) {
+        if (p->trace != NULL && t->fn != tp_map_helper)
+            pb_track_sample(pb_trace_queue_side(p->trace), t->queued_ns,
+                            -1);
         return rc;
+    }
     p->submitted++;
     wake_or_grow(p);
     return 0;
@@ -704,7 +773,7 @@ int tp_enqueue(struct tp_pool *p, const struct task *t, bool block)
 static int submit(struct tp_pool *p, tp_task_fn *fn, void *arg,
                   struct tp_future **out, bool block)
 {
-    struct task t = { fn, arg, NULL };
+    struct task t = { fn, arg, NULL, 0, 0 };
     int rc;
 
     if (out != NULL)

@@ -240,10 +240,10 @@ int tp_try_submit(struct tp_pool *pool, tp_task_fn *fn, void *arg,
  * calling thread, and up to `workers` helper tasks queued to bring workers
  * in, so fn runs in the caller and in the workers, several items at once.
  * So tp_map never waits for a free worker and may be called from a task.
- * The arrays stay the caller's; *opt is read during the call only.  It returns once every item
- * has run, and then holds no queue place: the helpers that no worker
- * started are taken back (counted as cancelled, see tp_stats) and the
- * ones that started have finished.
+ * The arrays stay the caller's; *opt is read during the call only.  It
+ * returns once every item has run, and then holds no queue place: the
+ * helpers that no worker started are taken back (counted as cancelled,
+ * see tp_stats) and the ones that started have finished.
  *
  * Every item runs, even after a failure, as in Python's map.  Returns 0
  * when every item returned 0, else the status of the failing item with the
@@ -371,6 +371,15 @@ struct tp_tuning {
      * thread fewer on the map.  Then a tp_map from a task of the same pool
      * may wait for ever (every worker waiting on helpers queued behind). */
     bool no_caller_in_map;
+    /*
+     * Recording (see tp_pool_trace below): how many task and chunk events
+     * each worker, and the caller, may keep.  The pool sets the buffers
+     * aside when it is created, about 100 bytes an event per track
+     * (workers_max + 1 tracks), and a full buffer drops what comes after
+     * and counts it.  0: no recording (the default); then the only cost
+     * is one test of a field that never changes, per task.
+     */
+    size_t record_events;
 };
 
 /* tp_tuning.spin_ns's default: 50 us, several wake-ups' worth (see there). */
@@ -378,7 +387,8 @@ struct tp_tuning {
 
 #define TP_TUNING_INIT                                                   \
     { .spin_ns = 0, .no_poll = false, .no_recycle = false,              \
-      .two_trips = false, .wake_always = false, .no_caller_in_map = false }
+      .two_trips = false, .wake_always = false, .no_caller_in_map = false, \
+      .record_events = 0 }
 
 /*
  * Counters for teaching, read with tp_pool_stats.  A task is counted before
@@ -418,6 +428,69 @@ int tp_pool_stats(struct tp_pool *pool, struct tp_stats *out);
  */
 int tp_pool_busy(struct tp_pool *pool, uint64_t *busy_ns, size_t n,
                  size_t *slots);
+
+/*
+ * Recording: what the pool did, task by task, for timelines
+ * (docs/trace-format.md; the benchmarks' --trace writes it as a Chrome
+ * trace).  Switched on by tp_tuning.record_events when the pool is
+ * created.  Each worker writes its own buffer, without a lock and without
+ * allocating; a task costs two more clock readings and a copy of the
+ * event (benchmarks/overhead measures it: see benchmarks/README.md).
+ *
+ * Every time is a CLOCK_MONOTONIC reading in nanoseconds, the clock of
+ * clock_gettime, the same in every thread and process.
+ */
+
+/* One task (tp_submit) or one chunk of a tp_map call, once it has run. */
+struct tp_event {
+    uint64_t id;        /* tasks in submit order and chunks in chunk order,
+                           one count from 0 over the pool's life */
+    uint64_t queued_ns; /* a task: its submit; a chunk: its map's start */
+    uint64_t start_ns;  /* it started running */
+    uint64_t end_ns;    /* it returned */
+    uint64_t first;     /* a chunk: its first item's index (a task: 0) */
+    uint64_t count;     /* a chunk: its number of items (a task: 0) */
+    unsigned map;       /* a chunk: which tp_map call, counting from 0 */
+    unsigned track;     /* who ran it: 0 the caller of tp_map (a chunk it
+                           took itself), k worker slot k (1..workers_max) */
+    int os_id;          /* the kernel's id of that thread (Linux gettid) */
+    int status;         /* a task: its status; a chunk: the status of its
+                           first item that failed, or 0 */
+    bool chunk;         /* a chunk of a map, else a task */
+};
+
+/* The number of tasks and chunks queued and not yet taken, just after it
+ * changed at t_ns (a sample; the samples of all threads, sorted). */
+struct tp_sample {
+    uint64_t t_ns;
+    uint64_t queued;
+};
+
+/* A copy of a pool's recording, from tp_pool_trace. */
+struct tp_trace {
+    uint64_t origin_ns;         /* when the pool was created */
+    unsigned workers;           /* worker tracks: 1..workers (workers_max) */
+    size_t nevents;
+    struct tp_event *events;    /* sorted by id; NULL if none */
+    size_t nsamples;
+    struct tp_sample *samples;  /* sorted by time; NULL if none */
+    uint64_t dropped;           /* events lost to full buffers */
+    uint64_t dropped_samples;   /* samples lost likewise */
+};
+
+/*
+ * Copies what the pool has recorded so far into a new struct tp_trace,
+ * which the caller owns and frees with tp_trace_free.  What a task or
+ * chunk records is in place before its future is done or its tp_map
+ * returns, so after those the copy has it.  A task that is still running,
+ * or was cancelled before it ran, has no event.  Returns 0, EINVAL (a
+ * NULL argument), ENOTSUP (the pool does not record: record_events was 0)
+ * or ENOMEM.
+ */
+int tp_pool_trace(struct tp_pool *pool, struct tp_trace **out);
+
+/* Frees a copy from tp_pool_trace.  NULL does nothing. */
+void tp_trace_free(struct tp_trace *trace);
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned tp_cpu_count(void);

@@ -1,7 +1,7 @@
 /*
  * tp_internal.h - the thread pool's insides, shared by threadpool.c (the
- * queue, the workers, submit, shutdown) and tp_map.c (map); internal: not
- * installed, threadpool.h is the manual.
+ * queue, the workers, submit, shutdown), tp_map.c (map) and tp_trace.c
+ * (recording); internal: not installed, threadpool.h is the manual.
  *
  * struct tp_pool is defined here rather than in threadpool.c only because
  * map, which lives in a file of its own so that each file holds one idea,
@@ -13,6 +13,7 @@
 
 #include "threadpool.h"
 #include "future.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +28,8 @@ struct task {
     tp_task_fn *fn;
     void *arg;
     struct tp_future *f;        /* NULL: nobody wants the result */
+    uint64_t id;                /* recording only: the event's id */
+    uint64_t queued_ns;         /* recording only: when it was queued */
 };
 
 struct slot {
@@ -34,6 +37,7 @@ struct slot {
     pthread_t thread;           /* pool->lock */
     int state;                  /* pool->lock */
     uint64_t busy_ns;           /* pool->take_lock */
+    int32_t os_id;              /* recording only: its thread, by itself */
 };
 
 /*
@@ -93,6 +97,12 @@ struct tp_pool {
     struct tp_tuning tuning;    /* constant: the tricks switched off */
     double idle_s;              /* constant */
     struct fstore *store;       /* constant: recycled futures */
+    /* Recording (trace.h), NULL when off: every hook tests this field,
+     * which never changes, so with recording off a task pays for one
+     * branch that the CPU always predicts.  Track 0, the caller's, may
+     * have several writers: trace_lock. */
+    struct pb_trace *trace;     /* constant */
+    pthread_mutex_t trace_lock; /* track 0 of trace, when recording */
 
     /* Written by the submitter on every task, read by nobody else. */
     _Alignas(CACHE_LINE) pthread_mutex_t lock;
@@ -128,7 +138,7 @@ static inline size_t queue_len(const struct tp_pool *p)
  * Queues t (its future, if any, already made).  block: wait for room in a
  * bounded queue, else EAGAIN.  Caller holds pool->lock.  threadpool.c.
  */
-int tp_enqueue(struct tp_pool *p, const struct task *t, bool block);
+int tp_enqueue(struct tp_pool *p, struct task *t, bool block);
 
 /*
  * tp_map's helper task (tp_map.c) and the two hooks by which the workers
@@ -138,5 +148,24 @@ int tp_enqueue(struct tp_pool *p, const struct task *t, bool block);
 int tp_map_helper(void *arg, void **result);
 void tp_map_helper_taken(void *arg);
 void tp_map_helper_done(void *arg);
+
+/* A helper run by worker slot `track` of a recording pool: its chunks are
+ * recorded on that track, with the worker's thread id os_id. */
+void tp_map_helper_recorded(void *arg, unsigned track, int32_t os_id);
+
+/*
+ * Recording, for a pool whose trace is not NULL (tp_trace.c): on
+ * `track`, the queue changed by delta at t_ns (work taken: delta < 0),
+ * and if e is not NULL, e ran.  Track 0 may be written from any thread
+ * (under trace_lock, taken here), track k only by worker k.  What
+ * queueing records goes to the queue's side, under pool->lock.
+ */
+void tp_trace_put(struct tp_pool *p, unsigned track,
+                  const struct pb_event *e, uint64_t t_ns, int64_t delta);
+
+/* Sets up the pool's recording (tuning.record_events > 0), and frees it
+ * (none: nothing).  tp_trace.c. */
+int tp_trace_create(struct tp_pool *p);
+void tp_trace_destroy(struct tp_pool *p);
 
 #endif

@@ -9,6 +9,11 @@
  * call returns only once no helper can touch its job, so the job lives on
  * the caller's stack.  threadpool.h is the manual; tp_internal.h has the
  * pool's fields this file needs (the queue, its locks).
+ *
+ * Recording (trace.h): a recording pool gives the map's chunks their ids
+ * when the call starts, one after the other, and whoever takes a chunk
+ * records it on its own track: the caller on track 0, a worker's helper on
+ * the worker's.  The chunk's status is that of its first failing item.
  */
 #include "tp_internal.h"
 
@@ -60,6 +65,11 @@ struct map_job {
     size_t helpers;             /* lock: helpers queued or running */
     pthread_mutex_t lock;
     pthread_cond_t cv;          /* signalled when helpers reaches 0 */
+    /* Recording: constant, set before any chunk is handed out. */
+    struct tp_pool *rec;        /* the pool if it records, else NULL */
+    uint64_t first_id;          /* chunk c is event first_id + c */
+    uint64_t queued_ns;         /* when the call started */
+    uint32_t map;               /* the pool's map calls before this one */
 };
 
 static void map_fail(struct map_job *job, size_t i, int status)
@@ -72,22 +82,56 @@ static void map_fail(struct map_job *job, size_t i, int status)
     pthread_mutex_unlock(&job->lock);
 }
 
-/* Takes chunks until none is left, running every item of each. */
-static void map_work(struct map_job *job)
+/* Records chunk c, run on track from start_ns until now. */
+static void chunk_record(const struct map_job *job, size_t c, unsigned track,
+                         int32_t os_id, uint64_t start_ns, int status)
+{
+    struct pb_event e;
+
+    memset(&e, 0, sizeof(e));
+    e.id = job->first_id + c;
+    e.queued_ns = job->queued_ns;
+    e.start_ns = start_ns;
+    e.end_ns = pb_now_ns();
+    e.first = c * job->chunk;
+    e.count = job->n - e.first < job->chunk ? job->n - e.first : job->chunk;
+    e.map = job->map;
+    e.track = track;
+    e.os_id = os_id;
+    e.status = status;
+    e.chunk = 1;
+    tp_trace_put(job->rec, track, &e, start_ns, -1);
+}
+
+/*
+ * Takes chunks until none is left, running every item of each.  track and
+ * os_id say who we are, for a recording pool: 0 for the caller, else the
+ * worker slot.
+ */
+static void map_work(struct map_job *job, unsigned track, int32_t os_id)
 {
     size_t c, i, begin, end;
-    int status;
+    uint64_t start_ns = 0;
+    int status, first_status;
 
     while ((c = atomic_fetch_add(&job->next, 1)) < job->nchunks) {
         begin = c * job->chunk;
         end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
+        if (job->rec != NULL)
+            start_ns = pb_now_ns();
+        first_status = 0;
         for (i = begin; i < end; i++) {
             status = job->fn(job->ctx, i,
                              job->in ? job->in + i * job->in_size : NULL,
                              job->out ? job->out + i * job->out_size : NULL);
-            if (status != 0)
+            if (status != 0) {
+                if (first_status == 0)
+                    first_status = status;
                 map_fail(job, i, status);
+            }
         }
+        if (job->rec != NULL)
+            chunk_record(job, c, track, os_id, start_ns, first_status);
     }
 }
 
@@ -95,8 +139,13 @@ static void map_work(struct map_job *job)
 int tp_map_helper(void *arg, void **result)
 {
     (void)result;
-    map_work(arg);
+    map_work(arg, 0, 0);
     return 0;
+}
+
+void tp_map_helper_recorded(void *arg, unsigned track, int32_t os_id)
+{
+    map_work(arg, track, os_id);
 }
 
 /* A worker took a helper out of the queue.  Caller holds take_lock. */
@@ -167,6 +216,7 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
     struct task t;
     size_t helpers, h, workers, withdrawn;
     bool caller_works;
+    int32_t caller_tid = 0;
     int rc;
 
     if (failed_index != NULL)
@@ -201,6 +251,13 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
     job.nchunks = n / chunk + (n % chunk != 0);
     atomic_init(&job.next, 0);
     atomic_init(&job.failed, n);
+    if (p->trace != NULL) {
+        job.rec = p;
+        job.map = atomic_fetch_add(&p->trace->next_map, 1);
+        job.first_id = atomic_fetch_add(&p->trace->next_id, job.nchunks);
+        job.queued_ns = pb_now_ns();
+        caller_tid = pb_os_tid();
+    }
     if ((rc = pthread_mutex_init(&job.lock, NULL)) != 0)
         return rc;
     if ((rc = pthread_cond_init(&job.cv, NULL)) != 0) {
@@ -221,6 +278,11 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
     t.arg = &job;
     t.f = NULL;
     pthread_mutex_lock(&p->lock);
+    /* The chunks join the queue's length when the call started, before
+     * any can be taken. */
+    if (job.rec != NULL)
+        pb_track_sample(pb_trace_queue_side(p->trace), job.queued_ns,
+                        (int64_t)job.nchunks);
     for (h = 0; h < helpers; h++)
         if (tp_enqueue(p, &t, false) != 0)
             break;
@@ -237,7 +299,7 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
     /* Without tp_tuning.no_caller_in_map, or when no helper could be
      * queued, the caller works too: the helpers take what it leaves. */
     if (caller_works || h == 0)
-        map_work(&job);
+        map_work(&job, 0, caller_tid);
 
     /* Every chunk is taken.  Take back the helpers nobody started (none,
      * most of the time: queued only goes down now, so 0 needs no lock)... */
@@ -263,7 +325,7 @@ int tp_map(struct tp_pool *p, tp_map_fn *fn, void *ctx, size_t n,
     /* A caller that only waited does the chunks of helpers that a
      * shutdown cancelled, so that every item still runs. */
     if (!caller_works)
-        map_work(&job);
+        map_work(&job, 0, caller_tid);
 
     rc = job.status;
     if (rc != 0 && failed_index != NULL)
