@@ -38,6 +38,17 @@
 
 extern char **environ;
 
+int tests_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* ---- Running a program ----------------------------------------------- */
 
 static double now_s(void)

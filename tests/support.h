@@ -3,10 +3,12 @@
  * printed, the benchmarks' CSV records, and the counters and gates that
  * tests of the pools use to see threads, descriptors and tasks.
  *
- * Every function here is for use inside a Check test (or its fixtures):
- * where something cannot be done (a program cannot start, a record has the
- * wrong shape) it fails the running test with ck_assert, so no function
- * returns an error code.  Nothing here is thread-safe unless it says so.
+ * Every function here but tests_run and mpi_skip_reason (which main
+ * calls, before Check runs anything) is for use inside a Check test or its
+ * fixtures: where something cannot be done (a program cannot start, a
+ * record has the wrong shape) it fails the running test with ck_assert, so
+ * no function returns an error code.  Nothing here is thread-safe unless
+ * it says so.
  *
  * Names: `run_` for a finished program, `child_` for one still running,
  * `records_` for the CSV, `gate_` for the gate; the counters read as what
@@ -15,10 +17,16 @@
 #ifndef TESTS_SUPPORT_H
 #define TESTS_SUPPORT_H
 
+#include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* Runs every test of s (Check runs each in a process of its own, with its
+ * timeout), frees s, and returns what main returns: EXIT_SUCCESS when all
+ * passed, else EXIT_FAILURE. */
+int tests_run(Suite *s);
 
 /* ---- Running a program ----------------------------------------------- */
 

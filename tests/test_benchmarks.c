@@ -1211,11 +1211,5 @@ static Suite *benchmarks_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(benchmarks_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tests_run(benchmarks_suite());
 }

@@ -587,8 +587,6 @@ int main(void)
     Suite *s = suite_create("faults_tp");
     TCase *inj = tcase_create("injector");
     TCase *tp = tcase_create("threadpool");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(inj, injector_fails_exactly_the_armed_call);
     tcase_add_test(inj, injector_arm_from_fails_until_disarmed);
@@ -609,9 +607,5 @@ int main(void)
     tcase_add_test(tp, map_whose_helpers_cannot_be_queued_runs_on_the_caller);
     tcase_add_test(tp, wait_any_fails_cleanly_at_every_call);
     suite_add_tcase(s, tp);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tests_run(s);
 }

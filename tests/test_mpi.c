@@ -745,10 +745,8 @@ static Suite *mpi_suite(const char *skip)
 
 int main(void)
 {
-    SRunner *sr;
     const char *skip;
     bool fail;
-    int failed;
 
     if (access(WRAPPER, R_OK) != 0) {
         fprintf(stderr, "test_mpi: %s not found: run from the top of the "
@@ -762,9 +760,5 @@ int main(void)
     }
     if (skip)
         printf("test_mpi: skipping the MPI runs: %s\n", skip);
-    sr = srunner_create(mpi_suite(skip));
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tests_run(mpi_suite(skip));
 }

@@ -722,10 +722,8 @@ static Suite *hosts_suite(const char *skip)
 
 int main(void)
 {
-    SRunner *sr;
     const char *skip;
     bool fail;
-    int failed;
 
     if (access(RIG, R_OK) != 0) {
         fprintf(stderr, "test_mpi_hosts: %s not found: run from the top of "
@@ -740,9 +738,5 @@ int main(void)
     if (skip)
         printf("test_mpi_hosts: skipping the runs across namespace hosts: "
                "%s\n", skip);
-    sr = srunner_create(hosts_suite(skip));
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tests_run(hosts_suite(skip));
 }
