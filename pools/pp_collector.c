@@ -319,6 +319,14 @@ void pp_dispatch(struct pp_pool *pool)
             if (frame_out(pool, s, j->call, j->first, take, pool->seq + 1))
                 return; /* no memory now: try again next cycle */
             p = &s->ring[(s->head + s->n) % pool->prefetch];
+            if (j->call->h != NULL)
+                atomic_store_explicit(&j->call->h->slot, (int)i,
+                                      memory_order_relaxed);
+            if (j->call->h != NULL && j->call->h->direct && s->n == 0 &&
+                !pool->closing)
+                s->direct = j->call->h;
+            else if (!s->watched)
+                pool->need_watch = true;
             p->call = j->call;
             p->first = j->first;
             p->count = (uint32_t)take;
@@ -342,8 +350,9 @@ void pp_dispatch(struct pp_pool *pool)
  * Writes what it can of s->out without blocking.  Caller holds pool->lock:
  * both the collector and a submitting thread send (see submit).
  */
-static void flush_out(struct slot *s)
+static bool flush_out(struct slot *s)
 {
+    bool rung = false;
     ssize_t n;
 
     while (s->out_pos < s->out_len && !s->eof) {
@@ -351,38 +360,63 @@ static void flush_out(struct slot *s)
                  MSG_NOSIGNAL);
         if (n > 0) {
             s->out_pos += (size_t)n;
+            rung = true;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
+            return rung;
         } else {
             s->eof = true; /* it is dying: wait for DIED */
-            return;
+            return rung;
         }
     }
     if (s->out_pos == s->out_len)
         s->out_pos = s->out_len = 0;
+    return rung;
 }
 
 /*
- * Flushes every live worker's output.  Returns true if some is left over
- * (a full socket: the collector must poll for POLLOUT).  Caller holds
- * pool->lock.
+ * Flushes every live worker's output and rings the doorbells of the
+ * workers it sent to.  Returns true if some is left over (a full socket:
+ * the collector must poll for POLLOUT).  Caller holds pool->lock.
+ *
+ * The cascade (opt-in: struct pp_tuning's cascade).  A map of 64 sleeping
+ * tasks on 64 idle workers sends 64 frames, and this thread wakes each
+ * worker after its send: 64 wake-ups one after another, before the last
+ * task can start.  The workers sleep on a doorbell in shared memory, not
+ * in read() (see pp_worker.c), so a send by itself wakes nobody.  With
+ * the cascade this thread wakes only the first worker it sends to and
+ * marks each other sleeping one PP_OWED; a woken worker wakes two owed
+ * ones before it starts its task, each of which wakes two more, log2(64)
+ * = 6 steps instead of 64.  Measured on 2 cores it lost (the probe of
+ * io's case: the last of 64 tasks started 1.2-1.6 ms after the map began
+ * either way, and the cascade's extra wake-ups delayed the ends): the
+ * wake-ups cost the same CPU on whichever core, and there are only 2.
  */
 bool pp_flush_all(struct pp_pool *pool)
 {
     struct slot *s;
-    bool left = false;
-    unsigned i;
+    bool left = false, cascade = pool->cascade;
+    unsigned i, first = pool->nworkers;
 
     for (i = 0; i < pool->nworkers; i++) {
         s = &pool->slots[i];
         if (s->state != SLOT_RUNNING || s->eof)
             continue;
-        flush_out(s);
+        if (flush_out(s)) {
+            /* The first is woken at once: the cascade runs meanwhile. */
+            pp_bell_ring(&pool->wcfg.status[i],
+                         !cascade || first == pool->nworkers);
+            if (first == pool->nworkers)
+                first = i;
+        }
         if (!s->eof && s->out_pos < s->out_len)
             left = true;
     }
+    /* If the cascade died out before the last marks: start it again. */
+    for (i = first; cascade && i < pool->nworkers; i++)
+        if (pp_bell_owed_wake(&pool->wcfg.status[i]))
+            break;
     return left;
 }
 
@@ -431,6 +465,7 @@ void pp_slot_take(struct pp_pool *pool, struct slot *s,
         if (++p->done == p->count) {
             s->head = (s->head + 1) % pool->prefetch;
             s->n--;
+            s->direct = NULL;
         }
     }
     if (pos > 0) {
@@ -442,8 +477,8 @@ void pp_slot_take(struct pp_pool *pool, struct slot *s,
 /*
  * Reads what s's socket holds into s->in (all of it if `all`, else one
  * read).  Returns true at EOF or on an error: the worker is gone or going.
- * Collector only, without the lock: s->in is the collector's alone, and
- * s->fd changes only in the collector.
+ * Caller holds pool->lock: the collector reads, and so does a caller
+ * waiting for its one apply in that worker (pp_handle_wait).
  */
 bool pp_slot_read(struct slot *s, bool all)
 {
@@ -462,8 +497,10 @@ bool pp_slot_read(struct slot *s, bool all)
         if (grow(&s->in, &s->in_cap, need) != 0)
             return false; /* try again later, when memory may be back */
         n = recv(s->fd, s->in + s->in_len, s->in_cap - s->in_len, 0);
-        if (n > 0)
+        if (n > 0) {
             s->in_len += (size_t)n;
+            s->rcvd += (uint64_t)n;
+        }
         else if (n < 0 && errno == EINTR)
             continue;
         else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -477,6 +514,28 @@ bool pp_slot_read(struct slot *s, bool all)
 /* ---- The collector --------------------------------------------------- */
 
 /* terminate: cancel the queue, kill the workers.  Caller holds lock. */
+/*
+ * Whether to poll s's socket.  Not while the worker holds nothing: it has
+ * nothing to say (its death comes from the fork server), and leaving it
+ * out spares the collector a wake-up for the answer of an apply whose
+ * caller reads it itself (pp_handle.c, "The direct path"): then the slot
+ * is leased to that caller until the answer is in, the caller gives up,
+ * or the pool closes.  Whoever puts work into a socket left out sets
+ * need_watch, so that the collector is woken to watch it.  Collector
+ * only, holding pool->lock.
+ */
+static bool watch(struct pp_pool *pool, struct slot *s)
+{
+    if (s->out_pos < s->out_len)
+        return true;
+    if (s->n == 0)
+        return false;
+    if (s->direct != NULL && s->n == 1 && !pool->closing)
+        return false;
+    s->direct = NULL;
+    return true;
+}
+
 static void terminate_now(struct pp_pool *pool, struct pp_handle **done)
 {
     struct job *j;
@@ -546,6 +605,7 @@ void *pp_collector_main(void *arg)
         if (pool->terminating && !pool->terminated)
             terminate_now(pool, &done);
         pool->wake_pending = false;
+        pool->need_watch = false;
         pp_dispatch(pool);
         pp_flush_all(pool);
         ctl_out = pp_server_requests(pool);
@@ -567,6 +627,9 @@ void *pp_collector_main(void *arg)
         for (i = 0; i < pool->nworkers; i++) {
             s = &pool->slots[i];
             if (s->state != SLOT_RUNNING || s->eof)
+                continue;
+            s->watched = watch(pool, s);
+            if (!s->watched)
                 continue;
             pool->pfd[np].fd = s->fd;
             pool->pfd[np++].events =
@@ -592,10 +655,10 @@ void *pp_collector_main(void *arg)
                     break;
             PB_CHECK(s != pool->slots + pool->nworkers);
             gone = false;
-            if (pool->pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-                gone = pp_slot_read(s, false);
             /* Take the answers and refill this worker at once. */
             pthread_mutex_lock(&pool->lock);
+            if (pool->pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+                gone = pp_slot_read(s, false);
             if (gone)
                 s->eof = true;
             pp_slot_take(pool, s, &done);

@@ -4,7 +4,8 @@
  * fork server's messages, and a few helpers.
  *
  * The pieces:
- *   procpool.c      the parent's API: create, submit, maps, handles, results
+ *   procpool.c      the parent's API: create, submit, maps, results
+ *   pp_handle.c     an apply's handle: wait, get, free, the direct path
  *   pp_collector.c  the parent's collector thread: dispatch, frames, ending
  *                   items, the loop
  *   pp_slots.c      a worker slot's life: births, deaths, time limits
@@ -80,7 +81,40 @@ struct pp_status {
     _Atomic uint64_t started;    /* items started by this worker */
     _Atomic int64_t started_ns;  /* CLOCK_MONOTONIC when the last began */
     _Atomic int busy;            /* 1 while a task runs */
+    /*
+     * Bytes of result frames this worker has produced, ever: the ones it
+     * has sent and the ones still in its answer ring (below).  A waiter
+     * polls it to learn, without a system call, that an answer is there.
+     */
+    _Atomic uint64_t produced;
+    /*
+     * The doorbell: the parent adds one after each send of task bytes to
+     * this worker.  An idle worker polls it, memory only, then sleeps on
+     * it (a futex) with `sleep` set, so that the parent, or another worker
+     * in a cascade, knows it must be woken (pp_worker.c).
+     */
+    _Atomic uint32_t bell;
+    _Atomic uint32_t sleep; /* PP_AWAKE, PP_ASLEEP or PP_OWED */
+    _Atomic uint32_t ready; /* 1 once the worker has prefaulted */
 };
+
+/*
+ * The answer ring: each worker writes every result frame into a ring of
+ * its own in shared memory before it starts the next item, and sends the
+ * ring's bytes through the socket later, many frames in one send (see
+ * pp_worker.c).  Stream byte x of the worker's answers sits at ring[x %
+ * PP_RING_SIZE] until it has been sent; a frame bigger than half the ring
+ * is sent straight away instead.  64 KiB holds 2730 empty answers (24
+ * bytes each): many for one send, little memory per worker.
+ */
+#define PP_RING_SIZE ((size_t)64 * 1024)
+/*
+ * A worker sends its ring's bytes when fewer than this many items are left
+ * in the frames it has read: the parent then has the answers, and sends
+ * more work, before the worker runs dry.
+ */
+#define PP_FLUSH_AHEAD 4
+
 
 /* The result being built by a task (the struct behind struct pp_out). */
 struct pp_out {
@@ -93,8 +127,13 @@ struct pp_out {
 /* What a worker needs, set before the fork server starts (so inherited). */
 struct pp_worker_cfg {
     struct pp_status *status;    /* the shared page, one entry per slot */
+    unsigned nslots;             /* entries in it */
+    unsigned char *rings;        /* PP_RING_SIZE bytes per slot, shared */
     unsigned max_tasks;          /* max_tasks_per_child, 0: no limit */
     bool timed;                  /* keep started_ns up to date */
+    bool no_ring;                /* struct pp_tuning's switches */
+    bool no_poll;
+    bool no_prefault;
     sigset_t mask;               /* the signal mask tasks run with */
 };
 
@@ -104,6 +143,29 @@ struct pp_worker_cfg {
  */
 _Noreturn void pp_worker_run(const struct pp_worker_cfg *cfg, int fd,
                              unsigned slot);
+
+/* A worker's sleep (struct pp_status.sleep). */
+enum {
+    PP_AWAKE,  /* running, polling, or in read() on its socket */
+    PP_ASLEEP, /* on its doorbell futex */
+    PP_OWED    /* asleep, with work sent: the next worker up wakes it */
+};
+
+/*
+ * Parent: rings st's doorbell after a send.  wake: wake the worker if it
+ * sleeps; else only mark it PP_OWED, for pp_bell_cascade or a worker.
+ */
+void pp_bell_ring(struct pp_status *st, bool wake);
+
+/* Parent: wakes the worker at st if it is PP_OWED.  True if it was. */
+bool pp_bell_owed_wake(struct pp_status *st);
+
+/*
+ * Parent: waits until the worker at st has mapped the shared regions in
+ * (prefault), or 10 s at most: a pool is then ready when pp_pool_create
+ * returns, and a first map does not pay for the mapping.
+ */
+void pp_ready_wait(struct pp_status *st);
 
 /* ---- Parent <-> fork server ------------------------------------------ */
 
@@ -207,6 +269,9 @@ struct pp_handle {
     pp_callback_fn *cb;
     void *cb_arg;
     long spin_ns;                /* pp_options.tuning->spin_ns */
+    bool direct;                 /* the waiter may read its worker itself */
+    _Atomic int slot;            /* where its item was last sent, or -1 */
+    struct pp_pool *pool;        /* valid while the handle is not done */
     struct pp_handle *done_next; /* the collector's list of handles to end */
     _Atomic int refs;            /* the caller's and the pool's */
     pthread_mutex_t mu;          /* protects nothing but the wait below */
@@ -239,9 +304,8 @@ enum slot_state {
 };
 
 /*
- * One worker slot.  Protected by pool->lock, except in/in_len/in_cap (the
- * collector's alone).  Only the collector changes state, fd and pid, so it
- * may read those without the lock.
+ * One worker slot.  Protected by pool->lock.  Only the collector changes
+ * state, fd and pid, so it may read those without the lock.
  */
 struct slot {
     enum slot_state state;
@@ -259,6 +323,11 @@ struct slot {
     unsigned head, n;
     unsigned char *in; /* results read, not yet cut into frames */
     size_t in_len, in_cap;
+    uint64_t rcvd;     /* bytes of its answer stream put into in */
+    /* A lone apply whose caller reads this worker itself (a lease: the
+     * collector leaves the socket alone), or NULL. */
+    struct pp_handle *direct;
+    bool watched;      /* in the collector's poll set (collector's) */
     unsigned char *out; /* frames not yet written */
     size_t out_pos, out_len, out_cap;
 };
@@ -270,6 +339,8 @@ struct pp_pool {
     unsigned timeout_ms;
     unsigned prefetch;
     long spin_ns;
+    bool no_direct, cascade; /* struct pp_tuning's switches */
+    size_t rings_size;
     int64_t created_ns; /* regions made after this are not in workers */
     struct pp_worker_cfg wcfg;
     size_t status_size;
@@ -284,6 +355,7 @@ struct pp_pool {
     size_t outstanding;        /* items submitted and not ended */
     uint64_t seq;              /* last frame number used */
     bool wake_pending;         /* a wake byte is on its way */
+    bool need_watch;           /* work went to a socket nobody polls */
     bool started;              /* the collector finished starting */
     int start_error;
     bool closing;              /* no new work */
@@ -299,6 +371,7 @@ struct pp_pool {
     int ctl;          /* control socket to the server, or -1 */
     pid_t server;     /* its pid, or 0 */
     bool terminated;  /* terminate's kills and cancels are done */
+    unsigned pins;    /* waiters reading a worker themselves (lock) */
     int64_t server_retry_at;
 };
 
@@ -321,8 +394,16 @@ static inline struct pp_outcome pp_outcome_make(enum pp_end end, int error,
     return o;
 }
 
-/* procpool.c: drops one reference to h, freeing it with the last. */
+/* pp_handle.c: drops one reference to h, freeing it with the last. */
 void pp_handle_unref(struct pp_handle *h);
+
+/*
+ * procpool.c: wakes the collector.  pp_wake_needed says whether a wake-up
+ * byte must be written (caller holds pool->lock); pp_wake writes it, after
+ * the lock is dropped.
+ */
+bool pp_wake_needed(struct pp_pool *pool);
+void pp_wake(struct pp_pool *pool);
 
 /* pp_collector.c: each is described where it is defined. */
 void *pp_collector_main(void *arg);

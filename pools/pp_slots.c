@@ -59,7 +59,45 @@ static void slot_reset(struct slot *s, enum slot_state next)
     s->sent = s->answered = 0;
     s->head = s->n = 0;
     s->in_len = s->out_pos = s->out_len = 0;
+    s->rcvd = 0;
+    s->direct = NULL;
     s->retry_at = 0;
+}
+
+/*
+ * After the socket has been read to its end: the answers the dead worker
+ * wrote into its ring but never sent, appended to s->in as if they had
+ * come through the socket.  Every byte of its answer stream past what the
+ * socket gave (s->rcvd) is in the ring (pp_worker.c's emit), so with them
+ * every item it finished counts as answered, and the first unanswered
+ * item is still the one it held.  Caller holds pool->lock.
+ */
+static void ring_tail(struct pp_pool *pool, struct slot *s)
+{
+    const unsigned char *ring;
+    uint64_t produced;
+    size_t n, at, first;
+
+    produced = atomic_load_explicit(
+        &pool->wcfg.status[s - pool->slots].produced, memory_order_acquire);
+    if (produced <= s->rcvd || produced - s->rcvd > PP_RING_SIZE)
+        return;
+    n = (size_t)(produced - s->rcvd);
+    if (s->in_len + n > s->in_cap) {
+        unsigned char *p = realloc(s->in, s->in_len + n);
+
+        if (p == NULL)
+            return; /* no memory: blame as if there were no ring */
+        s->in = p;
+        s->in_cap = s->in_len + n;
+    }
+    ring = pool->wcfg.rings + (size_t)(s - pool->slots) * PP_RING_SIZE;
+    at = (size_t)(s->rcvd % PP_RING_SIZE);
+    first = n < PP_RING_SIZE - at ? n : PP_RING_SIZE - at;
+    memcpy(s->in + s->in_len, ring + at, first);
+    memcpy(s->in + s->in_len + first, ring, n - first);
+    s->in_len += n;
+    s->rcvd = produced;
 }
 
 /*
@@ -79,8 +117,9 @@ static void worker_died(struct pp_pool *pool, struct slot *s, int status)
     uint64_t started;
     unsigned k;
 
-    pp_slot_read(s, true);
     pthread_mutex_lock(&pool->lock);
+    pp_slot_read(s, true);
+    ring_tail(pool, s);
     pp_slot_take(pool, s, &done);
     /*
      * Did it die in a task, or between tasks (killed from outside while
@@ -304,6 +343,10 @@ bool pp_server_requests(struct pp_pool *pool)
         atomic_store(&pool->wcfg.status[i].started, 0);
         atomic_store(&pool->wcfg.status[i].started_ns, 0);
         atomic_store(&pool->wcfg.status[i].busy, 0);
+        atomic_store(&pool->wcfg.status[i].produced, 0);
+        atomic_store(&pool->wcfg.status[i].bell, 0);
+        atomic_store(&pool->wcfg.status[i].sleep, PP_AWAKE);
+        atomic_store(&pool->wcfg.status[i].ready, 0);
         m.op = PP_SRV_SPAWN;
         m.slot = (int32_t)i;
         rc = pp_server_send(pool->ctl, &m, sv[1]);
@@ -350,8 +393,9 @@ int pp_time_check(struct pp_pool *pool)
         st = &pool->wcfg.status[i];
         started = atomic_load_explicit(&st->started, memory_order_acquire);
         left = limit;
+        /* Answers may wait in the ring: the running item is `started`. */
         if (atomic_load_explicit(&st->busy, memory_order_acquire) &&
-            started == s->answered + 1) {
+            started > s->answered) {
             left = atomic_load_explicit(&st->started_ns,
                                         memory_order_relaxed) +
                    limit - now;
@@ -395,8 +439,11 @@ void pp_slots_stop(struct pp_pool *pool)
 {
     unsigned i;
 
-    for (i = 0; i < pool->nworkers; i++)
+    /* A worker asleep on its doorbell must wake to see the EOF. */
+    for (i = 0; i < pool->nworkers; i++) {
         slot_reset(&pool->slots[i], SLOT_EMPTY);
+        pp_bell_ring(&pool->wcfg.status[i], true);
+    }
     if (pool->ctl >= 0)
         close(pool->ctl);
     pool->ctl = -1;

@@ -59,19 +59,8 @@
 
 /* ---- Small helpers --------------------------------------------------- */
 
-void pp_handle_unref(struct pp_handle *h)
-{
-    if (atomic_fetch_sub(&h->refs, 1) != 1)
-        return;
-    pthread_cond_destroy(&h->cv);
-    pthread_mutex_destroy(&h->mu);
-    free(h->arg);
-    free(h->result);
-    free(h);
-}
-
 /* Wakes the collector.  Caller holds pool->lock; write after unlocking. */
-static bool wake_needed(struct pp_pool *pool)
+bool pp_wake_needed(struct pp_pool *pool)
 {
     if (pool->wake_pending)
         return false;
@@ -79,7 +68,7 @@ static bool wake_needed(struct pp_pool *pool)
     return true;
 }
 
-static void wake(struct pp_pool *pool)
+void pp_wake(struct pp_pool *pool)
 {
     ssize_t n;
 
@@ -88,7 +77,6 @@ static void wake(struct pp_pool *pool)
     while (n < 0 && errno == EINTR);
     /* EAGAIN: the socket is full of wake-ups already; nothing to add. */
 }
-
 /* ---- Lifecycle ------------------------------------------------------- */
 
 static void pool_free(struct pp_pool *pool)
@@ -106,6 +94,8 @@ static void pool_free(struct pp_pool *pool)
     free(pool->pids);
     if (pool->wcfg.status != NULL)
         pp_shared_free(pool->wcfg.status, pool->status_size);
+    if (pool->wcfg.rings != NULL)
+        pp_shared_free(pool->wcfg.rings, pool->rings_size);
     if (pool->wake_rd >= 0)
         close(pool->wake_rd);
     if (pool->wake_wr >= 0)
@@ -135,8 +125,14 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     pool->max_tasks = o.max_tasks_per_child;
     pool->timeout_ms = o.task_timeout_ms;
     pool->prefetch = o.prefetch != 0 ? o.prefetch : PP_PREFETCH_DEFAULT;
-    if (o.tuning != NULL)
+    if (o.tuning != NULL) {
         pool->spin_ns = o.tuning->spin_ns;
+        pool->no_direct = o.tuning->no_direct;
+        pool->cascade = o.tuning->cascade;
+        pool->wcfg.no_poll = o.tuning->no_poll;
+        pool->wcfg.no_ring = o.tuning->no_ring;
+        pool->wcfg.no_prefault = o.tuning->no_prefault;
+    }
     rc = ENOMEM;
     if ((pool->slots = calloc(pool->nworkers, sizeof(*pool->slots))) ==
             NULL ||
@@ -154,6 +150,11 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     if ((rc = pp_shared_alloc(pool->status_size,
                               (void **)&pool->wcfg.status)) != 0)
         goto fail;
+    pool->rings_size = pool->nworkers * PP_RING_SIZE;
+    if ((rc = pp_shared_alloc(pool->rings_size,
+                              (void **)&pool->wcfg.rings)) != 0)
+        goto fail;
+    pool->wcfg.nslots = pool->nworkers;
     pool->wcfg.max_tasks = pool->max_tasks;
     pool->wcfg.timed = pool->timeout_ms != 0;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -200,10 +201,13 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     }
     pthread_mutex_unlock(&pool->lock);
     if (rc != 0) {
-        wake(pool);
+        pp_wake(pool);
         pthread_join(pool->collector, NULL);
         goto fail;
     }
+    /* Not ready until every worker has mapped the shared regions in. */
+    for (i = 0; !pool->wcfg.no_prefault && i < pool->nworkers; i++)
+        pp_ready_wait(&pool->wcfg.status[i]);
     *out = pool;
     return 0;
 fail:
@@ -218,16 +222,24 @@ fail:
 /* Waits until nothing is outstanding.  Caller holds pool->lock. */
 static void drain_wait(struct pp_pool *pool)
 {
-    while (pool->outstanding > 0)
+    while (pool->outstanding > 0 || pool->pins > 0)
         pthread_cond_wait(&pool->cv, &pool->lock);
 }
 
 int pp_pool_close(struct pp_pool *pool)
 {
+    bool w;
+
     if (pool == NULL)
         return EINVAL;
     pthread_mutex_lock(&pool->lock);
     pool->closing = true;
+    /* Leases end: the collector reads every busy worker from now on. */
+    w = pp_wake_needed(pool);
+    pthread_mutex_unlock(&pool->lock);
+    if (w)
+        pp_wake(pool);
+    pthread_mutex_lock(&pool->lock);
     drain_wait(pool);
     pthread_mutex_unlock(&pool->lock);
     return 0;
@@ -242,10 +254,10 @@ int pp_pool_terminate(struct pp_pool *pool)
     pthread_mutex_lock(&pool->lock);
     pool->closing = true;
     pool->terminating = true;
-    w = wake_needed(pool);
+    w = pp_wake_needed(pool);
     pthread_mutex_unlock(&pool->lock);
     if (w)
-        wake(pool);
+        pp_wake(pool);
     pthread_mutex_lock(&pool->lock);
     drain_wait(pool);
     pthread_mutex_unlock(&pool->lock);
@@ -254,15 +266,22 @@ int pp_pool_terminate(struct pp_pool *pool)
 
 void pp_pool_destroy(struct pp_pool *pool)
 {
+    bool w;
+
     if (pool == NULL)
         return;
     pthread_mutex_lock(&pool->lock);
     pool->closing = true;
+    w = pp_wake_needed(pool);
+    pthread_mutex_unlock(&pool->lock);
+    if (w)
+        pp_wake(pool);
+    pthread_mutex_lock(&pool->lock);
     drain_wait(pool);
     pool->quit = true;
     pthread_cond_broadcast(&pool->cv);
     pthread_mutex_unlock(&pool->lock);
-    wake(pool);
+    pp_wake(pool);
     pthread_join(pool->collector, NULL);
     pthread_cond_destroy(&pool->cv);
     pthread_mutex_destroy(&pool->lock);
@@ -300,12 +319,13 @@ static int submit(struct pp_pool *pool, struct job *first, struct job *last,
      * POLLOUT) or if there is a time limit to watch.
      */
     pp_dispatch(pool);
-    w = pp_flush_all(pool) || pool->timeout_ms != 0 || pool->qhead != NULL;
+    w = pp_flush_all(pool) || pool->timeout_ms != 0 ||
+        pool->qhead != NULL || pool->need_watch;
     if (w)
-        w = wake_needed(pool);
+        w = pp_wake_needed(pool);
     pthread_mutex_unlock(&pool->lock);
     if (w)
-        wake(pool);
+        pp_wake(pool);
     return 0;
 }
 
@@ -351,6 +371,9 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
     h->cb = cb;
     h->cb_arg = cb_arg;
     h->spin_ns = pool->spin_ns;
+    h->direct = !pool->no_direct && cb == NULL;
+    h->pool = pool;
+    atomic_init(&h->slot, -1);
     h->outcome.end = PP_END_PENDING;
     atomic_init(&h->refs, out != NULL ? 2 : 1);
     atomic_init(&h->done, false);
@@ -578,92 +601,6 @@ int pp_map_shm(struct pp_pool *pool, pp_task_fn *fn,
     c.shm_base = (uintptr_t)pp_shm_base(shm) + offset;
     c.item_size = item_size;
     return run_map(pool, &c, count, opt, results);
-}
-
-/* ---- Handles --------------------------------------------------------- */
-
-int pp_handle_wait(struct pp_handle *h, double timeout_s)
-{
-    struct timespec ts;
-    double whole;
-    int rc = 0;
-
-    if (h == NULL || isnan(timeout_s) ||
-        (timeout_s < 0 && timeout_s != PP_WAIT_FOREVER))
-        return EINVAL;
-    if (atomic_load(&h->done))
-        return 0;
-    if (timeout_s == 0)
-        return ETIMEDOUT;
-    /*
-     * Poll a little before sleeping: a short task's answer often comes
-     * within microseconds, and waking a sleeping thread costs more than
-     * that on a virtual machine.  Never longer than the timeout.
-     */
-    if (h->spin_ns > 0) {
-        int64_t spin = h->spin_ns, end;
-
-        if (timeout_s > 0 && timeout_s * 1e9 < (double)spin)
-            spin = (int64_t)(timeout_s * 1e9);
-        end = pp_now_ns() + spin;
-        while (!atomic_load(&h->done) && pp_now_ns() < end)
-            ;
-        if (atomic_load(&h->done))
-            return 0;
-    }
-    pthread_mutex_lock(&h->mu);
-    if (timeout_s < 0 || timeout_s > 1e9) {
-        while (!atomic_load(&h->done))
-            pthread_cond_wait(&h->cv, &h->mu);
-    } else {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        timeout_s = modf(timeout_s, &whole);
-        ts.tv_sec += (time_t)whole;
-        ts.tv_nsec += (long)(timeout_s * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        while (!atomic_load(&h->done) && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-        rc = atomic_load(&h->done) ? 0 : ETIMEDOUT;
-    }
-    pthread_mutex_unlock(&h->mu);
-    return rc;
-}
-
-int pp_handle_get(const struct pp_handle *h, const void **data, size_t *len)
-{
-    if (h == NULL)
-        return EINVAL;
-    if (!atomic_load(&h->done))
-        return EBUSY;
-    if (data != NULL)
-        *data = h->result;
-    if (len != NULL)
-        *len = h->result_len;
-    return h->outcome.error;
-}
-
-int pp_handle_outcome(const struct pp_handle *h, struct pp_outcome *out)
-{
-    if (h == NULL || out == NULL)
-        return EINVAL;
-    if (!atomic_load(&h->done))
-        return EBUSY;
-    *out = h->outcome;
-    return 0;
-}
-
-bool pp_handle_done(const struct pp_handle *h)
-{
-    return h != NULL && atomic_load(&h->done);
-}
-
-void pp_handle_free(struct pp_handle *h)
-{
-    if (h != NULL)
-        pp_handle_unref(h);
 }
 
 /* ---- Results --------------------------------------------------------- */

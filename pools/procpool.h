@@ -454,20 +454,50 @@ char *pp_outcome_describe(const struct pp_outcome *o, char *buf,
  * benchmarks and for the tests and lessons that look inside.
  */
 
-/* Tuning, for experiments.  Start from PP_TUNING_INIT and point
- * pp_options.tuning at it. */
+/*
+ * Tuning, for experiments.  Start from PP_TUNING_INIT and point
+ * pp_options.tuning at it.  All false is every speed remedy that helps
+ * on a 2-core machine on; each no_* switches one off, so that
+ * benchmarks/overhead --mode ablation can show what it buys (pp_worker.c,
+ * pp_handle.c and pp_collector.c say why each is there).  None of them
+ * changes what a task sees or how a crash is told.
+ */
 struct pp_tuning {
     /*
-     * How long, in nanoseconds, pp_handle_wait polls before it sleeps in
-     * the kernel.  0 (the default) or negative: never poll.  Polling can
-     * shorten an apply's round trip when a core is free for it; with as
-     * many busy threads as cores (2 cores: the worker and the collector) it
-     * only takes a core they need, and measured slower here.
+     * How long, in nanoseconds, pp_handle_wait polls the handle before it
+     * sleeps in the kernel, when the direct path (below) does not apply or
+     * gave up.  0 (the default) or negative: never.
      */
     long spin_ns;
+    /* A worker that runs out of work sleeps in read() at once instead of
+     * polling its socket for 50 us: the next task pays a wake-up. */
+    bool no_poll;
+    /* pp_handle_wait on an apply without a callback sleeps until the
+     * collector has read the answer, instead of polling the worker's
+     * answer count and reading the answer itself: two more wake-ups. */
+    bool no_direct;
+    /* A worker sends each answer by itself, one system call (and often a
+     * wake-up of the collector) per item, instead of gathering answers in
+     * a ring in shared memory and sending many at once. */
+    bool no_ring;
+    /* Workers do not map the shared regions in when they start: the first
+     * pass over a region takes a page fault per 4 KiB page in each. */
+    bool no_prefault;
+    /*
+     * Opt-in, the one remedy not on by default: the parent wakes the first
+     * idle worker it sends to and each woken worker wakes two more, instead
+     * of the parent waking each one.  On 2 cores it measured slower (64
+     * sleeps of 10 ms on 64 workers: +2.2-2.5 ms over the ideal against
+     * +1.6-1.9 without): the wake-ups cost the same CPU wherever they run,
+     * and there is no idle core to spread them over.  For machines with
+     * many cores.
+     */
+    bool cascade;
 };
 
-#define PP_TUNING_INIT { .spin_ns = 0 }
+#define PP_TUNING_INIT                                                   \
+    { .spin_ns = 0, .no_poll = false, .no_direct = false,               \
+      .no_ring = false, .no_prefault = false, .cascade = false }
 
 /* Counters for teaching and for the benchmarks, from pp_pool_stats. */
 struct pp_stats {

@@ -887,6 +887,159 @@ START_TEST(crash_inside_a_chunk_costs_only_that_item)
 }
 END_TEST
 
+/*
+ * The speed remedies of struct pp_tuning, each switched off in turn (the
+ * first entry leaves them all on): none may change an outcome.
+ */
+static const struct pp_tuning tunings[] = {
+    PP_TUNING_INIT,
+    { .no_poll = true },
+    { .no_direct = true },
+    { .no_ring = true },
+    { .no_prefault = true },
+    { .cascade = true },
+};
+
+/* How many times each item ran, in shared memory made before the pool. */
+static _Atomic int *runs;
+
+/* Counts its run, then is square: item 150 dies in it. */
+static int counted_square(const struct pp_task *t, struct pp_out *out)
+{
+    int x = int_arg(t);
+
+    atomic_fetch_add(&runs[t->index], 1);
+    if (x == 150) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
+    x *= x;
+    return pp_out_write(out, &x, sizeof(x));
+}
+
+/*
+ * A worker keeps the answers of the items it finished in a ring in shared
+ * memory and sends many at once (pp_worker.c).  When it dies, answers not
+ * yet sent are in its ring: they must count, so that the crash costs the
+ * item it interrupted and nothing else, and no item runs twice.  One
+ * worker and 200 one-item frames make sure that answers are waiting in
+ * the ring when item 150 crashes.
+ */
+START_TEST(crash_after_unsent_answers_loses_only_the_crasher)
+{
+    struct pp_options o = PP_OPTIONS_INIT;
+    struct pp_shm *shm;
+    struct pp_pool *pool;
+    struct pp_results *r;
+    struct pp_outcome out;
+    size_t k, chunk;
+    int args[200], i;
+
+    for (i = 0; i < 200; i++)
+        args[i] = i;
+    ck_assert_int_eq(pp_shm_create(200 * sizeof(*runs), &shm), 0);
+    runs = pp_shm_base(shm);
+    for (k = 0; k < sizeof(tunings) / sizeof(tunings[0]); k++) {
+        for (chunk = 1; chunk <= 10; chunk += 9) {
+            memset((void *)runs, 0, 200 * sizeof(*runs));
+            o.workers = 1;
+            o.tuning = &tunings[k];
+            ck_assert_int_eq(pp_pool_create(&o, &pool), 0);
+            ck_assert_int_eq(pp_map(pool, counted_square, args, sizeof(int),
+                                    200, CHUNK(chunk), &r),
+                             EPIPE);
+            ck_assert_uint_eq(pp_results_failed(r), 150);
+            ck_assert_int_eq(pp_results_outcome(r, 150, &out), 0);
+            ck_assert_int_eq(out.signal, SIGSEGV);
+            for (i = 0; i < 200; i++) {
+                ck_assert_int_eq(atomic_load(&runs[i]), 1);
+                if (i != 150)
+                    ck_assert_int_eq(result_int(r, (size_t)i), i * i);
+            }
+            pp_results_free(r);
+            pp_pool_destroy(pool);
+        }
+    }
+    pp_shm_destroy(shm);
+    runs = NULL;
+}
+END_TEST
+
+/*
+ * A caller waiting for a lone apply reads the worker's answer itself (the
+ * direct path, procpool.c).  It must still learn of a worker killed under
+ * its task, after it has given up polling and sleeps; and a caller that
+ * polls pp_handle_done, or frees its handle without waiting, or closes
+ * the pool, must not wait for ever for an answer nobody reads.
+ */
+START_TEST(lone_apply_ends_however_its_caller_waits)
+{
+    struct pp_options o = PP_OPTIONS_INIT;
+    struct pp_pool *pool;
+    struct pp_handle *h;
+    struct pp_outcome out;
+    struct pp_stats st;
+    const void *data;
+    size_t k, n, len;
+    pid_t pid;
+    int x = 7, i;
+
+    gate_make();
+    for (k = 0; k < sizeof(tunings) / sizeof(tunings[0]); k++) {
+        atomic_store(&gate->arrived, 0);
+        o.workers = 1;
+        o.tuning = &tunings[k];
+        ck_assert_int_eq(pp_pool_create(&o, &pool), 0);
+
+        /* Killed while its caller sleeps. */
+        ck_assert_int_eq(pp_apply_async(pool, forever, NULL, 0, NULL, NULL,
+                                        &h),
+                         0);
+        gate_await(1);
+        ck_assert_int_eq(pp_handle_wait(h, 0.01), ETIMEDOUT);
+        ck_assert_int_eq(pp_pool_pids(pool, &pid, 1, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
+        ck_assert_int_eq(pp_handle_outcome(h, &out), 0);
+        ck_assert_int_eq(out.end, PP_END_SIGNALED);
+        ck_assert_int_eq(out.signal, SIGKILL);
+        pp_handle_free(h);
+
+        /* Polled with pp_handle_done, never waited for. */
+        for (i = 0; i < 20; i++) {
+            ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x),
+                                            NULL, NULL, &h),
+                             0);
+            while (!pp_handle_done(h))
+                ;
+            ck_assert_int_eq(pp_handle_get(h, &data, &len), 0);
+            ck_assert_uint_eq(len, sizeof(int));
+            ck_assert_int_eq(*(const int *)data, 49);
+            pp_handle_free(h);
+        }
+
+        /* Freed at once, then one left alone: close still returns. */
+        ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
+                                        NULL, &h),
+                         0);
+        pp_handle_free(h);
+        ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
+                                        NULL, &h),
+                         0);
+        ck_assert_int_eq(pp_pool_close(pool), 0);
+        ck_assert(pp_handle_done(h));
+        ck_assert_int_eq(pp_handle_get(h, NULL, NULL), 0);
+        pp_handle_free(h);
+        ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
+        ck_assert_uint_eq(st.completed, 23);
+        ck_assert_uint_eq(st.crashed, 1);
+        pp_pool_destroy(pool);
+    }
+    gate_free();
+}
+END_TEST
+
 START_TEST(abort_and_exit_name_signal_and_status)
 {
     struct pp_pool *pool = pool_new(2);
@@ -1832,6 +1985,8 @@ static Suite *procpool_suite(void)
     tcase_set_timeout(crash, 30);
     tcase_add_test(crash, segfault_among_hundred_good_tasks);
     tcase_add_test(crash, crash_inside_a_chunk_costs_only_that_item);
+    tcase_add_test(crash, crash_after_unsent_answers_loses_only_the_crasher);
+    tcase_add_test(crash, lone_apply_ends_however_its_caller_waits);
     tcase_add_test(crash, abort_and_exit_name_signal_and_status);
     tcase_add_test(crash, crash_reported_even_with_sigchld_ignored);
     tcase_add_test(crash, worker_killed_from_outside_is_replaced);
