@@ -32,6 +32,14 @@
  *            so that each worker holds at most one sleeping task and the
  *            sleeps spread over all W workers.
  *
+ * Waking many sleeping workers.  With 64 tasks on 64 idle workers, the
+ * pool's wake-ups are most of what it adds: --cascade makes each woken
+ * worker pass the wake-up on to sleeping ones (the thread pool's default,
+ * the process pool's opt-in), --no-cascade has the submitting thread wake
+ * every worker itself (tp_tuning.no_cascade, pp_tuning.cascade); the
+ * record's variant says which ("cascade", "no-cascade", or "-" for the
+ * pool's default).
+ *
  * The record's result is the number of tasks that completed their sleep
  * and expected is T: a pool that lost or failed a task fails the check.
  */
@@ -134,12 +142,19 @@ int main(int argc, char **argv)
 {
     /* The tutorial's 5 tasks on 3 workers, with 2 s scaled to 200 ms. */
     long long tasks = 5, delay = 200;
+    bool cascade = false, no_cascade = false;
+    struct tp_tuning ttune = TP_TUNING_INIT;
+    struct pp_tuning ptune = PP_TUNING_INIT;
     const struct bench_opt opts[] = {
         { .name = "tasks", .type = BENCH_OPT_INT, .num = &tasks, .min = 1,
           .max = 100000, .metavar = "T", .help = "number of sleeping tasks" },
         { .name = "delay-ms", .type = BENCH_OPT_INT, .num = &delay,
           .min = 0, .max = 60000, .metavar = "MS",
           .help = "how long each task sleeps" },
+        { .name = "cascade", .type = BENCH_OPT_FLAG, .flag = &cascade,
+          .help = "threads, procs: woken workers wake the other sleepers" },
+        { .name = "no-cascade", .type = BENCH_OPT_FLAG, .flag = &no_cascade,
+          .help = "threads, procs: the submitter wakes every worker" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "seq", "procs", NULL };
@@ -166,6 +181,13 @@ int main(int argc, char **argv)
         return rc;
     if (b.chunk > 1)
         return bench_usage_error(&b, "--chunk: io runs one sleep per task");
+    if (cascade && no_cascade)
+        return bench_usage_error(&b, "--cascade and --no-cascade exclude "
+                                 "each other");
+    if ((cascade || no_cascade) && strcmp(b.mode, "seq") == 0)
+        return bench_usage_error(&b, "--%s needs a pool (threads or procs)",
+                                 cascade ? "cascade" : "no-cascade");
+    ptune.cascade = cascade;
     seq = strcmp(b.mode, "seq") == 0;
     procs = strcmp(b.mode, "procs") == 0;
     rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
@@ -184,6 +206,11 @@ int main(int argc, char **argv)
     if (!seq && !procs) {
         futures = calloc((size_t)tasks, sizeof(*futures));
         bench_tp_options(&b, &topt);
+        /* The harness's tuning (if any), with the cascade as asked. */
+        if (topt.tuning != NULL)
+            ttune = *topt.tuning;
+        ttune.no_cascade = no_cascade;
+        topt.tuning = &ttune;
         if (futures == NULL)
             err = ENOMEM;
         else
@@ -192,6 +219,7 @@ int main(int argc, char **argv)
         delays = calloc((size_t)tasks, sizeof(*delays));
         bench_pp_options(&b, &popt);
         popt.prefetch = 1;
+        popt.tuning = &ptune;
         if (delays == NULL) {
             err = ENOMEM;
         } else {
@@ -213,6 +241,7 @@ int main(int argc, char **argv)
         bench_record_init(&b, &r, rep);
         r.n = tasks;
         r.chunk = 1;
+        r.variant = cascade ? "cascade" : no_cascade ? "no-cascade" : "-";
         r.tasks = tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;
 

@@ -41,16 +41,27 @@
  *   tp-no-caller-map our pool with one speed trick switched off (struct
  *                    tp_tuning in threadpool.h says what each costs);
  *                    tp-no-caller-map has map only
- *   all              every implementation above but the tp-no-* ones
- *                    that is compiled in and has the variant, interleaved
+ *   pp-no-poll, pp-no-direct, pp-no-ring
+ *                    our process pool with one speed remedy switched off
+ *                    (struct pp_tuning in procpool.h): a worker sleeps at
+ *                    once instead of polling its doorbell; the caller
+ *                    waits for the collector instead of reading a lone
+ *                    apply's answer itself; a worker sends each answer by
+ *                    itself instead of many from its ring (bulk and
+ *                    roundtrip only; the prefault remedy is sum's
+ *                    --no-prefault, the cascade io's --cascade)
+ *   all              every implementation above but the tp-no-* and
+ *                    pp-no-* ones that is compiled in and has the
+ *                    variant, interleaved
  *                    (A B C A B C ...) --repeat times, so that noise from
  *                    the rest of the machine falls on all of them alike;
  *                    in text format a table of medians follows.  Each
  *                    implementation runs a task count of its own here:
  *                    see "Task counts" below.
- *   ablation         tp, each tp-no-* mode and textbook, interleaved as in
- *                    all: what each trick buys (the suite's ablation chart;
- *                    each record's mode names the trick that was off)
+ *   ablation         tp, each tp-no-* mode and textbook, then pp and each
+ *                    pp-no-* mode, interleaved as in all: what each trick
+ *                    buys (the suite's ablation chart; each record's mode
+ *                    names the trick that was off)
  * A mode that is not compiled in, or that has no such variant, is a
  * command-line error (exit 2).
  *
@@ -162,6 +173,10 @@ enum trick { ALL_ON, NO_POLL, NO_RECYCLE, TWO_TRIPS, WAKE_ALWAYS,
 static const char *const variant_names[] = { "bulk", "roundtrip", "map",
                                              NULL };
 
+/* The process pool's remedies (struct pp_tuning), each of which a pp-no-*
+ * mode switches off: 0 is none. */
+enum remedy { PP_ALL_ON, PP_NO_POLL, PP_NO_DIRECT, PP_NO_RING, REMEDIES };
+
 #ifdef HAVE_GLIB
 /* GThreadPool has no futures: the tasks count down, the last one (or, for
  * a round trip, each one) wakes the caller.  A pthread mutex rather than a
@@ -180,7 +195,7 @@ struct glib_done {
 struct pools {
     struct tp_pool *tp[TRICKS];  /* [0]: every trick on; [k]: trick k off */
     struct tb_pool *tb;
-    struct pp_pool *pp;
+    struct pp_pool *pp[REMEDIES]; /* [0]: all on; [k]: remedy k off */
     /* Bulk's futures, grown by the start functions (set-up, not timed)
      * and kept, as the pools are, so that a repetition does not pay page
      * faults for a fresh array. */
@@ -199,6 +214,7 @@ struct run {
     const struct bench *b;      /* the command line: bench_tp_options() */
     struct pools *pools;
     enum trick off;             /* tp: the trick switched off */
+    enum remedy pp_off;         /* pp: the remedy switched off */
     bool all;                   /* --mode all */
     long workers;
     long long tasks;            /* T for this implementation */
@@ -226,6 +242,7 @@ struct impl {
     int (*variant[3])(struct run *r);
     bool slow;                  /* capped at SLOW_TASKS_MAX in --mode all */
     enum trick off;             /* tp: the trick switched off; others 0 */
+    enum remedy pp_off;         /* pp: the remedy switched off; others 0 */
 };
 
 /* ---- The work ------------------------------------------------------------ */
@@ -584,10 +601,15 @@ static int empty_pp(const struct pp_task *task, struct pp_out *out)
 static int pp_start(struct run *r)
 {
     struct pp_options opt;
+    struct pp_tuning tuning = PP_TUNING_INIT;
 
     bench_pp_options(r->b, &opt);
-    if (r->pools->pp == NULL) {
-        int rc = pp_pool_create(&opt, &r->pools->pp);
+    tuning.no_poll = r->pp_off == PP_NO_POLL;
+    tuning.no_direct = r->pp_off == PP_NO_DIRECT;
+    tuning.no_ring = r->pp_off == PP_NO_RING;
+    opt.tuning = &tuning;
+    if (r->pools->pp[r->pp_off] == NULL) {
+        int rc = pp_pool_create(&opt, &r->pools->pp[r->pp_off]);
 
         if (rc != 0)
             return rc;
@@ -604,7 +626,7 @@ static int pp_bulk(struct run *r)
     long long ok = 0;
     int rc;
 
-    rc = pp_map(r->pools->pp, empty_pp, items, sizeof(*items),
+    rc = pp_map(r->pools->pp[r->pp_off], empty_pp, items, sizeof(*items),
                 (size_t)r->tasks,
                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
     if (res != NULL)
@@ -622,8 +644,8 @@ static int pp_roundtrip(struct run *r)
     int rc = 0;
 
     for (i = 0; i < r->tasks; i++) {
-        if ((rc = pp_apply_async(r->pools->pp, empty_pp, NULL, 0, NULL, NULL,
-                                 &h)) != 0)
+        if ((rc = pp_apply_async(r->pools->pp[r->pp_off], empty_pp, NULL, 0,
+                                 NULL, NULL, &h)) != 0)
             break;
         pp_handle_wait(h, PP_WAIT_FOREVER);
         ok += pp_handle_get(h, NULL, NULL) == 0;
@@ -807,24 +829,31 @@ static int forks_roundtrip(struct run *r)
 #endif
 #define TP_FNS tp_start, { tp_bulk, tp_roundtrip, tp_mapped }
 
-/* name, start, kernels (bulk, roundtrip, map), slow, trick off */
+#define PP_FNS pp_start, { pp_bulk, pp_roundtrip, NULL }
+
+/* name, start, kernels (bulk, roundtrip, map), slow, trick off, remedy
+ * off */
 static const struct impl impls[] = {
-    { "tp", TP_FNS, false, ALL_ON },
-    { "textbook", tb_start, { tb_bulk, tb_roundtrip, NULL }, false, ALL_ON },
-    { "omp", OMP_FNS, false, ALL_ON },
-    { "glib", GLIB_FNS, false, ALL_ON },
-    { "pp", pp_start, { pp_bulk, pp_roundtrip, NULL }, false, ALL_ON },
+    { "tp", TP_FNS, false, ALL_ON, PP_ALL_ON },
+    { "textbook", tb_start, { tb_bulk, tb_roundtrip, NULL }, false, ALL_ON,
+      PP_ALL_ON },
+    { "omp", OMP_FNS, false, ALL_ON, PP_ALL_ON },
+    { "glib", GLIB_FNS, false, ALL_ON, PP_ALL_ON },
+    { "pp", PP_FNS, false, ALL_ON, PP_ALL_ON },
     { "thread-per-task", NULL, { threads_bulk, threads_roundtrip, NULL },
-      true, ALL_ON },
+      true, ALL_ON, PP_ALL_ON },
     { "fork-per-task", NULL, { forks_bulk, forks_roundtrip, NULL }, true,
-      ALL_ON },
-    { "seq", NULL, { NULL, NULL, seq_mapped }, false, ALL_ON },
-    { "tp-no-poll", TP_FNS, false, NO_POLL },
-    { "tp-no-recycle", TP_FNS, false, NO_RECYCLE },
-    { "tp-two-trips", TP_FNS, false, TWO_TRIPS },
-    { "tp-wake-always", TP_FNS, false, WAKE_ALWAYS },
+      ALL_ON, PP_ALL_ON },
+    { "seq", NULL, { NULL, NULL, seq_mapped }, false, ALL_ON, PP_ALL_ON },
+    { "tp-no-poll", TP_FNS, false, NO_POLL, PP_ALL_ON },
+    { "tp-no-recycle", TP_FNS, false, NO_RECYCLE, PP_ALL_ON },
+    { "tp-two-trips", TP_FNS, false, TWO_TRIPS, PP_ALL_ON },
+    { "tp-wake-always", TP_FNS, false, WAKE_ALWAYS, PP_ALL_ON },
     { "tp-no-caller-map", tp_start, { NULL, NULL, tp_mapped }, false,
-      NO_CALLER_MAP },
+      NO_CALLER_MAP, PP_ALL_ON },
+    { "pp-no-poll", PP_FNS, false, ALL_ON, PP_NO_POLL },
+    { "pp-no-direct", PP_FNS, false, ALL_ON, PP_NO_DIRECT },
+    { "pp-no-ring", PP_FNS, false, ALL_ON, PP_NO_RING },
 };
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
 
@@ -833,14 +862,17 @@ static const char *const modes[] = { "tp", "textbook", "omp", "glib",
                                      "fork-per-task", "seq", "tp-no-poll",
                                      "tp-no-recycle", "tp-two-trips",
                                      "tp-wake-always", "tp-no-caller-map",
-                                     "all", "ablation", NULL };
+                                     "pp-no-poll", "pp-no-direct",
+                                     "pp-no-ring", "all", "ablation",
+                                     NULL };
 
 /* Whether --mode all (ablation false) or --mode ablation runs im. */
 static bool in_group(const struct impl *im, bool ablation)
 {
     if (!ablation)
-        return im->off == ALL_ON;
-    return im->off != ALL_ON || strcmp(im->name, "tp") == 0 ||
+        return im->off == ALL_ON && im->pp_off == PP_ALL_ON;
+    return im->off != ALL_ON || im->pp_off != PP_ALL_ON ||
+           strcmp(im->name, "tp") == 0 || strcmp(im->name, "pp") == 0 ||
            strcmp(im->name, "textbook") == 0 ||
            strcmp(im->name, "seq") == 0;
 }
@@ -1064,6 +1096,7 @@ int main(int argc, char **argv)
             if (rep == 0) {
                 protos[i] = proto;
                 protos[i].off = run_list[i]->off;
+                protos[i].pp_off = run_list[i]->pp_off;
                 if (group &&
                     (rc = size_run(run_list[i], v, &protos[i])) != 0) {
                     bench_error(&b, run_list[i]->name, rc);
@@ -1104,7 +1137,8 @@ done:
     for (i = 0; i < TRICKS; i++)
         tp_pool_destroy(pools.tp[i]);
     tb_pool_destroy(pools.tb);
-    pp_pool_destroy(pools.pp);
+    for (i = 0; i < REMEDIES; i++)
+        pp_pool_destroy(pools.pp[i]);
 #ifdef HAVE_GLIB
     if (pools.gp != NULL)
         g_thread_pool_free(pools.gp, FALSE, TRUE);

@@ -28,7 +28,10 @@
  *    Without --copy (variant shm) the array lives in a pp_shm region
  *    created before the pool, which every worker maps at the
  *    same address: only the chunk's index travels, and the workers read the
- *    array in place, as threads do.
+ *    array in place, as threads do.  Each worker maps the whole region in
+ *    when it starts (the pool's prefault); --no-prefault (variant
+ *    shm-no-prefault) leaves that out, so that each worker takes a page
+ *    fault per 4 KiB page on its first pass: the first record shows it.
  *
  *  - MPI ranks share nothing at all, and may be on other machines: --mode
  *    mpi execs `mpirun -np W` on this program's MPI version, mpi/sum
@@ -101,6 +104,8 @@ static int sum_item(const struct pp_task *task, struct pp_out *out)
 struct sum {
     long long n;
     bool copy;
+    bool no_prefault;           /* --no-prefault */
+    struct pp_tuning *tuning;   /* the procs pool's, filled in by check */
     const char *variant;        /* mpi only; NULL: not given */
     size_t chunk, tasks;
     int64_t *a;                 /* the array: in shm for procs without --copy */
@@ -268,6 +273,12 @@ static int check(void *ctx, struct bench *b)
                                  PP_ARG_MAX / sizeof(int64_t));
     if (s->variant && strcmp(b->mode, "mpi") != 0)
         return bench_usage_error(b, "--variant needs --mode mpi");
+    if (s->no_prefault && strcmp(b->mode, "procs") != 0)
+        return bench_usage_error(b, "--no-prefault needs --mode procs");
+    if (s->no_prefault && s->copy)
+        return bench_usage_error(b, "--no-prefault: with --copy there "
+                                 "is no shared array to map in");
+    s->tuning->no_prefault = s->no_prefault;
     return BENCH_CONTINUE;
 }
 
@@ -295,6 +306,7 @@ static int plan(void *ctx, struct bench *b, struct bench_job *job)
         s->tasks = 1;
     job->variant = strcmp(b->mode, "procs") != 0 ? "-"
                    : s->copy                     ? "copy"
+                   : s->no_prefault              ? "shm-no-prefault"
                                                  : "shm";
     job->n = s->n;
     job->chunk = (long long)s->chunk;
@@ -389,6 +401,11 @@ int main(int argc, char **argv)
           .help = "number of 64-bit values to sum" },
         { .name = "copy", .type = BENCH_OPT_FLAG, .flag = &s.copy,
           .help = "procs: send each chunk through the pool's sockets" },
+        { .name = "no-prefault", .type = BENCH_OPT_FLAG,
+          .flag = &s.no_prefault,
+          .help = "procs: workers do not map the array in when they start "
+                  "(pp_tuning.no_prefault): each pays a page fault per "
+                  "4 KiB page on its first pass" },
         { .name = "variant", .type = BENCH_OPT_CHOICE, .choice = &s.variant,
           .choices = variants, .metavar = "static|dynamic|local",
           .help = "mpi: scatter (default), chunks on request, or no moving" },
@@ -396,6 +413,7 @@ int main(int argc, char **argv)
     };
     static const char *const modes[] = { "seq", "threads", "procs", "mpi",
                                          NULL };
+    struct pp_tuning tuning = PP_TUNING_INIT;
     const struct bench_workload w = {
         .spec = { .name = "sum",
                   .summary = "sum an array of N 64-bit integers in chunks",
@@ -406,7 +424,9 @@ int main(int argc, char **argv)
         /* One chunk at a time per worker: with one chunk per worker, a
          * prefetching pool could queue two chunks on one worker. */
         .procs_prefetch = 1,
+        .procs_tuning = &tuning,
     };
 
+    s.tuning = &tuning;
     return bench_run(&w, &s, argc, argv);
 }

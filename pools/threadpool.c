@@ -336,11 +336,14 @@ static bool short_of_workers(struct tp_pool *p)
 }
 
 /* Whether a sleeping worker should be woken: tasks wait, a worker sleeps
- * that no wake-up is on its way to, and no worker polls the queue. */
+ * that no wake-up is on its way to, and no worker polls the queue (the
+ * poller takes the next task and passes the wake-up on; without the
+ * cascade it would not, so then a poller does not count). */
 static bool should_wake(struct tp_pool *p)
 {
     return atomic_load(&p->idle) > atomic_load(&p->waking) &&
-           queue_len(p) > 0 && atomic_load(&p->spinning) == 0;
+           queue_len(p) > 0 &&
+           (atomic_load(&p->spinning) == 0 || p->tuning.no_cascade);
 }
 
 /* Whether wake_or_grow would do anything: readable without the lock. */
@@ -410,11 +413,15 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->take_lock);
 
         if (took) {
-            if (atomic_load(&p->blocked) > 0 || should_wake_or_grow(p)) {
+            /* The cascade: pass the wake-up on (tp_tuning.no_cascade). */
+            bool pass = !p->tuning.no_cascade && should_wake_or_grow(p);
+
+            if (atomic_load(&p->blocked) > 0 || pass) {
                 pthread_mutex_lock(&p->lock);
                 if (p->blocked > 0)
                     pthread_cond_signal(&p->room_cv);
-                wake_or_grow(p);
+                if (pass)
+                    wake_or_grow(p);
                 pthread_mutex_unlock(&p->lock);
             }
             /* Busy time, with one clock read per task: in a run of tasks

@@ -371,6 +371,11 @@ struct tp_tuning {
      * thread fewer on the map.  Then a tp_map from a task of the same pool
      * may wait for ever (every worker waiting on helpers queued behind). */
     bool no_caller_in_map;
+    /* A worker that takes a task and sees more waiting does not wake the
+     * next sleeper: only submit wakes workers, one system call each from
+     * the submitting thread, instead of a chain of wake-ups that the woken
+     * workers pass on (64 sleepers: 64 wake-ups from one thread). */
+    bool no_cascade;
     /*
      * Recording (see tp_pool_trace below): how many task and chunk events
      * each worker, and the caller, may keep.  The pool sets the buffers
@@ -388,7 +393,7 @@ struct tp_tuning {
 #define TP_TUNING_INIT                                                   \
     { .spin_ns = 0, .no_poll = false, .no_recycle = false,              \
       .two_trips = false, .wake_always = false, .no_caller_in_map = false, \
-      .record_events = 0 }
+      .no_cascade = false, .record_events = 0 }
 
 /*
  * Counters for teaching, read with tp_pool_stats.  A task is counted before

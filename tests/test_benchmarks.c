@@ -659,14 +659,17 @@ END_TEST
 
 /*
  * overhead's tp-no-* modes run our pool with one speed trick off (struct
- * tp_tuning): each still answers every task and item, and --mode ablation
- * runs them all beside tp and textbook, each record named by its mode.
+ * tp_tuning), its pp-no-* modes the process pool with one remedy off
+ * (struct pp_tuning): each still answers every task and item, and --mode
+ * ablation runs them all beside tp, textbook and pp, each record named by
+ * its mode.
  */
 START_TEST(overhead_answers_with_each_trick_off)
 {
     static const char *const modes[] = { "tp-no-poll", "tp-no-recycle",
                                          "tp-two-trips", "tp-wake-always",
-                                         "tp-no-caller-map" };
+                                         "tp-no-caller-map", "pp-no-poll",
+                                         "pp-no-direct", "pp-no-ring" };
     static const char *const variants[] = { "bulk", "roundtrip", "map" };
     struct record recs[MAX_RECORDS];
     struct run r;
@@ -674,7 +677,10 @@ START_TEST(overhead_answers_with_each_trick_off)
 
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         for (size_t v = 0; v < 3; v++) {
-            bool has = v == 2 || strcmp(modes[i], "tp-no-caller-map") != 0;
+            bool pp = strncmp(modes[i], "pp-", 3) == 0;
+            bool has = pp ? v != 2
+                          : v == 2 ||
+                                strcmp(modes[i], "tp-no-caller-map") != 0;
 
             run_bench(&r, "overhead", "--mode", modes[i], "--variant",
                       variants[v], "--tasks", "300", "--workers", "2",
@@ -691,11 +697,14 @@ START_TEST(overhead_answers_with_each_trick_off)
               "--tasks", "300", "--workers", "2", "--format", "csv", NULL);
     ck_assert_int_eq(r.status, 0);
     count = records_parse(r.out, recs, MAX_RECORDS);
-    ck_assert_int_eq(count, 6);
+    ck_assert_int_eq(count, 10);
     ck_assert_str_eq(recs[0].col[COL_MODE], "tp");
     ck_assert_str_eq(recs[1].col[COL_MODE], "textbook");
-    ck_assert_str_eq(recs[2].col[COL_MODE], "tp-no-poll");
-    ck_assert_str_eq(recs[5].col[COL_MODE], "tp-wake-always");
+    ck_assert_str_eq(recs[2].col[COL_MODE], "pp");
+    ck_assert_str_eq(recs[3].col[COL_MODE], "tp-no-poll");
+    ck_assert_str_eq(recs[6].col[COL_MODE], "tp-wake-always");
+    ck_assert_str_eq(recs[7].col[COL_MODE], "pp-no-poll");
+    ck_assert_str_eq(recs[9].col[COL_MODE], "pp-no-ring");
     for (int k = 0; k < count; k++)
         ck_assert_str_eq(recs[k].col[COL_CHECK], "ok");
     run_free(&r);

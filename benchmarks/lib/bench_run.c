@@ -59,6 +59,7 @@ static int create_pool(const struct bench_workload *w, const struct bench *b,
 
         bench_pp_options(b, &opt);
         opt.prefetch = w->procs_prefetch;
+        opt.tuning = w->procs_tuning;
         return pp_pool_create(&opt, &pools->pp);
     }
     return 0;

@@ -98,6 +98,9 @@ struct bench_workload {
     void (*release)(void *ctx);
     /* --mode procs: pp_options.prefetch (0: the pool's default). */
     unsigned procs_prefetch;
+    /* --mode procs: pp_options.tuning (NULL: the defaults); read when
+     * the pool is made, after check and plan, so they may fill it in. */
+    const struct pp_tuning *procs_tuning;
 };
 
 /* Runs the program w describes, as above; returns main()'s exit status

@@ -16,8 +16,10 @@ The tasks do nothing, so everything measured is the machinery.  Variants:
              chunks: 1 for the executors, CPython's ceil(T / (4W)) for
              multiprocessing.Pool); seq is the same function in a loop.
 Implementations (--mode): threadpool-executor (ThreadPoolExecutor),
-mp-pool (multiprocessing.Pool, apply_async for bulk and roundtrip),
-process-pool-executor (ProcessPoolExecutor), thread-per-task
+mp-pool (multiprocessing.Pool, apply_async for bulk and roundtrip: the
+round trip is Pool.apply_async(f).get() one at a time), mp-pool-map (bulk
+only: Pool.map(f, range(T), chunksize=1), the twin of overhead.c's pp
+bulk, a pp_map with chunk size 1), process-pool-executor (ProcessPoolExecutor), thread-per-task
 (threading.Thread started and joined per task), fork-per-task (os.fork and
 os.waitpid per task), seq (map only), and all (each of them that has the
 variant, interleaved --repeat times; thread-per-task and fork-per-task then
@@ -81,6 +83,11 @@ def pool_bulk(pool, tasks, chunk):
 def pool_roundtrip(pool, tasks, chunk):
     return sum(pool.apply_async(empty, (i,)).get()
                for i in range(tasks)), 1, tasks
+
+
+def pool_map_bulk(pool, tasks, chunk):
+    """Bulk as one Pool.map with chunksize=1: each task its own message."""
+    return sum(pool.map(empty, range(tasks), 1)), 1, tasks
 
 
 def pool_map(pool, tasks, chunk):
@@ -161,6 +168,7 @@ IMPLS = {
                                            "map": executor_map}, False),
     "mp-pool": (make_pool, {"bulk": pool_bulk, "roundtrip": pool_roundtrip,
                             "map": pool_map}, False),
+    "mp-pool-map": (make_pool, {"bulk": pool_map_bulk}, False),
     "process-pool-executor": (make_processes,
                               {"bulk": executor_bulk,
                                "roundtrip": executor_roundtrip,
