@@ -43,6 +43,7 @@
 #include "httpd.h"
 #include "site.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
     }
 
 done:
+    if (pool != NULL)
+        bench_trace_tp(&b, pool);
     tp_pool_destroy(pool);
     if (dead_fd >= 0)
         close(dead_fd);

@@ -45,6 +45,7 @@
 #include "image.h"
 #include "procpool.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -555,6 +556,8 @@ int main(int argc, char **argv)
     }
 
 done:
+    if (tpool != NULL)
+        bench_trace_tp(&b, tpool);
     tp_pool_destroy(tpool);
     pp_pool_destroy(ppool);
     if (made && keep)

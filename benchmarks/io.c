@@ -46,6 +46,7 @@
 #include "bench.h"
 #include "procpool.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -270,6 +271,8 @@ int main(int argc, char **argv)
     }
 
 done:
+    if (tpool != NULL)
+        bench_trace_tp(&b, tpool);
     tp_pool_destroy(tpool);
     pp_pool_destroy(ppool);
     free(futures);

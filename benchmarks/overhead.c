@@ -109,6 +109,7 @@
 #include "procpool.h"
 #include "textbook_pool.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -312,9 +313,10 @@ static int grow(void *array, size_t *cap, size_t n, size_t size)
 static int tp_start(struct run *r)
 {
     struct tp_options opt;
-    struct tp_tuning tuning = TP_TUNING_INIT;
+    struct tp_tuning tuning;
 
     bench_tp_options(r->b, &opt);
+    bench_tp_tuning(r->b, &tuning);     /* --trace: recording on */
     tuning.no_poll = r->off == NO_POLL;
     tuning.no_recycle = r->off == NO_RECYCLE;
     tuning.two_trips = r->off == TWO_TRIPS;
@@ -1134,6 +1136,13 @@ int main(int argc, char **argv)
         }
     }
 done:
+    /* --trace: the thread pool's recording (the first pool made: tp's in
+     * --mode all and ablation). */
+    for (i = 0; i < TRICKS; i++)
+        if (pools.tp[i] != NULL) {
+            bench_trace_tp(&b, pools.tp[i]);
+            break;
+        }
     for (i = 0; i < TRICKS; i++)
         tp_pool_destroy(pools.tp[i]);
     tb_pool_destroy(pools.tb);

@@ -12,11 +12,16 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bench.h"
 #include "support.h"
+#include "trace_file.h"
 
 /* ---- Helpers --------------------------------------------------------- */
 
@@ -448,10 +453,295 @@ START_TEST(cancelled_tasks_leave_no_event)
 }
 END_TEST
 
+/* ---- Trace files ------------------------------------------------------ */
+
+/* A folder of our own for the files of one test, and a path in it. */
+static char tmpdir[64];
+
+static void files_setup(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_trace.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void files_teardown(void)
+{
+    char cmd[128];
+
+    /* Only our own folder, by its exact name. */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *path_of(const char *name)
+{
+    static char path[128];
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return path;
+}
+
+static char *read_file(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    char *text;
+
+    ck_assert_msg(fd >= 0, "cannot open %s", path);
+    text = slurp(fd);
+    close(fd);
+    return text;
+}
+
+static size_t count_of(const char *text, const char *what)
+{
+    size_t n = 0;
+
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/*
+ * What C can check of a trace file without a JSON parser: one object
+ * with the three keys, the tracks' names (caller first), `tasks` complete
+ * events, and each id 0..tasks-1 exactly once.
+ */
+static void check_file_shape(const char *text, unsigned workers,
+                             size_t tasks)
+{
+    size_t len = strlen(text);
+    char want[96];
+
+    ck_assert_uint_gt(len, 2);
+    ck_assert_int_eq(text[0], '{');
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        len--;
+    ck_assert_int_eq(text[len - 1], '}');
+    ck_assert_ptr_nonnull(strstr(text, "{\"traceEvents\": ["));
+    ck_assert_ptr_nonnull(strstr(text, "\"displayTimeUnit\": \"ns\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"otherData\": {\"tool\": "
+                                       "\"poolbench\""));
+    ck_assert_uint_eq(count_of(text, "\"name\": \"process_name\""), 1);
+    ck_assert_uint_eq(count_of(text, "\"name\": \"thread_name\""),
+                      workers + 1);
+    ck_assert_ptr_nonnull(strstr(text, "\"tid\": 0, \"args\": {\"name\": "
+                                       "\"caller\"}"));
+    snprintf(want, sizeof(want), "\"workers\": %u,", workers);
+    ck_assert_ptr_nonnull(strstr(text, want));
+    ck_assert_uint_eq(count_of(text, "\"ph\": \"X\""), tasks);
+    for (size_t i = 0; i < tasks; i++) {
+        snprintf(want, sizeof(want), "\"args\": {\"id\": %zu,", i);
+        ck_assert_msg(count_of(text, want) == 1, "id %zu not once", i);
+    }
+}
+
+/*
+ * scripts/poolbench/trace.py's checker on path, with --tasks and
+ * --workers when not negative.  Returns false, having said why on stderr,
+ * when python3 or the checker cannot run here (the C checks still ran).
+ */
+static bool python_check(const char *path, long tasks, long workers)
+{
+    char t[32], w[32];
+    const char *argv[12] = { "python3", "-m", "poolbench.trace", "check",
+                             path, "-q" };
+    int k = 6;
+    struct run r;
+    bool ran;
+
+    if (tasks >= 0) {
+        snprintf(t, sizeof(t), "%ld", tasks);
+        argv[k++] = "--tasks";
+        argv[k++] = t;
+    }
+    if (workers >= 0) {
+        snprintf(w, sizeof(w), "%ld", workers);
+        argv[k++] = "--workers";
+        argv[k++] = w;
+    }
+    argv[k] = NULL;
+    ck_assert_int_eq(setenv("PYTHONPATH", "scripts", 1), 0);
+    run_argv(&r, (char *const *)argv, NULL);
+    /* 127: no python3; a Python error with no checker: no module. */
+    ran = r.status != 127 && strstr(r.err, "No module named") == NULL;
+    if (!ran)
+        fprintf(stderr, "test_trace: skipping the Python checker: %s\n",
+                r.status == 127 ? "no python3" : r.err);
+    else
+        ck_assert_msg(r.status == 0, "%s: not a valid trace:\n%s%s", path,
+                      r.out, r.err);
+    run_free(&r);
+    return ran;
+}
+
+START_TEST(harness_writes_a_valid_trace_of_tasks_and_a_map)
+{
+    static const char *const modes[] = { "threads", "seq", NULL };
+    const struct bench_spec spec = { .name = "trace-test",
+                                     .summary = "test", .modes = modes };
+    const char *argv[] = { "trace-test", "--workers", "3", "--trace",
+                           path_of("t.json"), "--trace-label",
+                           "a \"label\"", NULL };
+    static size_t out[100];
+    struct tp_options opt;
+    struct tp_pool *pool;
+    struct bench b;
+    char *text;
+
+    ck_assert_int_eq(bench_parse(&b, &spec, 7, (char **)argv),
+                     BENCH_CONTINUE);
+    bench_tp_options(&b, &opt);
+    ck_assert_int_eq(tp_pool_create(&opt, &pool), 0);
+    run_tasks(pool, 50, EIO);
+    ck_assert_int_eq(tp_map(pool, map_item, NULL, 100,
+                            &(struct tp_map_options){
+                                .out = out, .out_size = sizeof(out[0]),
+                                .chunk_size = 10 }, NULL), ERANGE);
+    ck_assert_int_eq(bench_trace_tp(&b, pool), 0);
+    tp_pool_destroy(pool);
+    ck_assert_int_eq(bench_finish(&b), 0);
+
+    text = read_file(path_of("t.json"));
+    check_file_shape(text, 3, 60);
+    ck_assert_ptr_nonnull(strstr(text, "\"label\": \"a \\\"label\\\"\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"pool\": \"threads\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"name\": \"chunk 50 (items 0-9)\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"status\": 5, \"failed\": true"));
+    ck_assert_ptr_nonnull(strstr(text, "\"ph\": \"C\", \"name\": \"queue\""));
+    free(text);
+    python_check(path_of("t.json"), 60, 3);
+}
+END_TEST
+
+START_TEST(harness_counts_what_a_small_buffer_dropped)
+{
+    struct tp_pool *pool = recording_pool(2, 8);
+    struct tp_trace *tr;
+    struct bench_trace t = { .benchmark = "x", .mode = "threads",
+                             .pool = "threads", .label = "",
+                             .commit = "unknown" };
+    struct bench_trace_event *ev;
+    FILE *f;
+    char *text, want[64];
+
+    run_tasks(pool, 100, 0);
+    ck_assert_int_eq(tp_pool_trace(pool, &tr), 0);
+    ev = calloc(tr->nevents, sizeof(*ev));
+    ck_assert_ptr_nonnull(ev);
+    for (size_t i = 0; i < tr->nevents; i++) {
+        ev[i].id = tr->events[i].id;
+        ev[i].queued_ns = tr->events[i].queued_ns;
+        ev[i].start_ns = tr->events[i].start_ns;
+        ev[i].end_ns = tr->events[i].end_ns;
+        ev[i].track = tr->events[i].track;
+        ev[i].os_id = tr->events[i].os_id;
+    }
+    t.workers = tr->workers;
+    t.origin_ns = tr->origin_ns;
+    t.dropped = tr->dropped;
+    t.events = ev;
+    t.nevents = tr->nevents;
+    ck_assert_ptr_nonnull(f = fopen(path_of("d.json"), "w"));
+    ck_assert_int_eq(bench_trace_write(f, &t), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    text = read_file(path_of("d.json"));
+    snprintf(want, sizeof(want), "\"dropped\": %ju,",
+             (uintmax_t)tr->dropped);
+    ck_assert_uint_gt(tr->dropped, 0);
+    ck_assert_ptr_nonnull(strstr(text, want));
+    ck_assert_uint_eq(count_of(text, "\"ph\": \"X\""), tr->nevents);
+    free(text);
+    python_check(path_of("d.json"), 100, 2);
+    free(ev);
+    tp_trace_free(tr);
+    tp_pool_destroy(pool);
+}
+END_TEST
+
+/* Runs a benchmark program of bin_dir() with argv[1..] and --trace. */
+static void run_traced(const char *prog, const char *const *args,
+                       const char *trace, struct run *r)
+{
+    char path[512];
+    const char *argv[32];
+    int k = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", bin_dir(), prog);
+    argv[k++] = path;
+    for (; *args != NULL; args++)
+        argv[k++] = *args;
+    argv[k++] = "--format";
+    argv[k++] = "csv";
+    argv[k++] = "--trace";
+    argv[k++] = (char *)trace;
+    argv[k] = NULL;
+    run_argv(r, (char *const *)argv, NULL);
+}
+
+START_TEST(every_benchmark_writes_a_valid_trace)
+{
+    struct {
+        const char *prog;
+        const char *args[12];
+        long tasks, workers;
+    } runs[] = {
+        { "primes", { "--mode", "threads", "--workers", "2", "--n",
+                      "20000", NULL }, -1, 2 },
+        { "primes", { "--mode", "threads", "--gil", "--workers", "2",
+                      "--n", "20000", NULL }, -1, 2 },
+        /* A map of 100 chunks, run by one task of the pool. */
+        { "chunks", { "--workers", "2", "--n", "1000", "--min-chunk", "10",
+                      "--max-chunk", "10", NULL }, 101, 2 },
+        { "sum", { "--mode", "threads", "--workers", "2", "--n", "100000",
+                   NULL }, -1, 2 },
+        { "io", { "--workers", "8", "--tasks", "16", "--delay-ms", "1",
+                  NULL }, 16, 8 },
+        { "crawl", { "--mode", "threads", "--workers", "3", "--pages", "9",
+                     "--delay-ms", "1", NULL }, 9, 3 },
+        { "primes", { "--mode", "seq", "--n", "1000", NULL }, 0, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        char name[32], *text;
+        struct run r;
+
+        snprintf(name, sizeof(name), "%zu.json", i);
+        run_traced(runs[i].prog, runs[i].args, path_of(name), &r);
+        ck_assert_msg(r.status == 0, "%s: status %d: %s", runs[i].prog,
+                      r.status, r.err);
+        run_free(&r);
+        text = read_file(path_of(name));
+        if (runs[i].tasks >= 0)
+            check_file_shape(text, (unsigned)runs[i].workers,
+                             (size_t)runs[i].tasks);
+        ck_assert_ptr_nonnull(strstr(text, runs[i].workers == 0
+                                           ? "\"pool\": \"none\""
+                                           : "\"pool\": \"threads\""));
+        free(text);
+        python_check(path_of(name), runs[i].tasks, runs[i].workers);
+    }
+}
+END_TEST
+
+START_TEST(an_unwritable_trace_is_a_usage_error_that_leaves_nothing)
+{
+    const char *args[] = { "--mode", "threads", "--n", "1000", "--out",
+                           path_of("out.csv"), NULL };
+    struct run r;
+
+    run_traced("primes", args, path_of("no/such/folder/t.json"), &r);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--trace"));
+    run_free(&r);
+    ck_assert_int_ne(access(path_of("out.csv"), F_OK), 0);
+}
+END_TEST
+
 static Suite *trace_suite(void)
 {
     Suite *s = suite_create("trace");
     TCase *tp = tcase_create("threadpool");
+    TCase *files = tcase_create("files");
 
     tcase_set_timeout(tp, 30);
     tcase_add_test(tp, recording_is_off_by_default);
@@ -466,6 +756,15 @@ static Suite *trace_suite(void)
     tcase_add_test(tp, reading_while_tasks_run_sees_whole_events);
     tcase_add_test(tp, cancelled_tasks_leave_no_event);
     suite_add_tcase(s, tp);
+
+    tcase_set_timeout(files, 60);
+    tcase_add_checked_fixture(files, files_setup, files_teardown);
+    tcase_add_test(files, harness_writes_a_valid_trace_of_tasks_and_a_map);
+    tcase_add_test(files, harness_counts_what_a_small_buffer_dropped);
+    tcase_add_test(files, every_benchmark_writes_a_valid_trace);
+    tcase_add_test(files,
+                   an_unwritable_trace_is_a_usage_error_that_leaves_nothing);
+    suite_add_tcase(s, files);
     return s;
 }
 

@@ -54,6 +54,7 @@
 #include "bench.h"
 #include "procpool.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -147,6 +148,11 @@ const char *bench_version(void)
     return POOLBENCH_VERSION;
 }
 
+const char *bench_commit(void)
+{
+    return POOLBENCH_COMMIT;
+}
+
 /* Reads the first line of FILE that starts with key into buf (the part
  * after the first ':', blanks skipped); false if there is none. */
 static bool read_field(const char *file, const char *key, char *buf,
@@ -186,6 +192,14 @@ void bench_tp_options(const struct bench *b, struct tp_options *opt)
 {
     *opt = (struct tp_options)TP_OPTIONS_INIT;
     opt->workers = (unsigned)b->workers;
+    opt->tuning = b->tp_tuning;
+}
+
+void bench_tp_tuning(const struct bench *b, struct tp_tuning *t)
+{
+    *t = (struct tp_tuning)TP_TUNING_INIT;
+    if (b->tp_tuning != NULL)
+        *t = *b->tp_tuning;
 }
 
 void bench_pp_options(const struct bench *b, struct pp_options *opt)
@@ -416,8 +430,8 @@ static void print_usage_line(FILE *f, const char *prog,
 
     join_words(modes, sizeof(modes), spec->modes);
     fprintf(f, "usage: %s [--mode %s] [--workers W] [--chunk C] "
-            "[--repeat R] [--format text|csv|json|jsonl] [--out FILE]",
-            prog, modes);
+            "[--repeat R] [--format text|csv|json|jsonl] [--out FILE] "
+            "[--trace FILE] [--trace-label T]", prog, modes);
     for (const struct bench_opt *o = spec->opts; o && o->name; o++) {
         if (o->type == BENCH_OPT_FLAG) {
             fprintf(f, " [--%s]", o->name);
@@ -462,6 +476,12 @@ static void print_help(const char *prog, const struct bench_spec *spec,
     printf("  --out FILE      also append the records to FILE as CSV "
            "(header row first\n"
            "                  when FILE is new or empty)\n");
+    printf("  --trace FILE    record what the pool did, task by task, and "
+           "write it to\n"
+           "                  FILE as a Chrome trace (Perfetto; "
+           "docs/trace-format.md)\n");
+    printf("  --trace-label T the trace's label, a chart's panel title "
+           "(default: the mode)\n");
     printf("  -h, --help      this text\n");
     printf("  --version       the version (the git commit it was built "
            "from)\n");
@@ -545,12 +565,44 @@ static int parse_int(const struct bench *b, const char *name,
 }
 
 /* The common options, in the order --help lists them. */
-enum common { C_MODE, C_WORKERS, C_CHUNK, C_REPEAT, C_FORMAT, C_OUT, C_HELP,
-              C_VERSION, C_LIST, C_NONE };
+enum common { C_MODE, C_WORKERS, C_CHUNK, C_REPEAT, C_FORMAT, C_OUT, C_TRACE,
+              C_TRACE_LABEL, C_HELP, C_VERSION, C_LIST, C_NONE };
 static const char *const common_names[] = {
-    "mode", "workers", "chunk", "repeat", "format", "out", "help",
-    "version", "list", NULL
+    "mode", "workers", "chunk", "repeat", "format", "out", "trace",
+    "trace-label", "help", "version", "list", NULL
 };
+
+/*
+ * --trace FILE: opened (created, or emptied) now, so that a file that
+ * cannot be written is a command-line error, and recording switched on for
+ * the thread pool (bench_tp_options hands out b->tp_tuning).  The file is
+ * written once the kernels have run (trace_file.c).
+ */
+static int open_trace(struct bench *b)
+{
+    int flags = O_WRONLY | O_CLOEXEC;
+
+    b->trace_fd = open(b->trace_path, flags | O_CREAT | O_EXCL, 0644);
+    b->trace_created = b->trace_fd >= 0;
+    if (b->trace_fd < 0 && errno == EEXIST)
+        b->trace_fd = open(b->trace_path, flags | O_TRUNC);
+    if (b->trace_fd < 0 ||
+        (b->tp_tuning = malloc(sizeof(*b->tp_tuning))) == NULL) {
+        int err = b->trace_fd < 0 ? errno : ENOMEM;
+
+        /* Leave nothing behind, as bench_usage_error does. */
+        if (b->out_created)
+            unlink(b->out_path);
+        if (b->trace_created)
+            unlink(b->trace_path);
+        bench_release(b);
+        return usage_error(b, "--trace: cannot write '%s': %s",
+                           b->trace_path, strerror(err));
+    }
+    *b->tp_tuning = (struct tp_tuning)TP_TUNING_INIT;
+    b->tp_tuning->record_events = bench_trace_events((unsigned)b->workers);
+    return 0;
+}
 
 /* The name the program was run as ("poolbench-primes" once installed),
  * for the usage line, as GNU programs do; the spec's name without one. */
@@ -584,6 +636,7 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
     b->repeat = 1;
     b->format = BENCH_TEXT;
     b->out_fd = -1;
+    b->trace_fd = -1;
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq, *val = NULL;
@@ -660,6 +713,14 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
                 return usage_error(b, "--out: empty file name");
             out_path = val;
             break;
+        case C_TRACE:
+            if (val[0] == '\0')
+                return usage_error(b, "--trace: empty file name");
+            b->trace_path = val;
+            break;
+        case C_TRACE_LABEL:
+            b->trace_label = val;
+            break;
         case C_HELP:
             print_help(b->prog, spec, b->workers);
             return BENCH_EXIT_OK;
@@ -711,6 +772,8 @@ int bench_parse(struct bench *b, const struct bench_spec *spec, int argc,
 
         b->out_header = fstat(b->out_fd, &st) == 0 && st.st_size == 0;
     }
+    if (b->trace_path && (rc = open_trace(b)) != 0)
+        return rc;
 
     time_t now = time(NULL);
     struct tm tm;
@@ -732,6 +795,8 @@ int bench_usage_error(struct bench *b, const char *fmt, ...)
     print_usage_line(stderr, b->prog, b->spec);
     if (b->out_created)
         unlink(b->out_path);
+    if (b->trace_created)
+        unlink(b->trace_path);
     bench_release(b);
     return BENCH_EXIT_USAGE;
 }
@@ -741,6 +806,11 @@ void bench_release(struct bench *b)
     if (b->out_fd >= 0)
         close(b->out_fd);
     b->out_fd = -1;
+    if (b->trace_fd >= 0)
+        close(b->trace_fd);
+    b->trace_fd = -1;
+    free(b->tp_tuning);
+    b->tp_tuning = NULL;
     free(b->kernel_s);
     b->kernel_s = NULL;
     b->kernel_cap = 0;
@@ -1052,6 +1122,9 @@ int bench_finish(struct bench *b)
         b->json_open = false;
     }
     fflush(stdout);
+    bench_trace_finish(b);
+    if (b->trace_path && !b->trace_written)
+        status = BENCH_EXIT_FAIL;
     bench_release(b);
     return status;
 }

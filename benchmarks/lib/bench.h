@@ -70,6 +70,10 @@
  *   --version       "NAME (poolbench) VERSION", exit 0
  *   --list          the modes and the choices of every option, one
  *                   "OPTION VALUE" pair a line ("mode seq"), exit 0
+ *   --trace FILE    record the pool's tasks and write them to FILE as a
+ *                   Chrome trace (trace_file.h, docs/trace-format.md)
+ *   --trace-label T the trace's label, a chart's panel title (default:
+ *                   the mode)
  * Options are "--name value" or "--name=value"; integers are decimal, with
  * an optional power-of-ten exponent ("2e7" = 20000000).  Nothing else is
  * accepted: an unknown option, a missing or malformed value, a value out of
@@ -117,6 +121,7 @@
  * by bench_tp_options() and bench_pp_options() below. */
 struct tp_options;
 struct pp_options;
+struct tp_tuning;
 
 /* bench_parse()'s "go on and run" answer; any other value is an exit code. */
 #define BENCH_CONTINUE (-1)
@@ -178,6 +183,8 @@ struct bench {
     long repeat;
     enum bench_format format;
     const char *out_path;           /* NULL without --out */
+    const char *trace_path;         /* NULL without --trace */
+    const char *trace_label;        /* --trace-label, NULL: the mode */
     /* ---- */
     int out_fd;                     /* -1 without --out */
     bool out_created;               /* bench_parse() created the file */
@@ -192,6 +199,10 @@ struct bench {
     size_t kernel_cap;              /* median that bench_finish() prints */
     bool mixed;                     /* records of several configurations */
     char conf[160];                 /* the first record's configuration */
+    int trace_fd;                   /* -1 without --trace */
+    bool trace_created;             /* bench_parse() created the file */
+    bool trace_written;             /* bench_trace_tp/pp wrote it */
+    struct tp_tuning *tp_tuning;    /* --trace: recording on, else NULL */
 };
 
 /* One repetition's record.  Use bench_record_init() and then fill in what
@@ -329,6 +340,13 @@ int bench_finish(struct bench *b);
  * tp_options.tuning); whatever these point to lives as long as *b.
  */
 void bench_tp_options(const struct bench *b, struct tp_options *opt);
+
+/*
+ * A program that sets tricks of its own in a struct tp_tuning starts it
+ * from here: TP_TUNING_INIT with what the common flags say (--trace:
+ * record_events), so that pointing tp_options.tuning at it keeps them.
+ */
+void bench_tp_tuning(const struct bench *b, struct tp_tuning *t);
 void bench_pp_options(const struct bench *b, struct pp_options *opt);
 
 /* CLOCK_MONOTONIC in seconds.  Safe from any thread. */
@@ -351,6 +369,10 @@ long bench_cpus(void);
  * and containers narrow it), at least 1: tp_cpu_count, the pools' default
  * worker count, and so the default --workers. */
 long bench_usable_cpus(void);
+
+/* The commit this harness was built from (`git rev-parse HEAD`), or
+ * "unknown". */
+const char *bench_commit(void);
 
 /* The version string this harness was built with: `git describe --always
  * --dirty` of the checkout (the Makefile passes it), or "unknown". */

@@ -25,6 +25,7 @@
 #include "bench_run.h"
 #include "procpool.h"
 #include "threadpool.h"
+#include "trace_file.h"
 
 #include <string.h>
 
@@ -147,6 +148,8 @@ int bench_run(const struct bench_workload *w, void *ctx, int argc,
         w->report(ctx, &b, b.kernel_s, (size_t)b.emitted);
 
 done:
+    if (pools.tp != NULL)
+        bench_trace_tp(&b, pools.tp);
     tp_pool_destroy(pools.tp);
     pp_pool_destroy(pools.pp);
     if (w->release)
