@@ -317,6 +317,11 @@ void pp_pool_destroy(struct pp_pool *pool);
  * Returns 0, EINVAL (pool or fn NULL, or arg NULL with len > 0), EMSGSIZE
  * (len > PP_ARG_MAX), ESHUTDOWN (closed or terminated) or ENOMEM; then fn
  * never runs, cb is never called and *out is NULL.
+ *
+ * Without a callback, the caller itself reads the answer when it waits or
+ * looks (pp_handle_wait, _done, _get, _outcome: see pp_handle.c, "The
+ * direct path"), or the pool does once the handle is freed or the pool
+ * closes; until then pp_pool_stats may not count the task as completed.
  */
 int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
                    size_t len, pp_callback_fn *cb, void *cb_arg,
