@@ -1,7 +1,8 @@
 /*
- * support.c - what the tests share (see support.h): one way to run a
- * program and capture it, one reader of the benchmarks' records, the
- * thread and descriptor counters, and the gate.
+ * support.c - what the tests share (see support.h): one runner, one
+ * reading of POOLBENCH_SLOW, one way to run a program and capture it, one
+ * reader of the benchmarks' records, the thread and descriptor counters,
+ * and the gate.
  *
  * Running a program.  The program starts with posix_spawnp, its stdout and
  * stderr going to two temporary files that are unlinked at once (so
@@ -47,6 +48,13 @@ int tests_run(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+bool tests_slow(void)
+{
+    const char *s = getenv("POOLBENCH_SLOW");
+
+    return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
 }
 
 /* ---- Running a program ----------------------------------------------- */

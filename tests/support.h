@@ -3,16 +3,16 @@
  * printed, the benchmarks' CSV records, and the counters and gates that
  * tests of the pools use to see threads, descriptors and tasks.
  *
- * Every function here but tests_run and mpi_skip_reason (which main
- * calls, before Check runs anything) is for use inside a Check test or its
- * fixtures: where something cannot be done (a program cannot start, a
- * record has the wrong shape) it fails the running test with ck_assert, so
- * no function returns an error code.  Nothing here is thread-safe unless
- * it says so.
+ * Every function here but tests_run and mpi_skip_reason (which main calls,
+ * before Check runs anything) and tests_slow (which may be called
+ * anywhere) is for use inside a Check test or its fixtures: where
+ * something cannot be done (a program cannot start, a record has the wrong
+ * shape) it fails the running test with ck_assert, so no function returns
+ * an error code.  Nothing here is thread-safe unless it says so.
  *
- * Names: `run_` for a finished program, `child_` for one still running,
- * `records_` for the CSV, `gate_` for the gate; the counters read as what
- * they count.
+ * Names: `tests_` for the suite as a whole, `run_` for a finished program,
+ * `child_` for one still running, `records_` for the CSV, `gate_` for the
+ * gate; the counters read as what they count.
  */
 #ifndef TESTS_SUPPORT_H
 #define TESTS_SUPPORT_H
@@ -27,6 +27,17 @@
  * timeout), frees s, and returns what main returns: EXIT_SUCCESS when all
  * passed, else EXIT_FAILURE. */
 int tests_run(Suite *s);
+
+/*
+ * Whether the tests run slowly: under valgrind or ThreadSanitizer, which
+ * run the code 20 to 50 times slower, scripts/run-tests.sh sets
+ * POOLBENCH_SLOW=1, and a test that does a lot of work does less of it
+ * (what it checks stays the same).  Any value but "0" and the empty string
+ * counts (POOLBENCH_SLOW=yes too): the most permissive of the readings the
+ * tests had when each read the variable itself, so that no test that
+ * shrank before runs at full size now.
+ */
+bool tests_slow(void);
 
 /* ---- Running a program ----------------------------------------------- */
 

@@ -28,9 +28,9 @@
  */
 #include "faultinject.h"
 #include "procpool.h"
+#include "support.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,20 +97,6 @@ static void setup(void)
     pp_pool_destroy(pool_new());
 }
 
-static int count_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 /* What a failed or finished call must leave as it found. */
 struct snapshot {
     int threads;
@@ -121,8 +107,8 @@ static struct snapshot snap(void)
 {
     struct snapshot s;
 
-    s.threads = count_dir("/proc/self/task");
-    s.fds = count_dir("/proc/self/fd");
+    s.threads = thread_count();
+    s.fds = fd_count();
     return s;
 }
 
@@ -506,11 +492,5 @@ static Suite *faults_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(faults_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tests_run(faults_suite());
 }

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 
 #include "procpool.h"
+#include "support.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -47,13 +48,6 @@
 
 /* ---- Helpers --------------------------------------------------------- */
 
-static bool slow(void)
-{
-    const char *s = getenv("POOLBENCH_SLOW");
-
-    return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
 /*
  * A time limit that only the never-ending task reaches: a normal task
  * takes microseconds, but under valgrind a fresh worker's first task may
@@ -61,36 +55,30 @@ static bool slow(void)
  */
 static unsigned time_limit_ms(void)
 {
-    return slow() ? 3000 : 200;
-}
-
-/* Sleeps a millisecond: what a task does while it waits at a gate. */
-static void nap(void)
-{
-    struct timespec ts = { 0, 1000000 };
-
-    nanosleep(&ts, NULL);
+    return tests_slow() ? 3000 : 200;
 }
 
 /*
  * A gate in shared memory: tasks count themselves in `arrived` and wait
  * until `open` is set.  Made before the pool, so the workers share it.
+ * (support.h's struct gate is for threads: it lives in this process's
+ * own memory, of which a worker has only a copy; hence shm_ here.)
  */
-struct gate {
+struct shm_gate {
     _Atomic int open;
     _Atomic int arrived;
 };
 
 static struct pp_shm *gate_shm;
-static struct gate *gate;
+static struct shm_gate *gate;
 
-static void gate_make(void)
+static void shm_gate_make(void)
 {
-    ck_assert_int_eq(pp_shm_create(sizeof(struct gate), &gate_shm), 0);
+    ck_assert_int_eq(pp_shm_create(sizeof(struct shm_gate), &gate_shm), 0);
     gate = pp_shm_base(gate_shm);
 }
 
-static void gate_free(void)
+static void shm_gate_free(void)
 {
     pp_shm_destroy(gate_shm);
     gate_shm = NULL;
@@ -98,25 +86,10 @@ static void gate_free(void)
 }
 
 /* In the parent: waits until n tasks have arrived at the gate. */
-static void gate_await(int n)
+static void shm_gate_await(int n)
 {
     while (atomic_load(&gate->arrived) < n)
-        nap();
-}
-
-/* Descriptors open in this process now. */
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
+        sleep_ms(1);
 }
 
 /* The parent of pid, from /proc/PID/stat ("pid (comm) state ppid ..."). */
@@ -211,7 +184,7 @@ static void await_replacement(struct pp_pool *pool, pid_t gone)
                 back = false;
         if (back)
             return;
-        nap();
+        sleep_ms(1);
     }
 }
 
@@ -291,7 +264,7 @@ static int wait_gate(const struct pp_task *t, struct pp_out *out)
 
     atomic_fetch_add(&gate->arrived, 1);
     while (!atomic_load(&gate->open))
-        nap();
+        sleep_ms(1);
     return pp_out_write(out, &x, sizeof(x));
 }
 
@@ -302,7 +275,7 @@ static int forever(const struct pp_task *t, struct pp_out *out)
     (void)out;
     atomic_fetch_add(&gate->arrived, 1);
     while (!atomic_load(&gate->open))
-        nap();
+        sleep_ms(1);
     return 0;
 }
 
@@ -373,7 +346,7 @@ static int nap_return_pid(const struct pp_task *t, struct pp_out *out)
     pid_t pid = getpid();
 
     (void)t;
-    nap();
+    sleep_ms(1);
     return pp_out_write(out, &pid, sizeof(pid));
 }
 
@@ -391,7 +364,7 @@ START_TEST(map_spreads_over_all_workers_by_default)
 {
     static const unsigned workers[] = { 2, 4 };
     static const size_t chunks[] = { 0, 1, 7 };
-    size_t count = slow() ? 300 : 1000, i, k, c, w, len, seen;
+    size_t count = tests_slow() ? 300 : 1000, i, k, c, w, len, seen;
     struct pp_results *r;
     struct pp_pool *pool;
     pid_t pids[4];
@@ -561,7 +534,7 @@ static int fail_late_and_early(const struct pp_task *t, struct pp_out *out)
     }
     if (x == 2) {
         while (atomic_load(&gate->arrived) == 0)
-            nap();
+            sleep_ms(1);
         return EDOM;
     }
     return pp_out_write(out, &x, sizeof(x));
@@ -584,7 +557,7 @@ START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
 
     for (i = 0; i < 20; i++)
         args[i] = i;
-    gate_make();
+    shm_gate_make();
     /*
      * One frame in flight per worker: the worker waiting in item 2 holds
      * only that item's frame, so item 17 always goes to the other one.
@@ -608,7 +581,7 @@ START_TEST(map_reports_lowest_failing_index_and_runs_every_item)
         pp_results_free(r);
     }
     pp_pool_destroy(pool);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -753,12 +726,12 @@ START_TEST(timed_wait_times_out_and_task_goes_on)
     size_t len;
     int x = 42;
 
-    gate_make();
+    shm_gate_make();
     pool = pool_new(1);
     ck_assert_int_eq(pp_apply_async(pool, wait_gate, &x, sizeof(x), NULL,
                                     NULL, &h),
                      0);
-    gate_await(1);
+    shm_gate_await(1);
     ck_assert_int_eq(pp_handle_wait(h, 0.05), ETIMEDOUT);
     ck_assert_int_eq(pp_handle_wait(h, 0), ETIMEDOUT);
     ck_assert(!pp_handle_done(h));
@@ -773,7 +746,7 @@ START_TEST(timed_wait_times_out_and_task_goes_on)
     ck_assert_int_eq(pp_handle_wait(h, 1.0), 0);
     ck_assert_int_eq(pp_handle_get(h, NULL, NULL), 0);
     pp_handle_free(h);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -984,7 +957,7 @@ START_TEST(lone_apply_ends_however_its_caller_waits)
     pid_t pid;
     int x = 7, i;
 
-    gate_make();
+    shm_gate_make();
     for (k = 0; k < sizeof(tunings) / sizeof(tunings[0]); k++) {
         atomic_store(&gate->arrived, 0);
         o.workers = 1;
@@ -995,7 +968,7 @@ START_TEST(lone_apply_ends_however_its_caller_waits)
         ck_assert_int_eq(pp_apply_async(pool, forever, NULL, 0, NULL, NULL,
                                         &h),
                          0);
-        gate_await(1);
+        shm_gate_await(1);
         ck_assert_int_eq(pp_handle_wait(h, 0.01), ETIMEDOUT);
         ck_assert_int_eq(pp_pool_pids(pool, &pid, 1, &n), 0);
         ck_assert_uint_eq(n, 1);
@@ -1036,7 +1009,7 @@ START_TEST(lone_apply_ends_however_its_caller_waits)
         ck_assert_uint_eq(st.crashed, 1);
         pp_pool_destroy(pool);
     }
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -1141,7 +1114,7 @@ static void await_gone(pid_t pid)
             sscanf(p + 1, " %c", &state) != 1 || state == 'Z' ||
             state == 'X')
             return;
-        nap();
+        sleep_ms(1);
     }
 }
 
@@ -1196,7 +1169,7 @@ START_TEST(task_over_time_limit_ends_etimedout)
     struct pp_stats st;
     int x = 5;
 
-    gate_make();
+    shm_gate_make();
     opt.workers = 2;
     opt.task_timeout_ms = time_limit_ms();
     ck_assert_int_eq(pp_pool_create(&opt, &pool), 0);
@@ -1225,7 +1198,7 @@ START_TEST(task_over_time_limit_ends_etimedout)
     pp_handle_free(ok);
     pp_handle_free(h);
     pp_pool_destroy(pool);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -1301,7 +1274,7 @@ static int bump(const struct pp_task *t, struct pp_out *out)
 
 START_TEST(dict_counter_is_exact_across_workers)
 {
-    int total = slow() ? 10000 : 100000, tasks = 100;
+    int total = tests_slow() ? 10000 : 100000, tasks = 100;
     struct pp_pool *pool;
     struct pp_results *r;
     char args[100] = { 0 };
@@ -1373,7 +1346,7 @@ static void check_entry(const char *key, int64_t value, void *arg)
  */
 START_TEST(dict_write_killed_at_any_point_is_all_or_nothing)
 {
-    int kills = slow() ? 100 : 1000, i, status;
+    int kills = tests_slow() ? 100 : 1000, i, status;
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     struct dict_check c;
     struct timespec ts;
@@ -1540,7 +1513,7 @@ static int sum_chunk(const struct pp_task *t, struct pp_out *out)
 
 START_TEST(shm_sum_copies_no_bytes)
 {
-    size_t bytes = slow() ? (size_t)32 << 20 : (size_t)256 << 20;
+    size_t bytes = tests_slow() ? (size_t)32 << 20 : (size_t)256 << 20;
     size_t chunk = (size_t)1 << 20, nchunks = bytes / chunk, n, i;
     struct pp_shm *data, *out;
     struct pp_stats before, after;
@@ -1637,13 +1610,13 @@ START_TEST(terminate_kills_workers_and_cancels)
     struct pp_stats st;
     int i, cancelled = 0;
 
-    gate_make();
+    shm_gate_make();
     pool = pool_new(2);
     for (i = 0; i < 6; i++)
         ck_assert_int_eq(pp_apply_async(pool, forever, NULL, 0, NULL, NULL,
                                         &h[i]),
                          0);
-    gate_await(2);
+    shm_gate_await(2);
     ck_assert_int_eq(pp_pool_terminate(pool), 0);
     for (i = 0; i < 6; i++) {
         ck_assert(pp_handle_done(h[i]));
@@ -1657,13 +1630,13 @@ START_TEST(terminate_kills_workers_and_cancels)
     ck_assert_uint_eq(st.workers, 0);
     ck_assert_uint_eq(st.cancelled, 6);
     pp_pool_destroy(pool);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
 static void *terminate_later(void *arg)
 {
-    gate_await(2);
+    shm_gate_await(2);
     pp_pool_terminate(arg);
     return NULL;
 }
@@ -1677,7 +1650,7 @@ START_TEST(terminate_during_map_cancels_the_rest)
     int args[10] = { 0 };
     size_t i;
 
-    gate_make();
+    shm_gate_make();
     pool = pool_new(2);
     ck_assert_int_eq(pthread_create(&t, NULL, terminate_later, pool), 0);
     ck_assert_int_eq(pp_map(pool, forever, args, sizeof(int), 10, CHUNK(1), &r),
@@ -1690,7 +1663,7 @@ START_TEST(terminate_during_map_cancels_the_rest)
     }
     pp_results_free(r);
     pp_pool_destroy(pool);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -1727,14 +1700,14 @@ START_TEST(no_zombie_or_fd_left_after_destroy)
 {
     int fds, kids, zombies, z;
 
-    gate_make();
-    fds = count_fds();
+    shm_gate_make();
+    fds = fd_count();
     kids = count_children(&zombies);
     exercise();
-    ck_assert_int_eq(count_fds(), fds);
+    ck_assert_int_eq(fd_count(), fds);
     ck_assert_int_eq(count_children(&z), kids);
     ck_assert_int_eq(z, zombies);
-    gate_free();
+    shm_gate_free();
 }
 END_TEST
 
@@ -1742,7 +1715,7 @@ START_TEST(two_pools_do_not_hold_each_other)
 {
     struct pp_pool *a, *b;
     struct pp_results *r;
-    int fds = count_fds(), kids = count_children(NULL), x[4] = { 1, 2, 3, 4 };
+    int fds = fd_count(), kids = count_children(NULL), x[4] = { 1, 2, 3, 4 };
 
     a = pool_new(2);
     b = pool_new(2);
@@ -1756,7 +1729,7 @@ START_TEST(two_pools_do_not_hold_each_other)
     ck_assert_int_eq(result_int(r, 3), 16);
     pp_results_free(r);
     pp_pool_destroy(b);
-    ck_assert_int_eq(count_fds(), fds);
+    ck_assert_int_eq(fd_count(), fds);
     ck_assert_int_eq(count_children(NULL), kids);
 }
 END_TEST
@@ -1790,12 +1763,12 @@ static void parent_killed_by(int sig)
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         close(fd[0]);
-        gate_make();
+        shm_gate_make();
         pool = pool_new(3);
         for (i = 0; i < 2; i++)
             if (pp_apply_async(pool, forever, NULL, 0, NULL, NULL, &h) != 0)
                 _exit(2);
-        gate_await(2);
+        shm_gate_await(2);
         if (pp_pool_pids(pool, pids, 3, &n) != 0 || n != 3 ||
             write(fd[1], pids, sizeof(pids)) != (ssize_t)sizeof(pids))
             _exit(2);
@@ -2019,11 +1992,5 @@ static Suite *procpool_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(procpool_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tests_run(procpool_suite());
 }

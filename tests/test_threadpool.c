@@ -26,13 +26,6 @@
 
 /* ---- Helpers --------------------------------------------------------- */
 
-static bool slow_mode(void)
-{
-    const char *s = getenv("POOLBENCH_SLOW");
-
-    return s != NULL && strcmp(s, "1") == 0;
-}
-
 static struct tp_pool *make_pool(unsigned workers)
 {
     struct tp_options opt = TP_OPTIONS_INIT;
@@ -699,7 +692,7 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
     ck_assert(in != NULL && out != NULL);
     for (i = 0; i < N; i++)
         in[i] = (long)i;
-    for (off = 0; off <= 6; off++) {
+    for (off = 0; off <= 7; off++) {
         struct tp_options opt = TP_OPTIONS_INIT;
         struct tp_tuning tuning = TP_TUNING_INIT;
         struct tp_future *fs[TASKS];
@@ -715,6 +708,7 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
         tuning.wake_always = off == 4;
         tuning.no_caller_in_map = off == 5;
         tuning.spin_ns = off == 6 ? -1 : 0;  /* never poll, the other way */
+        tuning.no_cascade = off == 7;
         opt.tuning = &tuning;
         ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
         for (i = 0; i < TASKS; i++) {
@@ -739,6 +733,99 @@ START_TEST(each_trick_switched_off_keeps_every_behaviour)
     }
     free(in);
     free(out);
+}
+END_TEST
+
+/*
+ * Waking many sleepers, with the cascade (a worker that takes a task and
+ * sees more waiting wakes the next sleeper) and without it
+ * (tp_tuning.no_cascade: only submit wakes workers).  Either way, many
+ * tasks that sleep, queued at once on many sleeping workers, must each
+ * run exactly once and every worker must run: a wake-up lost on the way
+ * would leave tasks queued beside an idle worker.  Each round ends with
+ * one gated task per worker, and the gate needs every worker in it at
+ * once: a worker never woken would hang the test until Check's timeout.
+ * The rounds are apart by a pause so that the workers go to sleep in
+ * between (their poll lasts TP_SPIN_DEFAULT_NS); if one is still awake,
+ * the test checks the same behaviour, only less of the waking.
+ */
+struct sleeper {
+    _Atomic int runs;           /* how many times the task ran */
+};
+
+/* Sleeps a millisecond, so that its worker is busy while more are
+ * queued, and counts its run. */
+static int sleeper_task(void *arg, void **result)
+{
+    struct sleeper *sl = arg;
+
+    sleep_ms(1);
+    atomic_fetch_add(&sl->runs, 1);
+    *result = sl;
+    return 0;
+}
+
+START_TEST(waking_many_workers_with_or_without_cascade_loses_nothing)
+{
+    enum { ROUNDS = 3, PER_WORKER = 4 };
+    unsigned workers = tests_slow() ? 16 : 64;
+    size_t tasks = (size_t)PER_WORKER * workers, i;
+    struct sleeper *sl = calloc(tasks, sizeof(*sl));
+    struct tp_future **fs = calloc(tasks, sizeof(*fs));
+    struct tp_future **gfs = calloc(workers, sizeof(*gfs));
+
+    ck_assert(sl != NULL && fs != NULL && gfs != NULL);
+    for (int no_cascade = 0; no_cascade <= 1; no_cascade++) {
+        struct tp_options opt = TP_OPTIONS_INIT;
+        struct tp_tuning tuning = TP_TUNING_INIT;
+        struct tp_pool *p = NULL;
+        struct tp_stats st;
+        void *result;
+
+        opt.workers = workers;
+        tuning.no_cascade = no_cascade;
+        opt.tuning = &tuning;
+        ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+        for (int round = 0; round < ROUNDS; round++) {
+            struct gate g;
+
+            gate_init(&g);
+            sleep_ms(20);
+            for (i = 0; i < tasks; i++) {
+                atomic_store(&sl[i].runs, 0);
+                ck_assert_int_eq(tp_submit(p, sleeper_task, &sl[i], &fs[i]),
+                                 0);
+            }
+            for (i = 0; i < workers; i++)
+                ck_assert_int_eq(tp_submit(p, gated_task, &g, &gfs[i]), 0);
+            /* Every worker, each in the gate at the same time. */
+            gate_await(&g, (int)workers);
+            gate_open(&g);
+            for (i = 0; i < tasks; i++) {
+                ck_assert_int_eq(tp_future_get(fs[i], &result), 0);
+                ck_assert_ptr_eq(result, &sl[i]);
+                ck_assert_int_eq(atomic_load(&sl[i].runs), 1);
+                tp_future_free(fs[i]);
+            }
+            for (i = 0; i < workers; i++) {
+                ck_assert_int_eq(tp_future_get(gfs[i], &result), 0);
+                ck_assert_ptr_eq(result, &g);
+                tp_future_free(gfs[i]);
+            }
+            gate_release(&g);
+        }
+        ck_assert_int_eq(tp_pool_stats(p, &st), 0);
+        ck_assert_uint_eq(st.submitted, ROUNDS * (tasks + workers));
+        ck_assert_uint_eq(st.completed, st.submitted);
+        ck_assert_uint_eq(st.cancelled, 0);
+        ck_assert_uint_eq(st.queue_len, 0);
+        ck_assert_uint_eq(st.workers, workers);
+        ck_assert_int_eq(tp_pool_shutdown(p, TP_SHUTDOWN_FINISH), 0);
+        tp_pool_destroy(p);
+    }
+    free(sl);
+    free(fs);
+    free(gfs);
 }
 END_TEST
 
@@ -1302,7 +1389,7 @@ START_TEST(dynamic_pool_does_not_grow_without_load)
 {
     struct tp_options opt = TP_OPTIONS_INIT;
     struct map_ctx ctx = { 0, SIZE_MAX, SIZE_MAX };
-    int pools = slow_mode() ? 10 : 50;
+    int pools = tests_slow() ? 10 : 50;
     long in[8] = { 0 }, out[8];
     struct tp_stats st;
     int k, i, zero = 0;
@@ -1639,7 +1726,7 @@ START_TEST(stress_a_million_tasks_from_four_threads)
     struct stress s = { 0 };
     struct tp_stats st;
     pthread_t t[4];
-    long total = slow_mode() ? 100000 : 1000000;
+    long total = tests_slow() ? 100000 : 1000000;
     int i;
 
     s.pool = make_pool(0);
@@ -1711,6 +1798,8 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, stats_count_a_task_once_its_outcome_is_returned);
     tcase_add_test(basic, two_pools_know_nothing_of_each_other);
     tcase_add_test(basic, each_trick_switched_off_keeps_every_behaviour);
+    tcase_add_test(basic,
+                   waking_many_workers_with_or_without_cascade_loses_nothing);
     suite_add_tcase(s, basic);
 
     tcase_set_timeout(dynamic, 60);
