@@ -192,7 +192,8 @@ def main():
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ('--gil', '--copy'):
+        if a in ('--gil', '--copy', '--no-prefault', '--cascade',
+                 '--no-cascade'):
             flags.add(a[2:])
             i += 1
             continue
@@ -243,6 +244,10 @@ def main():
                 chunk = ch or int(o['chunk']) or max(1, n // (4 * ww))
                 variant = ('gil' if 'gil' in flags
                            else 'copy' if 'copy' in flags
+                           else 'shm-no-prefault' if 'no-prefault' in flags
+                           else 'cascade' if 'cascade' in flags
+                           else 'no-cascade' if 'no-cascade' in flags
+                           else 'shm' if name == 'sum' and m == 'procs'
                            else o['variant'] if name == 'overhead' or ranks
                            else '-')
                 if ranks and os.environ.get('MOCKBENCH_OVERSUB'):

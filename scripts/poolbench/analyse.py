@@ -194,11 +194,13 @@ def _configs(samples, walls):
                 'oversub': False, 'n': rec.get('n'),
                 'tasks': rec.get('tasks'), 'params': rec.get('params') or {},
                 'samples': [], 'rounds': {}, 'setup': [], 'walls': [],
-                'user_s': [], 'sys_s': [], 'round_cpu': {}, 'sizes': []}
+                'user_s': [], 'sys_s': [], 'round_cpu': {}, 'sizes': [],
+                'reps': []}
         c['oversub'] = c['oversub'] or bool(rec.get('oversub'))
         k_s = float(rec['kernel_s'])
         c['samples'].append(k_s)
         c['sizes'].append(rec.get('n') or 0)
+        c['reps'].append(int(rec.get('rep') or 0))
         c['rounds'].setdefault(int(rec.get('round') or 1), []).append(k_s)
         if rec.get('setup_s') is not None:
             c['setup'].append(float(rec['setup_s']))

@@ -21,7 +21,7 @@ import math
 import os
 import subprocess
 
-from . import stats
+from . import remedies, stats
 from .analyse import LANG_NAME, label, write_atomic
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +61,8 @@ def series_keys(model, wl):
     keys = []
     for c in model['configs']:
         k = (c['lang'], c['mode'], c['variant'])
-        if c['workload'] == wl and c['speedup'] and k not in keys:
+        if c['workload'] == wl and c['speedup'] and k not in keys and \
+                c['variant'] not in remedies.VARIANTS:
             keys.append(k)
     return keys
 
@@ -97,6 +98,14 @@ def plan(model, wl):
                            'each one switched off in turn, and in the '
                            'textbook pool; median with quartiles, log '
                            'scale'})
+        if remedies.build(model):
+            charts.append({
+                'name': 'remedies', 'kind': 'remedies', 'lang': 'c',
+                'caption': 'what each remedy of the process pool (and the '
+                           'thread pool\'s chain of wake-ups) buys: time '
+                           'with it over time without it, median ratio '
+                           'with its 95% interval; below 1 it saves time, '
+                           'log scale'})
         if any(c['workload'] == wl and c['mode'].startswith('pp-no-') and
                c['per_task_s'] for c in model['configs']):
             charts.append({
@@ -485,6 +494,31 @@ def overhead_chart(model, run_dir, ch):
     return True
 
 
+def remedies_chart(model, run_dir, ch):
+    rs = remedies.build(model)
+    if not rs:
+        return False
+    dat = os.path.join(run_dir, 'data', ch['name'] + '.dat')
+    write_atomic(dat, '# remedy, then time with it / time without it: '
+                 'median ratio, 95%% interval low, high\n%s\n' % '\n'.join(
+                     '"%s" %.6g %.6g %.6g' % (r['label'], r['est'], r['lo'],
+                                             r['hi']) for r in rs))
+    lo = min(min(r['lo'] for r in rs), 1.0)
+    hi = max(max(r['hi'] for r in rs), 1.0)
+    ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+    lo = max([t for t in ticks if t <= lo / 1.2] or [ticks[0]])
+    hi = min([t for t in ticks if t >= hi * 1.2] or [ticks[-1]])
+    gnuplot(run_dir, 'ratios.gp', ch['name'], {
+        'datafile': dat, 'nrows': len(rs),
+        'title': 'what each remedy buys: time with it over time without',
+        'xlabel': 'time with it / time without (log; left of 1x it saves '
+                  'time; whiskers: 95% interval)',
+        'footer': footer(model), 'xmin': lo, 'xmax': hi,
+        'xtics_cmd': tics_cmd('x', [t for t in ticks if lo <= t <= hi],
+                              ['%gx' % t for t in ticks if lo <= t <= hi])})
+    return True
+
+
 def write_all(model, run_dir):
     """Draws every planned chart; records in each plan entry whether it
     was drawn (a chart without data is left out of the report)."""
@@ -492,6 +526,8 @@ def write_all(model, run_dir):
         for ch in model['workloads'][wl]['charts']:
             if ch['kind'] in ('overhead', 'ablation'):
                 ch['drawn'] = overhead_chart(model, run_dir, ch)
+            elif ch['kind'] == 'remedies':
+                ch['drawn'] = remedies_chart(model, run_dir, ch)
             else:
                 ch['drawn'] = line_chart(model, run_dir, ch)
     from . import hosts, timelines

@@ -224,6 +224,17 @@ def groups_sum(ctx, sizes):
             [('workers', ctx.workers)], {'mode': 'procs', 'variant': 'copy'},
             s.params, s.repeat,
             _cpu_est(ctx, s, 'c', extra=s.setup_s, fixed={'mode': 'procs'})))
+        # The process pool's prefault switched off (issue 13's remedies
+        # chart): on as many workers as CPUs, its first passes against
+        # those of the procs group.
+        out.append(Group(
+            'c-no-prefault', 'sum', 'c',
+            [ctx.c('sum'), '--mode', 'procs', '--no-prefault', '--workers',
+             str(ctx.ncpu)] + args + ['--repeat', str(s.repeat), '--out',
+                                      '@OUT@'], [],
+            {'mode': 'procs', 'variant': 'shm-no-prefault',
+             'workers': ctx.ncpu}, s.params, s.repeat,
+            _cpu_est(ctx, s, 'c', fixed={'mode': 'procs'})))
         out += _mpi_group(ctx, 'sum', s, ['static', 'dynamic', 'local'], args)
     s = sizes.get(('sum', 'python'))
     if s:
@@ -253,8 +264,24 @@ def groups_io(ctx, sizes):
         if s:
             args = ['--tasks', str(s.params['tasks']), '--delay-ms',
                     str(s.params['delay_ms'])]
+            est = _sleep_est(ctx, s, lang, 'tasks')
             out += _seq_par(ctx, 'io', lang, s, args, ctx.io_workers,
-                            est=_sleep_est(ctx, s, lang, 'tasks'))
+                            est=est)
+            if lang != 'c':
+                continue
+            # The wake-ups switched the other way (issue 13's remedies
+            # chart), on the most workers: the process pool's opt-in
+            # cascade, the thread pool's default chain off.
+            w = str(max(ctx.io_workers))
+            for mode, flag in (('procs', 'cascade'),
+                               ('threads', 'no-cascade')):
+                out.append(Group(
+                    'c-%s-%s' % (mode, flag), 'io', 'c',
+                    [ctx.c('io'), '--mode', mode, '--' + flag, '--workers',
+                     w] + args + ['--repeat', str(s.repeat), '--out',
+                                  '@OUT@'], [],
+                    {'mode': mode, 'variant': flag, 'workers': int(w)},
+                    s.params, s.repeat, est))
     return out
 
 

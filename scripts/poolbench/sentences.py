@@ -9,13 +9,13 @@ some way.  Each sentence is a dict: text, kind (what it compares, for the
 tests), headline (goes to the report's summary too).
 """
 
-from . import stats
+from . import remedies, stats
 from .analyse import (KIND, LANG_NAME, MODE_NAME, fmt_ci_x, fmt_time, label,
                       workers_text)
 
 # Variants that are a lesson of their own, not a mode's main form: C
 # threads with one global lock, processes that copy the array.
-SIDE_VARIANTS = ('gil', 'copy')
+SIDE_VARIANTS = ('gil', 'copy') + remedies.VARIANTS
 
 
 def _sel(model, wl, lang=None, mode=None, variant=None, workers=None):
@@ -340,7 +340,8 @@ def overhead(model):
             text += '; our thread pool (tp): %s' % fmt_time(
                 tp[0]['per_task_s'])
         out.append(_s(text + '.', 'overhead', True))
-    return out + ablation(cs)
+    return out + ablation(cs) + [_s(t, 'overhead') for t in
+                                 remedies.sentences(remedies.build(model))]
 
 
 # Our two pools' ablation modes: the mode with everything on, whose name

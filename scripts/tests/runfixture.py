@@ -17,7 +17,8 @@ SPREAD = [-0.02, -0.01, -0.005, 0.0, 0.005, 0.01, 0.02]
 
 
 def cfg(workload, lang, mode, workers, median, variant='-', noise=1.0,
-        n=1000, chunk=0, tasks=None, rounds=None, samples=None, cpu=None):
+        n=1000, chunk=0, tasks=None, rounds=None, samples=None, cpu=None,
+        reps_per_process=None):
     """One configuration.  rounds: per-round medians instead of one median
     (for drift); samples: explicit kernel times; cpu: a function of a
     sample's (round, kernel_s) giving its (user_s, sys_s)."""
@@ -33,7 +34,7 @@ def cfg(workload, lang, mode, workers, median, variant='-', noise=1.0,
             'variant': variant, 'workers': workers, 'n': n, 'chunk': chunk,
             'tasks': tasks if tasks is not None else
             (1 if mode == 'seq' else 4 * workers), 'samples': samples,
-            'cpu': cpu}
+            'cpu': cpu, 'reps_per_process': reps_per_process}
 
 
 def make_run(path, configs, ncpu=2, dirty=False, target_s=0.5,
@@ -73,7 +74,11 @@ def make_run(path, configs, ncpu=2, dirty=False, target_s=0.5,
         json.dump(background or {w: {'busy_fraction': 0.01} for w in wls}, f)
     with open(os.path.join(path, 'samples.jsonl'), 'w') as f:
         for c in configs:
-            for rep, (rnd, s) in enumerate(c['samples']):
+            for i, (rnd, s) in enumerate(c['samples']):
+                # Repetitions of one process: every sample its own process
+                # unless reps_per_process says how many each one ran.
+                rep = i % c['reps_per_process'] if c.get(
+                    'reps_per_process') else i
                 user, sys_ = c['cpu'](rnd, s) if c.get('cpu') else (None,
                                                                     None)
                 f.write(json.dumps({
