@@ -9,6 +9,8 @@ some way.  Each sentence is a dict: text, kind (what it compares, for the
 tests), headline (goes to the report's summary too).
 """
 
+import math
+
 from . import remedies, stats
 from .analyse import (KIND, LANG_NAME, MODE_NAME, fmt_ci_x, fmt_time, label,
                       workers_text)
@@ -406,7 +408,43 @@ def for_workload(model, wl):
     out += gil(model, wl, ncpu)
     out += copy_vs_shared(model, wl, ncpu)
     out += mpi(model, wl, ncpu)
+    if wl == 'io':
+        out += wake_up(model)
     return out
+
+
+def wake_up(model):
+    """io on its most workers: how much longer than the ideal the pools
+    took, the ideal being ceil(T / W) sleeps, each as long as the
+    sequential run's sleeps were (the timer's oversleep included).  What
+    is left is the pool's: waking W sleeping workers and handing them
+    their tasks (issue 13's figure)."""
+    seq = _sel(model, 'io', 'c', 'seq')
+    if not seq or not seq[0]['n']:
+        return []
+    per_sleep = seq[0]['stat']['median'] / seq[0]['n']
+    parts = []
+    for mode in ('threads', 'procs'):
+        cs = [c for c in _sel(model, 'io', 'c', mode, '-') if c['n']]
+        if not cs:
+            continue
+        c = max(cs, key=lambda c: c['workers'])
+        ideal = math.ceil(c['n'] / c['workers']) * per_sleep
+        extra = [s - ideal for s in c['samples']]
+        parts.append('%s %s (median; %s to %s)' % (
+            MODE_NAME.get(mode, mode), fmt_time(stats.median(extra)),
+            fmt_time(min(extra)), fmt_time(max(extra))))
+        w, n = c['workers'], c['n']
+    if not parts:
+        return []
+    k = math.ceil(n / w)
+    return [_s('C, %d tasks on %d workers, time beyond the ideal: %s. The '
+               'ideal, %s, is %d sleep%s as long as the sequential run\'s '
+               '(%s, the timer\'s oversleep included); what is left is the '
+               'pool waking its sleeping workers and handing them their '
+               'tasks.' % (n, w, '; '.join(parts), fmt_time(k * per_sleep),
+                           k, '' if k == 1 else 's', fmt_time(per_sleep)),
+               'io')]
 
 
 def summary(model):
