@@ -39,7 +39,8 @@ MOCKBENCH_SLEEP=S makes every kernel of a parallel mode take S seconds, to
 test interruption (the sequential runs that calibration times stay short).
 --trace FILE writes a made-up trace (docs/trace-format.md): the run's
 modelled kernel cut into at most 64 tasks dealt round-robin to the
-workers, one at a time under --gil.  MOCKBENCH_TRACE_FAIL=1 makes a
+workers, one at a time under --gil (the others waiting for the lock);
+--trace-label T names it.  MOCKBENCH_TRACE_FAIL=1 makes a
 traced run exit 1 without a trace, to test that the suite leaves that
 timeline out and goes on.
 MOCKBENCH_NO_HEADER=1 writes --out files without the header row (the
@@ -70,7 +71,7 @@ OPTS = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
         'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',
         'delay-ms': '1', 'variant': 'bulk', 'images': '4',
         'max-side': '256', 'pages': '16', 'min-chunk': '1',
-        'max-chunk': '0', 'factor': '4', 'trace': None}
+        'max-chunk': '0', 'factor': '4', 'trace': None, 'trace-label': ''}
 NUMERIC = ('workers', 'chunk', 'repeat', 'n', 'tasks', 'delay-ms', 'images',
            'max-side', 'pages', 'min-chunk', 'max-chunk', 'factor')
 
@@ -154,7 +155,7 @@ def mpi_hosts():
     return 0
 
 
-def write_trace(path, name, mode, workers, kernel_s, gil):
+def write_trace(path, name, mode, workers, kernel_s, gil, label=''):
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
     from poolbench import trace
     ntasks = min(64, 4 * workers)
@@ -162,14 +163,18 @@ def write_trace(path, name, mode, workers, kernel_s, gil):
     tasks, free = [], [0.0] * (workers + 1)
     for i in range(ntasks):
         tid = 1 + i % workers
+        # Under --gil a worker begins its next task at once and waits in
+        # it for the one lock (began), as primes --gil does.
         start = max(free[tid], max(free) if gil else 0.0)
-        free[tid] = start + each
         tasks.append({'id': i, 'tid': tid, 'queued': 0.0, 'start': start,
-                      'end': start + each})
+                      'end': start + each,
+                      'began': free[tid] if gil else None})
+        free[tid] = start + each
     doc = trace.make_doc({'benchmark': name, 'mode': mode,
                           'pool': 'processes' if mode == 'procs' else 'threads',
                           'workers': workers,
-                          'dropped': 0, 'label': mode, 'commit': 'mock'},
+                          'dropped': 0, 'label': label or mode,
+                          'commit': 'mock'},
                          tasks)
     with open(path, 'w') as f:
         json.dump(doc, f)
@@ -294,7 +299,7 @@ def main():
             sys.stderr.write('%s: cannot write the trace\n' % name)
             return 1
         write_trace(o['trace'], name, o['mode'], w, float(rows[-1][10]),
-                    'gil' in flags)
+                    'gil' in flags, o['trace-label'])
     if o['format'] == 'csv':
         print(','.join(COLUMNS))
     for r in rows:

@@ -1,8 +1,8 @@
 # Timeline (Gantt) chart of one per-task trace, or two one above the
 # other.  poolbench/timeline.py loads it after setting, on gnuplot's
 # standard input:
-#   datafile      6 index blocks per panel, in this order (block
-#                 6*(p-1)+k for panel p):
+#   datafile      7 index blocks per panel, in this order (block
+#                 7*(p-1)+k for panel p):
 #                 0 boxes    "x0 x1 row rgb"  a task or chunk, ms; rgb its
 #                            colour as a number (neighbours differ)
 #                 1 failed   "x0 x1 row"      a failed task
@@ -10,17 +10,20 @@
 #                 3 labels   "x row text"     a box's id, where it fits
 #                 4 queue    "x queued"       queue length, a step line
 #                 5 instants "x row name"     e.g. "worker replaced"
+#                 6 waits    "x0 x1 row"      a task blocked inside itself
+#                            (a lock) before it ran: hatched grey
 #                 (an empty block holds one line of NaN)
 #   npanels, width, height, png, svg, title, footer, note
 #   palette0, failedcolor, mergedcolor       legend swatches
 #   keytask       the legend's name for a box: task, chunk, task or chunk
-#   anyfailed, anymerged, anyqueue, anyinstants   1: give it a legend entry
+#   anyfailed, anymerged, anyqueue, anyinstants, anywaits   1: give it a
+#                 legend entry
 #   per panel p (variables named with p at the end, read with value()):
 #     ptitle  the trace's label ("" for a single trace: the title says it)
 #     xmax    time range, 0..xmax ms;  rows  tracks (caller + workers)
 #     xtics, ytics, qtics   "set xtics (...)" commands, ticks written out
 #     xbare   xtics without labels (the Gantt panel above a queue panel)
-#     ylabel, qmax, nfailed, nmerged, nlabels, nqueue, ninstants
+#     ylabel, qmax, nfailed, nmerged, nlabels, nqueue, ninstants, nwaits
 #     gbot, gtop   the Gantt panel's bottom and top, screen fractions
 #     qbot, qtop   the queue panel's (qtop 0: no queue panel)
 # Rows run top to bottom: the caller (row 0) first, then worker 1..N;
@@ -28,7 +31,7 @@
 # 64 rows.  A multiplot cannot be replotted into a second terminal, so the
 # whole figure is drawn twice, PNG then SVG, by the outer loop.
 half = 0.4
-blk(p, k) = 6 * (p - 1) + k
+blk(p, k) = 7 * (p - 1) + k
 do for [out = 1:2] {
     if (out == 1) {
         set terminal pngcairo size width, height font "DejaVu Sans,15" \
@@ -87,6 +90,12 @@ do for [out = 1:2] {
                 "fs solid 1.0 noborder lc rgb mergedcolor notitle", \
                 blk(p, 2))
         }
+        if (value(sprintf("nwaits%d", p)) > 0) {
+            cmd = cmd . sprintf(", datafile index %d using " . \
+                "(($1+$2)/2):3:1:2:($3-half):($3+half) with boxxyerror " . \
+                "fs pattern 5 border lc rgb '#909090' lw 1 " . \
+                "lc rgb '#909090' notitle", blk(p, 6))
+        }
         if (value(sprintf("nfailed%d", p)) > 0) {
             cmd = cmd . sprintf(", datafile index %d using " . \
                 "(($1+$2)/2):3:1:2:($3-half):($3+half) with boxxyerror " . \
@@ -114,6 +123,11 @@ do for [out = 1:2] {
                 cmd = cmd . ", keyentry with boxes fs pattern 4 border " . \
                     "lc rgb failedcolor lc rgb failedcolor " . \
                     "title 'failed (status not 0)'"
+            }
+            if (anywaits) {
+                cmd = cmd . ", keyentry with boxes fs pattern 5 border " . \
+                    "lc rgb '#909090' lc rgb '#909090' " . \
+                    "title 'waiting for a lock'"
             }
             if (anyinstants) {
                 cmd = cmd . ", keyentry with points pt 9 ps 1.6 " . \

@@ -73,7 +73,8 @@ MAX_BOX_LABELS = 300
 # 64 rows could hold 35 000).
 MAX_BOXES = 20000
 # Blocks of the data file, per panel, in this order.
-BLOCKS = ('boxes', 'failed', 'merged', 'labels', 'queue', 'instants')
+BLOCKS = ('boxes', 'failed', 'merged', 'labels', 'queue', 'instants',
+          'waits')
 
 
 def _ms(us, t0):
@@ -121,6 +122,10 @@ def panel_data(tr, t0, px_us):
             group = None
 
         for t in by_row.get(row, []):
+            if t['start'] - t['began'] >= px_us:
+                # Blocked inside the task (a lock): a box of its own.
+                out['waits'].append((_ms(t['began'], t0),
+                                     _ms(t['start'], t0), row))
             if t['failed']:
                 flush()
                 x0, x1 = _ms(t['start'], t0), _ms(t['end'], t0)
@@ -315,7 +320,8 @@ def draw(trs, png, svg, datafile, title=None, footer=None, same_x=True):
          'anyfailed': int(any(p['failed'] for p in panels)),
          'anymerged': int(any(p['merged'] for p in panels)),
          'anyqueue': int(any(p['queue'] for p in panels)),
-         'anyinstants': int(any(p['instants'] for p in panels))}
+         'anyinstants': int(any(p['instants'] for p in panels)),
+         'anywaits': int(any(p['waits'] for p in panels))}
     for i, (tr, pd, rng, (gb, gt, qb, qt)) in enumerate(
             zip(trs, panels, ranges, lay), 1):
         xmax = rng / 1000.0 if rng > 0 else 1.0
@@ -342,6 +348,7 @@ def draw(trs, png, svg, datafile, title=None, footer=None, same_x=True):
             'qmax%d' % i: qmax * 1.1,
             'nfailed%d' % i: len(pd['failed']),
             'nmerged%d' % i: len(pd['merged']),
+            'nwaits%d' % i: len(pd['waits']),
             'nlabels%d' % i: len(pd['labels']),
             'nqueue%d' % i: len(pd['queue']),
             'ninstants%d' % i: len(pd['instants']),

@@ -168,7 +168,8 @@ def run(sp, folder, runner_, progress):
         for k, r in enumerate(s['runs'], 1):
             rel = os.path.join('traces', '%s-%d.json' % (s['name'], k))
             path = folder.path(rel)
-            argv = [path if a == '@TRACE@' else a for a in r['argv']]
+            argv = [path if a == '@TRACE@' else a for a in r['argv']] + \
+                ['--trace-label', r['label']]
             tail = []
             rc = runner_.run(argv, tail=tail)
             if rc != 0:

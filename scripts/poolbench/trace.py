@@ -231,6 +231,18 @@ def validate(doc, tasks=None, workers=None):
             elif q > ev['ts'] + OVERLAP_SLACK_US:
                 problem('%s: queued at %g us, after its start at %g us'
                         % (w, q, ev['ts']))
+            b = args.get('began_us')
+            if b is not None:
+                if not _is_num(b) or b > ev['ts'] + OVERLAP_SLACK_US:
+                    problem('%s: args.began_us %r is not a time at or '
+                            'before its start, %g us' % (w, b, ev['ts']))
+                elif _is_num(q) and b < q - OVERLAP_SLACK_US:
+                    problem('%s: began at %g us, before it was queued at '
+                            '%g us' % (w, b, q))
+                elif slices.get(tid):
+                    # The worker was taken from when it began the task.
+                    s0, e0, i0 = slices[tid].pop()
+                    slices[tid].append((min(b, s0), e0, i0))
             st = args.get('status')
             failed = args.get('failed')
             if not (_is_int(st) and st >= 0):
@@ -282,7 +294,9 @@ def parse(doc):
     """The parts of a valid trace the summary and the charts use:
     {meta, workers, names: {tid: name}, tasks: [dict], queue: [(ts, n)],
     instants: [dict]}; each task {id, tid, start, end, queued, name, cat,
-    failed, status, first, count, note} with times in microseconds, sorted
+    failed, status, began, first, count, note} with times in microseconds
+    (began: when the worker began it, before start when it first waited
+    for a lock inside itself; else start), sorted
     by track then start."""
     meta = doc['otherData']
     names, tasks, queue, instants = {}, [], [], []
@@ -298,6 +312,7 @@ def parse(doc):
                           'name': ev.get('name', ''), 'cat': ev['cat'],
                           'failed': args['failed'],
                           'status': args['status'],
+                          'began': float(args.get('began_us', ev['ts'])),
                           'first': args.get('first'),
                           'count': args.get('count'),
                           'note': args.get('note')})
@@ -370,7 +385,8 @@ def make_doc(meta, tasks, queue=(), instants=()):
     """A trace document in this format from plain lists (the tests'
     synthetic traces; a Python benchmark's writer).  META: the otherData
     keys; TASKS: dicts {id, tid, start, end, queued} in microseconds, and
-    optionally cat ("task"), status (0), name, first, count, os_id, note;
+    optionally cat ("task"), status (0), name, first, count, os_id, note,
+    began;
     QUEUE: (ts, queued) pairs; INSTANTS: dicts {name, tid, ts, args}."""
     meta = dict(meta, tool=TOOL)
     evs = [{'ph': 'M', 'name': 'process_name', 'pid': 1, 'tid': 0,
@@ -390,6 +406,8 @@ def make_doc(meta, tasks, queue=(), instants=()):
             args['first'], args['count'] = t['first'], t['count']
         if t.get('note'):
             args['note'] = t['note']
+        if t.get('began') is not None:
+            args['began_us'] = t['began']
         name = t.get('name') or (
             'chunk %d (items %d-%d)' % (t['id'], t['first'],
                                         t['first'] + t['count'] - 1)

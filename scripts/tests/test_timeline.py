@@ -179,6 +179,16 @@ class Checker(unittest.TestCase):
     def test_workers_must_match_the_run(self):
         self.broken(lambda d: None, 'the run had 4 workers', workers=4)
 
+    def test_a_wait_for_a_lock_is_valid_and_checked(self):
+        self.assertEqual(trace.validate(gil()), [])
+        d = gil()
+        ev = task_events(d)[1]
+        ev['args']['began_us'] = ev['ts'] + 500
+        self.assertTrue(any('began_us' in p for p in trace.validate(d)))
+        d = gil()
+        task_events(d)[1]['args']['began_us'] = -5.0
+        self.assertTrue(trace.validate(d))
+
     def test_the_documents_example_is_valid(self):
         path = os.path.join(os.path.dirname(SCRIPTS), 'docs',
                             'trace-format.md')
@@ -224,6 +234,22 @@ class Summary(unittest.TestCase):
     def test_killed_task_counts_as_failed(self):
         s = trace.summary(trace.parse(killed()))
         self.assertEqual((s['tasks'], s['failed']), (9, 1))
+
+
+def gil(n=4, each=1000.0):
+    """primes --gil on 2 workers: the tasks take turns on one lock; each
+    worker begins its next task at once and waits inside it for the
+    lock (began_us), so one computes while the other waits."""
+    tasks, free = [], {1: 0.0, 2: 0.0}
+    lock = 0.0
+    for k in range(n):
+        tid = 1 + k % 2
+        began = free[tid]
+        start = max(began, lock)
+        lock = free[tid] = start + each
+        tasks.append({'id': k, 'tid': tid, 'queued': 0.0, 'began': began,
+                      'start': start, 'end': start + each})
+    return trace.make_doc(meta(2, label='--gil threads'), tasks)
 
 
 def read_blocks(path):
@@ -277,6 +303,18 @@ class Chart(unittest.TestCase):
         # Neighbours on a row differ in colour.
         row1 = [x[3] for x in boxes if x[2] == '1']
         self.assertTrue(all(a != b for a, b in zip(row1, row1[1:])))
+
+    def test_a_wait_for_a_lock_is_drawn_hatched_before_its_task(self):
+        r, b, svg = self.draw('gil', gil())
+        self.assertEqual(len(b[(1, 'boxes')]), 4)
+        waits = [ln.split() for ln in b[(1, 'waits')]]
+        # Task 1 (worker 2) waits for task 0, task 3 for task 2; task 2
+        # (worker 1) waits for task 1.
+        self.assertEqual(len(waits), 3)
+        self.assertIn('waiting for a lock', svg)
+        s = trace.summary(trace.parse(gil()))
+        busy = sum(t['busy_us'] for t in s['tracks'].values())
+        self.assertAlmostEqual(busy / s['makespan_us'], 1.0)
 
     def test_64_workers_keep_readable_row_labels(self):
         r, b, svg = self.draw('sleepers', sleepers())
