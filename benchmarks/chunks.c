@@ -59,9 +59,11 @@
 #include "workloads.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The item function of the thread pool's map: in = the number, out = one
  * byte, 1 if it is prime. */
@@ -79,6 +81,7 @@ static int prime_fn(void *ctx, size_t i, const void *in, void *out)
 /* The program's options and data, for bench_run(). */
 struct chunks {
     long long n, min_chunk, max_chunk, factor;
+    bool kill;                  /* --kill-worker (procs) */
     long long first, last;      /* the sweep, from check() */
     uint64_t *numbers;          /* 0..n-1, zeros after (procs' padding) */
     unsigned char *flags;       /* threads: one answer per number */
@@ -105,6 +108,13 @@ static int map_task(void *arg, void **result)
                   NULL);
 }
 
+/*
+ * --kill-worker marks one number with the top bit, which no number below
+ * --n's limit has: the worker that meets it dies of SIGKILL, as one that
+ * the kernel's out-of-memory killer chose would, in the middle of a map.
+ */
+#define KILL_MARK ((uint64_t)1 << 63)
+
 /* The process pool's item: a batch of numbers in, one flag byte per number
  * back, in one result. */
 static int prime_batch(const struct pp_task *task, struct pp_out *out)
@@ -125,6 +135,8 @@ static int prime_batch(const struct pp_task *task, struct pp_out *out)
 
             memcpy(&n, (const char *)task->arg + (done + i) * sizeof(n),
                    sizeof(n));
+            if (n & KILL_MARK)
+                kill(getpid(), SIGKILL);
             flags[i] = wl_is_prime(n);
         }
         if ((err = pp_out_write(out, flags, k)) != 0)
@@ -165,23 +177,48 @@ static int map_threads(void *ctx, const struct bench_pools *pools,
 }
 
 /* numbers has room for n rounded up to a multiple of chunk, zeros beyond
- * n (see setup). */
+ * n (see setup).  With --kill-worker, the middle batch carries KILL_MARK
+ * on its first number, and the worker that reads it kills itself: that
+ * batch ends crashed, its numbers are neither counted nor expected, and
+ * the pool starts a replacement. */
 static int map_procs(void *ctx, const struct bench_pools *pools,
                      struct bench_record *r)
 {
     struct chunks *c = ctx;
     struct pp_results *res = NULL;
     size_t chunk = (size_t)r->chunk, batches = (size_t)r->tasks;
+    size_t doomed = batches / 2 * chunk;
     int64_t count = 0;
-    int err = pp_map(pools->pp, prime_batch, c->numbers,
-                     chunk * sizeof(c->numbers[0]), batches,
-                     &(struct pp_map_options){ .chunk_size = 1 }, &res);
+    int err;
+
+    if (c->kill) {
+        r->variant = "kill-worker";
+        c->numbers[doomed] |= KILL_MARK;
+    }
+    err = pp_map(pools->pp, prime_batch, c->numbers,
+                 chunk * sizeof(c->numbers[0]), batches,
+                 &(struct pp_map_options){ .chunk_size = 1 }, &res);
+    if (c->kill) {
+        c->numbers[doomed] &= ~KILL_MARK;
+        if (res != NULL)
+            err = 0;
+    }
 
     for (size_t i = 0; err == 0 && i < batches; i++) {
         const unsigned char *flags;
         const void *data;
+        struct pp_outcome o;
         size_t len;
 
+        if (c->kill && pp_results_outcome(res, i, &o) == 0 &&
+            o.end == PP_END_SIGNALED) {
+            uint64_t from = (uint64_t)(i * chunk);
+            uint64_t to = from + chunk < (uint64_t)c->n ? from + chunk
+                                                         : (uint64_t)c->n;
+
+            r->expected -= (int64_t)wl_count_primes(from, to);
+            continue;
+        }
         err = pp_results_get(res, i, &data, &len);
         if (err == 0 && len != chunk)
             err = EPROTO;
@@ -215,6 +252,8 @@ static int check(void *ctx, struct bench *b)
         c->first = c->last = c->n;
     if (strcmp(b->mode, "seq") == 0)
         c->first = c->last = c->n;
+    if (c->kill && strcmp(b->mode, "procs") != 0)
+        return bench_usage_error(b, "--kill-worker needs --mode procs");
     if (c->first > c->last)
         return bench_usage_error(b, "--min-chunk %lld is above "
                                  "--max-chunk %lld", c->first, c->last);
@@ -289,6 +328,9 @@ int main(int argc, char **argv)
         { .name = "factor", .type = BENCH_OPT_INT, .num = &c.factor,
           .min = 2, .max = 1000, .metavar = "F",
           .help = "each chunk size is F times the one before" },
+        { .name = "kill-worker", .type = BENCH_OPT_FLAG, .flag = &c.kill,
+          .help = "procs: the worker of the middle batch kills itself "
+                  "(SIGKILL); that batch is not counted" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "procs", "seq", NULL };

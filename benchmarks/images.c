@@ -558,6 +558,8 @@ int main(int argc, char **argv)
 done:
     if (tpool != NULL)
         bench_trace_tp(&b, tpool);
+    if (ppool != NULL)
+        bench_trace_pp(&b, ppool);
     tp_pool_destroy(tpool);
     pp_pool_destroy(ppool);
     if (made && keep)

@@ -188,7 +188,6 @@ int main(int argc, char **argv)
     if ((cascade || no_cascade) && strcmp(b.mode, "seq") == 0)
         return bench_usage_error(&b, "--%s needs a pool (threads or procs)",
                                  cascade ? "cascade" : "no-cascade");
-    ptune.cascade = cascade;
     seq = strcmp(b.mode, "seq") == 0;
     procs = strcmp(b.mode, "procs") == 0;
     rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
@@ -220,6 +219,10 @@ int main(int argc, char **argv)
         delays = calloc((size_t)tasks, sizeof(*delays));
         bench_pp_options(&b, &popt);
         popt.prefetch = 1;
+        /* The harness's tuning (if any), with the cascade as asked. */
+        if (popt.tuning != NULL)
+            ptune = *popt.tuning;
+        ptune.cascade = cascade;
         popt.tuning = &ptune;
         if (delays == NULL) {
             err = ENOMEM;
@@ -273,6 +276,8 @@ int main(int argc, char **argv)
 done:
     if (tpool != NULL)
         bench_trace_tp(&b, tpool);
+    if (ppool != NULL)
+        bench_trace_pp(&b, ppool);
     tp_pool_destroy(tpool);
     pp_pool_destroy(ppool);
     free(futures);

@@ -603,9 +603,10 @@ static int empty_pp(const struct pp_task *task, struct pp_out *out)
 static int pp_start(struct run *r)
 {
     struct pp_options opt;
-    struct pp_tuning tuning = PP_TUNING_INIT;
+    struct pp_tuning tuning;
 
     bench_pp_options(r->b, &opt);
+    bench_pp_tuning(r->b, &tuning);     /* --trace: recording on */
     tuning.no_poll = r->pp_off == PP_NO_POLL;
     tuning.no_direct = r->pp_off == PP_NO_DIRECT;
     tuning.no_ring = r->pp_off == PP_NO_RING;
@@ -1136,11 +1137,16 @@ int main(int argc, char **argv)
         }
     }
 done:
-    /* --trace: the thread pool's recording (the first pool made: tp's in
-     * --mode all and ablation). */
+    /* --trace: the recording of the first pool made (tp's, or pp's, in
+     * --mode all and ablation: one trace a run). */
     for (i = 0; i < TRICKS; i++)
         if (pools.tp[i] != NULL) {
             bench_trace_tp(&b, pools.tp[i]);
+            break;
+        }
+    for (i = 0; i < REMEDIES; i++)
+        if (pools.pp[i] != NULL) {
+            bench_trace_pp(&b, pools.pp[i]);
             break;
         }
     for (i = 0; i < TRICKS; i++)

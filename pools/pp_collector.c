@@ -246,6 +246,8 @@ static int frame_out(struct pp_pool *pool, struct slot *s, struct call *c,
     h.kind = c->kind;
     h.count = (uint32_t)count;
     h.payload = (uint32_t)payload;
+    h.map = c->map;
+    h.queued_ns = c->queued_ns;
     at = s->out_len;
     memcpy(s->out + at, &h, sizeof(h));
     at += sizeof(h);

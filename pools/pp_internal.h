@@ -17,6 +17,7 @@
 #define POOLS_PP_INTERNAL_H
 
 #include "procpool.h"
+#include "trace.h"
 #include "util.h"
 
 #include <poll.h>
@@ -50,7 +51,8 @@ struct pp_task_hdr {
     uint32_t kind;      /* enum pp_kind */
     uint32_t count;     /* items in this frame, >= 1 */
     uint32_t payload;   /* bytes after the header */
-    uint32_t pad;
+    uint32_t map;       /* recording: 0 an apply, else 1 + its map call */
+    int64_t queued_ns;  /* recording: when its call was queued */
 };
 
 /* Largest payload of one task frame: one starmap item at most. */
@@ -96,6 +98,10 @@ struct pp_status {
     _Atomic uint32_t bell;
     _Atomic uint32_t sleep; /* PP_AWAKE, PP_ASLEEP or PP_OWED */
     _Atomic uint32_t ready; /* 1 once the worker has prefaulted */
+    /* Recording: the event id and start of the frame it runs now
+     * (pp_trace.c records the frame of a worker that died in it). */
+    _Atomic uint64_t frame_id;
+    _Atomic uint64_t frame_ns;
 };
 
 /*
@@ -135,6 +141,9 @@ struct pp_worker_cfg {
     bool no_poll;
     bool no_prefault;
     sigset_t mask;               /* the signal mask tasks run with */
+    /* Recording (pp_tuning.record_events), in shared memory, or NULL:
+     * worker slot k writes track k + 1 (trace.h). */
+    struct pb_trace *trace;
 };
 
 /*
@@ -244,6 +253,10 @@ struct call {
     size_t remaining;           /* items not ended yet (pool->lock) */
     struct pp_handle *h;        /* an apply's handle, or NULL */
     struct pp_results *res;     /* a map's results, or NULL */
+    /* Recording only: when it was queued, and 0 for an apply, else 1 +
+     * the pool's number of this map call (pp_task_hdr carries both). */
+    int64_t queued_ns;
+    uint32_t map;
 };
 
 /* Items [first, first + count) of a call, waiting in the queue. */
@@ -344,6 +357,7 @@ struct pp_pool {
     int64_t created_ns; /* regions made after this are not in workers */
     struct pp_worker_cfg wcfg;
     size_t status_size;
+    size_t trace_size;  /* bytes of wcfg.trace, when recording */
     int wake_rd, wake_wr; /* submitters write a byte, the collector polls */
     pthread_t collector;
 
@@ -419,6 +433,14 @@ void pp_publish(struct pp_pool *pool, struct pp_handle *list);
 void pp_slot_take(struct pp_pool *pool, struct slot *s,
                   struct pp_handle **done);
 bool pp_slot_read(struct slot *s, bool all);
+
+/* pp_trace.c: the recording's set-up, its clean-up, and the event of a
+ * frame whose worker died in it (caller holds pool->lock). */
+int pp_trace_create(struct pp_pool *pool, size_t events);
+void pp_trace_destroy(struct pp_pool *pool);
+void pp_trace_call(struct pp_pool *pool, struct call *c, bool map);
+void pp_trace_died(struct pp_pool *pool, struct slot *s,
+                   const struct piece *p, const struct pp_outcome *o);
 
 /* pp_slots.c: the same. */
 int pp_slots_start(struct pp_pool *pool);

@@ -146,6 +146,7 @@ static void worker_died(struct pp_pool *pool, struct slot *s, int status)
             o.end = PP_END_EXITED;
             o.exit_status = WEXITSTATUS(status);
         }
+        pp_trace_died(pool, s, p, &o);
         pp_item_end(pool, p->call, p->first + p->done, o, NULL, 0, &done);
         if (++p->done == p->count) {
             s->head = (s->head + 1) % pool->prefetch;

@@ -31,6 +31,10 @@
  * without a result is the one that killed it, and the items after it never
  * started: the parent gives them to another worker.
  *
+ * Recording (pp_trace.c), when the pool records: a frame's start and its
+ * last item's end are read from the clock, and the frame's event goes into
+ * this worker's buffer in shared memory before its last answer is emitted.
+ *
  * A worker leaves with _exit, never exit: exit would run the atexit
  * handlers and flush the stdio buffers it inherited from the parent, so
  * text the parent had buffered but not yet written would come out twice.
@@ -143,6 +147,10 @@ struct worker {
     bool quick;          /* the last wait ended while polling */
     bool lone;           /* the last read brought one item */
     unsigned slot;
+    /* Recording (pp_trace.c): this worker's track, NULL when off, and
+     * the event of the frame it runs. */
+    struct pb_track *rec;
+    struct pb_event ev;
 };
 
 static _Noreturn void leave(struct worker *w, int status)
@@ -228,6 +236,15 @@ static void run_item(struct worker *w, const struct pp_task_hdr *h,
     }
     r.len = (uint32_t)(w->out.len - sizeof(r));
     memcpy(w->out.buf, &r, sizeof(r));
+    /* The frame's event goes in before its last answer can leave. */
+    if (w->rec != NULL) {
+        if (w->ev.status == 0)
+            w->ev.status = r.code;
+        if (i + 1 == h->count) {
+            w->ev.end_ns = pb_now_ns();
+            pb_track_event(w->rec, &w->ev);
+        }
+    }
     emit(w);
     w->done++;
     if (w->ahead > 0)
@@ -267,6 +284,29 @@ static bool frame_ok(const struct pp_task_hdr *h)
     }
 }
 
+/* Recording: a frame starts; its event is written by its last item. */
+static void record_start(struct worker *w, const struct pp_task_hdr *h)
+{
+    int32_t pid = w->ev.os_id;
+
+    memset(&w->ev, 0, sizeof(w->ev));
+    /* Ids in the order frames start, from one counter that every worker
+     * shares: dense even when a dead worker's frames are sent again. */
+    w->ev.id = atomic_fetch_add(&w->cfg->trace->next_id, 1);
+    w->ev.queued_ns = (uint64_t)h->queued_ns;
+    w->ev.start_ns = pb_now_ns();
+    w->ev.first = h->first;
+    w->ev.count = h->count;
+    w->ev.map = h->map;
+    w->ev.track = w->slot + 1;
+    w->ev.os_id = pid;
+    w->ev.chunk = h->map != 0;
+    atomic_store_explicit(&w->st->frame_id, w->ev.id,
+                          memory_order_relaxed);
+    atomic_store_explicit(&w->st->frame_ns, w->ev.start_ns,
+                          memory_order_relaxed);
+}
+
 /* Runs every item of one complete frame. */
 static void run_frame(struct worker *w, const struct pp_task_hdr *h,
                       const unsigned char *p)
@@ -278,6 +318,8 @@ static void run_frame(struct worker *w, const struct pp_task_hdr *h,
     uint32_t i, len;
 
     memcpy(&fn, &h->fn, sizeof(fn));
+    if (w->rec != NULL)
+        record_start(w, h);
     for (i = 0; i < h->count; i++) {
         memset(&t, 0, sizeof(t));
         switch (h->kind) {
@@ -510,6 +552,10 @@ _Noreturn void pp_worker_run(const struct pp_worker_cfg *cfg, int fd,
     w.slot = slot;
     if (!cfg->no_ring)
         w.ring = cfg->rings + (size_t)slot * PP_RING_SIZE;
+    if (cfg->trace != NULL) {
+        w.rec = pb_trace_track(cfg->trace, slot + 1);
+        w.ev.os_id = (int32_t)getpid();
+    }
     if (!cfg->no_prefault)
         prefault();
     atomic_store(&w.st->ready, 1);

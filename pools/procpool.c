@@ -96,6 +96,7 @@ static void pool_free(struct pp_pool *pool)
         pp_shared_free(pool->wcfg.status, pool->status_size);
     if (pool->wcfg.rings != NULL)
         pp_shared_free(pool->wcfg.rings, pool->rings_size);
+    pp_trace_destroy(pool);
     if (pool->wake_rd >= 0)
         close(pool->wake_rd);
     if (pool->wake_wr >= 0)
@@ -153,6 +154,10 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     pool->rings_size = pool->nworkers * PP_RING_SIZE;
     if ((rc = pp_shared_alloc(pool->rings_size,
                               (void **)&pool->wcfg.rings)) != 0)
+        goto fail;
+    /* Before the fork server starts, so that every worker inherits it. */
+    if (o.tuning != NULL && o.tuning->record_events > 0 &&
+        (rc = pp_trace_create(pool, o.tuning->record_events)) != 0)
         goto fail;
     pool->wcfg.nslots = pool->nworkers;
     pool->wcfg.max_tasks = pool->max_tasks;
@@ -368,6 +373,7 @@ int pp_apply_async(struct pp_pool *pool, pp_task_fn *fn, const void *arg,
     h->call.h = h;
     h->job.call = &h->call;
     h->job.count = 1;
+    pp_trace_call(pool, &h->call, false);
     h->cb = cb;
     h->cb_arg = cb_arg;
     h->spin_ns = pool->spin_ns;
@@ -479,6 +485,7 @@ static int run_map(struct pp_pool *pool, struct call *c, size_t count,
         return ENOMEM;
     c->res = r;
     c->remaining = count;
+    pp_trace_call(pool, c, true);
     chunk = chunk_for(pool, count, opt != NULL ? opt->chunk_size : 0);
     njobs = cut_jobs(c, count, chunk, NULL);
     if (njobs > 0) {

@@ -498,11 +498,20 @@ struct pp_tuning {
      * many cores.
      */
     bool cascade;
+    /*
+     * Recording (see pp_pool_trace below): how many events each worker
+     * slot may keep, in memory shared with the workers and set aside when
+     * the pool is created (about 100 bytes an event per slot).  A full
+     * buffer drops what comes after and counts it.  0: no recording (the
+     * default); then the only cost is one test per frame in each worker.
+     */
+    size_t record_events;
 };
 
 #define PP_TUNING_INIT                                                   \
     { .spin_ns = 0, .no_poll = false, .no_direct = false,               \
-      .no_ring = false, .no_prefault = false, .cascade = false }
+      .no_ring = false, .no_prefault = false, .cascade = false,         \
+      .record_events = 0 }
 
 /* Counters for teaching and for the benchmarks, from pp_pool_stats. */
 struct pp_stats {
@@ -534,6 +543,56 @@ int pp_pool_stats(struct pp_pool *pool, struct pp_stats *out);
  */
 int pp_pool_pids(struct pp_pool *pool, pid_t *pids, size_t n,
                  size_t *count);
+
+/*
+ * Recording: what the pool did, frame by frame, for timelines
+ * (docs/trace-format.md; the benchmarks' --trace).  Switched on by
+ * pp_tuning.record_events when the pool is created.  Each worker writes
+ * one event per frame it runs (a chunk of a map, or an apply) into a
+ * buffer of its own in shared memory: no lock, no message, no system
+ * call; the parent reads the buffers where they are.  When a worker dies
+ * in a frame, the collector records that frame itself, failed, with the
+ * pool's error and the signal; the replacement writes on after it, on the
+ * same track.  Times are CLOCK_MONOTONIC nanoseconds, one clock for every
+ * process.
+ */
+struct pp_event {
+    uint64_t id;        /* frames in the order they started, from 0 */
+    uint64_t queued_ns; /* when its call (map or apply) was queued */
+    uint64_t start_ns;  /* its first item started */
+    uint64_t end_ns;    /* its last item ended, or its worker was found
+                           dead */
+    uint64_t first;     /* its first item's index in its call */
+    uint64_t count;     /* its items */
+    unsigned map;       /* 0 an apply; else 1 + the pool's map call */
+    unsigned track;     /* worker slot k + 1 (1..workers) */
+    int pid;            /* the worker process that ran it */
+    int status;         /* 0, or the first failing item's code, or the
+                           pool's error for a frame whose worker died */
+    int signal;         /* the signal that killed its worker, or 0 */
+    bool chunk;         /* part of a map, else an apply */
+};
+
+/* A copy of a pool's recording, from pp_pool_trace. */
+struct pp_trace {
+    uint64_t origin_ns;         /* when the pool was created */
+    unsigned workers;           /* tracks 1..workers */
+    size_t nevents;
+    struct pp_event *events;    /* sorted by id; NULL if none */
+    uint64_t dropped;           /* events lost to full buffers */
+};
+
+/*
+ * Copies what the pool has recorded so far into a new struct pp_trace,
+ * which the caller owns and frees with pp_trace_free.  A frame's event is
+ * in place before its last answer can reach the parent, so after a map
+ * returns or a handle is done the copy has it.  Returns 0, EINVAL (a NULL
+ * argument), ENOTSUP (record_events was 0) or ENOMEM.
+ */
+int pp_pool_trace(struct pp_pool *pool, struct pp_trace **out);
+
+/* Frees a copy from pp_pool_trace.  NULL does nothing. */
+void pp_trace_free(struct pp_trace *trace);
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned pp_cpu_count(void);

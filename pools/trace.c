@@ -122,6 +122,13 @@ void pb_track_event(struct pb_track *t, const struct pb_event *e)
     atomic_store_explicit(&t->nevents, n + 1, memory_order_release);
 }
 
+struct pb_event *pb_track_last(struct pb_track *t)
+{
+    uint64_t n = atomic_load_explicit(&t->nevents, memory_order_acquire);
+
+    return n > 0 ? &track_events(t)[n - 1] : NULL;
+}
+
 void pb_track_sample(struct pb_track *t, uint64_t t_ns, int64_t delta)
 {
     uint64_t n = atomic_load_explicit(&t->nsamples, memory_order_relaxed);

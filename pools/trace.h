@@ -55,7 +55,7 @@ struct pb_event {
     int32_t os_id;      /* the kernel's thread id, or the worker's pid */
     int32_t status;     /* 0, or the task's error / chunk's first error */
     uint32_t chunk;     /* 1 for a chunk, 0 for a task */
-    uint32_t pad;
+    int32_t signal;     /* the signal that killed its worker, or 0 */
 };
 
 /* A change of the queue's length: delta tasks or chunks, at t_ns. */
@@ -114,6 +114,10 @@ struct pb_track *pb_trace_track(struct pb_trace *tr, unsigned k);
 
 /* Records e on track t, or counts it dropped.  One writer at a time. */
 void pb_track_event(struct pb_track *t, const struct pb_event *e);
+
+/* The last event recorded on t, or NULL: for the process pool, which
+ * rewrites it when the worker that wrote it has died (see pp_slots.c). */
+struct pb_event *pb_track_last(struct pb_track *t);
 
 /* The queue's side: the last buffer, for the samples of whoever queues. */
 struct pb_track *pb_trace_queue_side(struct pb_trace *tr);

@@ -9,8 +9,10 @@
  * it drops.  No test asserts a time, only the order of times.
  */
 #include "threadpool.h"
+#include "procpool.h"
 
 #include <check.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -453,6 +455,157 @@ START_TEST(cancelled_tasks_leave_no_event)
 }
 END_TEST
 
+/* ---- Process pool ------------------------------------------------------ */
+
+/* A recording process pool of `workers` workers. */
+static struct pp_pool *recording_procs(unsigned workers, size_t events)
+{
+    struct pp_tuning tuning = PP_TUNING_INIT;
+    struct pp_options opt = PP_OPTIONS_INIT;
+    struct pp_pool *pool;
+
+    tuning.record_events = events;
+    opt.workers = workers;
+    opt.tuning = &tuning;
+    ck_assert_int_eq(pp_pool_create(&opt, &pool), 0);
+    return pool;
+}
+
+/* Item i: fails with EDOM when i % 10 == 9; item `kill_at` (the argument
+ * holds it in every item) kills its own worker. */
+static int pp_item(const struct pp_task *t, struct pp_out *out)
+{
+    int kill_at;
+
+    (void)out;
+    memcpy(&kill_at, t->arg, sizeof(kill_at));
+    if ((int)t->index == kill_at)
+        kill(getpid(), SIGKILL);
+    return t->index % 10 == 9 ? EDOM : 0;
+}
+
+/* Checks what every process-pool recording must satisfy; returns the
+ * number of items its events cover. */
+static size_t check_pp_events(const struct pp_trace *tr)
+{
+    size_t i, items = 0;
+
+    for (i = 0; i < tr->nevents; i++) {
+        const struct pp_event *e = &tr->events[i];
+
+        if (i > 0)
+            ck_assert_uint_gt(e->id, tr->events[i - 1].id);
+        ck_assert_uint_ge(e->queued_ns, tr->origin_ns);
+        ck_assert_uint_le(e->queued_ns, e->start_ns);
+        ck_assert_uint_le(e->start_ns, e->end_ns);
+        ck_assert_uint_ge(e->track, 1);
+        ck_assert_uint_le(e->track, tr->workers);
+        ck_assert_int_gt(e->pid, 0);
+        ck_assert_uint_ge(e->count, 1);
+        items += e->count;
+    }
+    return items;
+}
+
+START_TEST(procs_record_every_frame_in_the_workers)
+{
+    enum { N = 100 };
+    struct pp_pool *pool = recording_procs(2, 1000);
+    struct pp_results *res;
+    struct pp_trace *tr;
+    int args[N];
+    size_t i, fails = 0;
+
+    for (i = 0; i < N; i++)
+        args[i] = -1;
+    ck_assert_int_eq(pp_map(pool, pp_item, args, sizeof(args[0]), N,
+                            &(struct pp_map_options){ .chunk_size = 5 },
+                            &res), EDOM);
+    pp_results_free(res);
+    ck_assert_int_eq(pp_pool_trace(pool, &tr), 0);
+    ck_assert_uint_eq(tr->workers, 2);
+    ck_assert_uint_eq(tr->dropped, 0);
+    ck_assert_uint_eq(tr->nevents, N / 5);
+    ck_assert_uint_eq(check_pp_events(tr), N);
+    for (i = 0; i < tr->nevents; i++) {
+        const struct pp_event *e = &tr->events[i];
+
+        ck_assert_uint_eq(e->id, i);
+        ck_assert(e->chunk);
+        ck_assert_uint_eq(e->map, 1);
+        ck_assert_uint_eq(e->first % 5, 0);
+        ck_assert_int_eq(e->status, e->first % 10 == 5 ? EDOM : 0);
+        ck_assert_int_eq(e->signal, 0);
+        fails += e->status != 0;
+    }
+    ck_assert_uint_eq(fails, N / 10);
+    pp_trace_free(tr);
+    ck_assert_int_eq(pp_pool_trace(NULL, &tr), EINVAL);
+    pp_pool_destroy(pool);
+}
+END_TEST
+
+/*
+ * A worker killed in item 13 of a map in chunks of 4: its frame (items
+ * 12-15) ends failed at item 13, covering 12-13 and naming the signal;
+ * 14-15 go out again as a new frame; the replacement writes on the same
+ * track, with its own pid.
+ */
+START_TEST(a_killed_workers_last_frame_is_recorded_failed)
+{
+    enum { N = 40, KILL_AT = 13 };
+    struct pp_pool *pool = recording_procs(2, 1000);
+    struct pp_results *res;
+    struct pp_trace *tr;
+    const struct pp_event *dead = NULL;
+    int args[N];
+    size_t i, items;
+
+    for (i = 0; i < N; i++)
+        args[i] = KILL_AT;
+    ck_assert_int_ne(pp_map(pool, pp_item, args, sizeof(args[0]), N,
+                            &(struct pp_map_options){ .chunk_size = 4 },
+                            &res), 0);
+    pp_results_free(res);
+    ck_assert_int_eq(pp_pool_trace(pool, &tr), 0);
+    items = check_pp_events(tr);
+    for (i = 0; i < tr->nevents; i++)
+        if (tr->events[i].signal != 0) {
+            ck_assert_ptr_null(dead);
+            dead = &tr->events[i];
+        }
+    ck_assert_ptr_nonnull(dead);
+    ck_assert_int_eq(dead->signal, SIGKILL);
+    ck_assert_int_ne(dead->status, 0);
+    ck_assert_uint_eq(dead->first, 12);
+    ck_assert_uint_eq(dead->count, 2);
+    /* Every item once: 12-13 in the dead frame, 14-15 sent again. */
+    ck_assert_uint_eq(items, N);
+    /* Whatever ran on its track after it ran in the replacement. */
+    for (i = 0; i < tr->nevents; i++)
+        if (tr->events[i].track == dead->track &&
+            tr->events[i].id > dead->id)
+            ck_assert_int_ne(tr->events[i].pid, dead->pid);
+    pp_trace_free(tr);
+    pp_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(procs_recording_is_off_by_default)
+{
+    struct pp_options opt = PP_OPTIONS_INIT;
+    struct pp_pool *pool;
+    struct pp_trace *tr;
+
+    opt.workers = 1;
+    ck_assert_int_eq(pp_pool_create(&opt, &pool), 0);
+    ck_assert_int_eq(pp_pool_trace(pool, &tr), ENOTSUP);
+    ck_assert_ptr_null(tr);
+    pp_trace_free(NULL);
+    pp_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- Trace files ------------------------------------------------------ */
 
 /* A folder of our own for the files of one test, and a path in it. */
@@ -684,21 +837,34 @@ START_TEST(every_benchmark_writes_a_valid_trace)
         const char *prog;
         const char *args[12];
         long tasks, workers;
+        const char *must;       /* in the file too, if not NULL */
     } runs[] = {
         { "primes", { "--mode", "threads", "--workers", "2", "--n",
-                      "20000", NULL }, -1, 2 },
+                      "20000", NULL }, -1, 2, NULL },
         { "primes", { "--mode", "threads", "--gil", "--workers", "2",
-                      "--n", "20000", NULL }, -1, 2 },
+                      "--n", "20000", NULL }, -1, 2, NULL },
         /* A map of 100 chunks, run by one task of the pool. */
         { "chunks", { "--workers", "2", "--n", "1000", "--min-chunk", "10",
-                      "--max-chunk", "10", NULL }, 101, 2 },
+                      "--max-chunk", "10", NULL }, 101, 2, NULL },
         { "sum", { "--mode", "threads", "--workers", "2", "--n", "100000",
-                   NULL }, -1, 2 },
+                   NULL }, -1, 2, NULL },
         { "io", { "--workers", "8", "--tasks", "16", "--delay-ms", "1",
-                  NULL }, 16, 8 },
+                  NULL }, 16, 8, NULL },
         { "crawl", { "--mode", "threads", "--workers", "3", "--pages", "9",
-                     "--delay-ms", "1", NULL }, 9, 3 },
-        { "primes", { "--mode", "seq", "--n", "1000", NULL }, 0, 0 },
+                     "--delay-ms", "1", NULL }, 9, 3, NULL },
+        { "primes", { "--mode", "seq", "--n", "1000", NULL }, 0, 0, NULL },
+        { "primes", { "--mode", "procs", "--workers", "2", "--n", "20000",
+                      NULL }, -1, 2, NULL },
+        { "chunks", { "--mode", "procs", "--workers", "2", "--n", "1000",
+                      "--min-chunk", "10", "--max-chunk", "10", NULL },
+          100, 2, NULL },
+        { "io", { "--mode", "procs", "--workers", "4", "--tasks", "8",
+                  "--delay-ms", "1", NULL }, 8, 4, NULL },
+        /* 20 batches; the worker of batch 10 kills itself. */
+        { "chunks", { "--mode", "procs", "--workers", "2", "--n", "20000",
+                      "--min-chunk", "1000", "--max-chunk", "1000",
+                      "--kill-worker", NULL }, 20, 2,
+          "\"note\": \"killed by signal 9\"" },
     };
 
     for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
@@ -716,7 +882,12 @@ START_TEST(every_benchmark_writes_a_valid_trace)
                              (size_t)runs[i].tasks);
         ck_assert_ptr_nonnull(strstr(text, runs[i].workers == 0
                                            ? "\"pool\": \"none\""
+                                           : strstr(runs[i].args[1], "procs")
+                                           ? "\"pool\": \"processes\""
                                            : "\"pool\": \"threads\""));
+        if (runs[i].must != NULL)
+            ck_assert_msg(strstr(text, runs[i].must) != NULL,
+                          "%s: no %s", runs[i].prog, runs[i].must);
         free(text);
         python_check(path_of(name), runs[i].tasks, runs[i].workers);
     }
@@ -741,6 +912,7 @@ static Suite *trace_suite(void)
 {
     Suite *s = suite_create("trace");
     TCase *tp = tcase_create("threadpool");
+    TCase *procs = tcase_create("procs");
     TCase *files = tcase_create("files");
 
     tcase_set_timeout(tp, 30);
@@ -756,6 +928,12 @@ static Suite *trace_suite(void)
     tcase_add_test(tp, reading_while_tasks_run_sees_whole_events);
     tcase_add_test(tp, cancelled_tasks_leave_no_event);
     suite_add_tcase(s, tp);
+
+    tcase_set_timeout(procs, 60);
+    tcase_add_test(procs, procs_recording_is_off_by_default);
+    tcase_add_test(procs, procs_record_every_frame_in_the_workers);
+    tcase_add_test(procs, a_killed_workers_last_frame_is_recorded_failed);
+    suite_add_tcase(s, procs);
 
     tcase_set_timeout(files, 60);
     tcase_add_checked_fixture(files, files_setup, files_teardown);

@@ -206,6 +206,14 @@ void bench_pp_options(const struct bench *b, struct pp_options *opt)
 {
     *opt = (struct pp_options)PP_OPTIONS_INIT;
     opt->workers = (unsigned)b->workers;
+    opt->tuning = b->pp_tuning;
+}
+
+void bench_pp_tuning(const struct bench *b, struct pp_tuning *t)
+{
+    *t = (struct pp_tuning)PP_TUNING_INIT;
+    if (b->pp_tuning != NULL)
+        *t = *b->pp_tuning;
 }
 
 /* ---- CPU time ------------------------------------------------------------ */
@@ -575,7 +583,8 @@ static const char *const common_names[] = {
 /*
  * --trace FILE: opened (created, or emptied) now, so that a file that
  * cannot be written is a command-line error, and recording switched on for
- * the thread pool (bench_tp_options hands out b->tp_tuning).  The file is
+ * both pools (bench_tp_options and bench_pp_options hand out b->tp_tuning
+ * and b->pp_tuning).  The file is
  * written once the kernels have run (trace_file.c).
  */
 static int open_trace(struct bench *b)
@@ -587,7 +596,8 @@ static int open_trace(struct bench *b)
     if (b->trace_fd < 0 && errno == EEXIST)
         b->trace_fd = open(b->trace_path, flags | O_TRUNC);
     if (b->trace_fd < 0 ||
-        (b->tp_tuning = malloc(sizeof(*b->tp_tuning))) == NULL) {
+        (b->tp_tuning = malloc(sizeof(*b->tp_tuning))) == NULL ||
+        (b->pp_tuning = malloc(sizeof(*b->pp_tuning))) == NULL) {
         int err = b->trace_fd < 0 ? errno : ENOMEM;
 
         /* Leave nothing behind, as bench_usage_error does. */
@@ -601,6 +611,8 @@ static int open_trace(struct bench *b)
     }
     *b->tp_tuning = (struct tp_tuning)TP_TUNING_INIT;
     b->tp_tuning->record_events = bench_trace_events((unsigned)b->workers);
+    *b->pp_tuning = (struct pp_tuning)PP_TUNING_INIT;
+    b->pp_tuning->record_events = bench_trace_events((unsigned)b->workers);
     return 0;
 }
 
@@ -811,6 +823,8 @@ void bench_release(struct bench *b)
     b->trace_fd = -1;
     free(b->tp_tuning);
     b->tp_tuning = NULL;
+    free(b->pp_tuning);
+    b->pp_tuning = NULL;
     free(b->kernel_s);
     b->kernel_s = NULL;
     b->kernel_cap = 0;

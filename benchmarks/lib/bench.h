@@ -122,6 +122,7 @@
 struct tp_options;
 struct pp_options;
 struct tp_tuning;
+struct pp_tuning;
 
 /* bench_parse()'s "go on and run" answer; any other value is an exit code. */
 #define BENCH_CONTINUE (-1)
@@ -203,6 +204,7 @@ struct bench {
     bool trace_created;             /* bench_parse() created the file */
     bool trace_written;             /* bench_trace_tp/pp wrote it */
     struct tp_tuning *tp_tuning;    /* --trace: recording on, else NULL */
+    struct pp_tuning *pp_tuning;    /* likewise for the process pool */
 };
 
 /* One repetition's record.  Use bench_record_init() and then fill in what
@@ -347,6 +349,10 @@ void bench_tp_options(const struct bench *b, struct tp_options *opt);
  * record_events), so that pointing tp_options.tuning at it keeps them.
  */
 void bench_tp_tuning(const struct bench *b, struct tp_tuning *t);
+
+/* The same for a struct pp_tuning: PP_TUNING_INIT with what the common
+ * flags say (--trace: record_events). */
+void bench_pp_tuning(const struct bench *b, struct pp_tuning *t);
 void bench_pp_options(const struct bench *b, struct pp_options *opt);
 
 /* CLOCK_MONOTONIC in seconds.  Safe from any thread. */

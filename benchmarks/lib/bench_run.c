@@ -57,10 +57,17 @@ static int create_pool(const struct bench_workload *w, const struct bench *b,
     }
     if (kind == 'p') {
         struct pp_options opt;
+        struct pp_tuning tuning;
 
         bench_pp_options(b, &opt);
         opt.prefetch = w->procs_prefetch;
-        opt.tuning = w->procs_tuning;
+        if (w->procs_tuning != NULL) {
+            /* The program's switches, with the harness's recording. */
+            tuning = *w->procs_tuning;
+            if (opt.tuning != NULL)
+                tuning.record_events = opt.tuning->record_events;
+            opt.tuning = &tuning;
+        }
         return pp_pool_create(&opt, &pools->pp);
     }
     return 0;
@@ -150,6 +157,8 @@ int bench_run(const struct bench_workload *w, void *ctx, int argc,
 done:
     if (pools.tp != NULL)
         bench_trace_tp(&b, pools.tp);
+    if (pools.pp != NULL)
+        bench_trace_pp(&b, pools.pp);
     tp_pool_destroy(pools.tp);
     pp_pool_destroy(pools.pp);
     if (w->release)

@@ -23,6 +23,7 @@
  */
 #include "trace_file.h"
 #include "bench.h"
+#include "procpool.h"
 #include "threadpool.h"
 
 #include <errno.h>
@@ -264,6 +265,58 @@ out:
     free(ev);
     free(sm);
     tp_trace_free(tr);
+    return rc;
+}
+
+int bench_trace_pp(struct bench *b, struct pp_pool *pool)
+{
+    struct bench_trace t;
+    struct meta_buf buf;
+    struct bench_trace_event *ev = NULL;
+    char (*notes)[32] = NULL;
+    struct pp_trace *tr;
+    int rc;
+
+    if (b->trace_path == NULL || b->trace_written || b->trace_fd < 0)
+        return 0;
+    if ((rc = pp_pool_trace(pool, &tr)) != 0) {
+        bench_error(b, "--trace: reading the process pool's recording", rc);
+        return rc;
+    }
+    fill_meta(b, &t, &buf);
+    t.pool = "processes";
+    t.workers = tr->workers;
+    t.origin_ns = tr->origin_ns;
+    t.dropped = tr->dropped;
+    if (tr->nevents > 0 &&
+        ((ev = calloc(tr->nevents, sizeof(*ev))) == NULL ||
+         (notes = calloc(tr->nevents, sizeof(*notes))) == NULL)) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < tr->nevents; i++) {
+        const struct pp_event *e = &tr->events[i];
+
+        ev[i] = (struct bench_trace_event){
+            .id = e->id, .queued_ns = e->queued_ns, .start_ns = e->start_ns,
+            .end_ns = e->end_ns, .first = e->first, .count = e->count,
+            .map = e->map, .track = e->track, .os_id = e->pid,
+            .status = e->status, .chunk = e->chunk, .note = NULL };
+        if (e->signal != 0) {
+            snprintf(notes[i], sizeof(notes[i]), "killed by signal %d",
+                     e->signal);
+            ev[i].note = notes[i];
+        }
+    }
+    t.events = ev;
+    t.nevents = tr->nevents;
+    rc = write_file(b, &t);
+out:
+    if (rc != 0)
+        bench_error(b, b->trace_path, rc);
+    free(ev);
+    free(notes);
+    pp_trace_free(tr);
     return rc;
 }
 

@@ -5,9 +5,10 @@
  *
  * The pools record (tp_tuning.record_events, pp_tuning.record_events) and
  * hand the recording back as structs; they never write files.  This is
- * where a recording becomes a file: bench_tp_options() switches recording
- * on when --trace is given, and the program calls bench_trace_tp() once
- * its kernels have run, before it destroys the pool.  bench_finish() writes the trace
+ * where a recording becomes a file: bench_tp_options() and
+ * bench_pp_options() switch recording on when --trace is given, and the
+ * program calls bench_trace_tp() or bench_trace_pp() once its kernels
+ * have run, before it destroys the pool.  bench_finish() writes the trace
  * of a run without a pool (--mode seq: pool "none", no events).
  *
  * Thread safety: the main thread only, like the rest of the harness.
@@ -22,6 +23,7 @@
 
 struct bench;
 struct tp_pool;
+struct pp_pool;
 
 /* One task or chunk, whichever pool recorded it (threadpool.h's struct
  * tp_event says what each field means). */
@@ -80,6 +82,11 @@ int bench_trace_write(FILE *f, const struct bench_trace *t);
  * ends with status 1) and returns its errno value.
  */
 int bench_trace_tp(struct bench *b, struct tp_pool *pool);
+
+/* The same for the run's process pool (pool "processes": one event per
+ * frame, a chunk of a map or one apply; a frame whose worker died is
+ * failed, with the signal in its note). */
+int bench_trace_pp(struct bench *b, struct pp_pool *pool);
 
 /* For bench_finish(): a run with --trace that wrote none gets an empty
  * trace of pool "none" in --mode seq; in any other mode, which recorded
