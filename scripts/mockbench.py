@@ -39,8 +39,9 @@ MOCKBENCH_SLEEP=S makes every kernel of a parallel mode take S seconds, to
 test interruption (the sequential runs that calibration times stay short).
 --trace FILE writes a made-up trace (docs/trace-format.md): the run's
 modelled kernel cut into at most 64 tasks dealt round-robin to the
-workers, one at a time under --gil (the others waiting for the lock);
---trace-label T names it.  MOCKBENCH_TRACE_FAIL=1 makes a
+workers, one at a time under --gil (the others waiting for the lock),
+the middle one failed (ECHILD) with --kill-worker; --trace-label T names
+it.  MOCKBENCH_TRACE_FAIL=1 makes a
 traced run exit 1 without a trace, to test that the suite leaves that
 timeline out and goes on.
 MOCKBENCH_NO_HEADER=1 writes --out files without the header row (the
@@ -155,7 +156,8 @@ def mpi_hosts():
     return 0
 
 
-def write_trace(path, name, mode, workers, kernel_s, gil, label=''):
+def write_trace(path, name, mode, workers, kernel_s, gil, label='',
+                killed=False):
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
     from poolbench import trace
     ntasks = min(64, 4 * workers)
@@ -168,7 +170,8 @@ def write_trace(path, name, mode, workers, kernel_s, gil, label=''):
         start = max(free[tid], max(free) if gil else 0.0)
         tasks.append({'id': i, 'tid': tid, 'queued': 0.0, 'start': start,
                       'end': start + each,
-                      'began': free[tid] if gil else None})
+                      'began': free[tid] if gil else None,
+                      'status': 10 if killed and i == ntasks // 2 else 0})
         free[tid] = start + each
     doc = trace.make_doc({'benchmark': name, 'mode': mode,
                           'pool': 'processes' if mode == 'procs' else 'threads',
@@ -198,7 +201,7 @@ def main():
     while i < len(args):
         a = args[i]
         if a in ('--gil', '--copy', '--no-prefault', '--cascade',
-                 '--no-cascade'):
+                 '--no-cascade', '--kill-worker'):
             flags.add(a[2:])
             i += 1
             continue
@@ -299,7 +302,7 @@ def main():
             sys.stderr.write('%s: cannot write the trace\n' % name)
             return 1
         write_trace(o['trace'], name, o['mode'], w, float(rows[-1][10]),
-                    'gil' in flags, o['trace-label'])
+                    'gil' in flags, o['trace-label'], 'kill-worker' in flags)
     if o['format'] == 'csv':
         print(','.join(COLUMNS))
     for r in rows:

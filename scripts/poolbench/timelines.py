@@ -13,8 +13,9 @@ answers one question, side by side where a comparison is the point:
   the time of a tiny task go?
 - io: 64 sleeping tasks on 64 workers, threads against processes: how
   long does the last sleeper wait to be woken?
-- a process map in which one worker is killed: which item is lost, and
-  when does the replacement take over?
+- a process map, as it runs and with one worker killed (chunks
+  --kill-worker): which chunk is lost, and what happens to the work the
+  dead worker held?
 
 The sizes are small on purpose: a trace holds one event per task, and
 chunk size 1 over the calibrated size would be tens of thousands of
@@ -44,6 +45,9 @@ CHUNKS_N = 5000
 # The io pair: as many sleepers as workers, each sleeping IO_DELAY_MS.
 IO_TASKS = 64
 IO_DELAY_MS = 10
+# The killed-worker pair: a map of 40 chunks, the worker of the middle
+# one killing itself (chunks --kill-worker).
+KILLED_N, KILLED_CHUNK = 200000, 5000
 # Seconds a traced command takes besides its kernel (start, trace file).
 TRACE_START_S = 0.3
 
@@ -119,25 +123,21 @@ def specs(ctx, sizes, workloads, samples=()):
                       '--mode', 'threads'] + base[1:]},
                      {'label': 'processes', 'argv': base[:1] + [
                       '--mode', 'procs'] + base[1:]}]})
-    if 'primes' in workloads and KILLED_ARGS:
-        n = _cal(sizes, 'primes').get('n')
-        if isinstance(n, int):
-            out.append({
-                'name': 'timeline-killed', 'workload': 'primes',
-                'title': 'a process map on %d workers, one of them killed' % w,
-                'question': 'which item does a killed worker lose, and when '
-                            'does its replacement take over?',
-                'runs': [{'label': 'processes, one worker killed',
-                          'argv': [ctx.c('primes'), '--mode', 'procs',
-                                   '--workers', str(w), '--n', str(n),
-                                   '--repeat', '1', '--trace', '@TRACE@']
-                          + KILLED_ARGS}]})
+    if 'chunks' in workloads:
+        base = [ctx.c('chunks'), '--mode', 'procs', '--workers', str(w),
+                '--n', str(KILLED_N), '--chunk', str(KILLED_CHUNK),
+                '--repeat', '1', '--trace', '@TRACE@']
+        out.append({
+            'name': 'timeline-killed', 'workload': 'chunks',
+            'title': 'a process map of %d chunks on %d workers: as it runs, '
+                     'then with one worker killed' % (
+                         KILLED_N // KILLED_CHUNK, w),
+            'question': 'which chunk does a killed worker lose, and what '
+                        'happens to the work it held?',
+            'runs': [{'label': 'processes', 'argv': base},
+                     {'label': 'one worker killed (chunks --kill-worker)',
+                      'argv': base + ['--kill-worker']}]})
     return out
-
-
-# The primes option that kills one process worker in the middle of its
-# map (benchmarks/primes.c); empty: the program has none, no such chart.
-KILLED_ARGS = []
 
 
 def estimate(sp, sizes):
@@ -150,7 +150,7 @@ def estimate(sp, sizes):
         if s['workload'] == 'io':
             kernel = IO_DELAY_MS / 1000.0
         elif s['workload'] == 'chunks':
-            kernel = 0.2
+            kernel = 0.2 if s['name'] == 'timeline-chunks' else 0.3
         t += len(s['runs']) * (TRACE_START_S + kernel)
     return t
 

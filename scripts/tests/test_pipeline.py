@@ -388,7 +388,7 @@ class Timelines(unittest.TestCase):
         doc = read_json(os.path.join(self.rundir, 'timelines.json'))
         names = [e['name'] for e in doc['timelines']]
         self.assertEqual(names, ['timeline-primes-gil', 'timeline-chunks',
-                                 'timeline-io'])
+                                 'timeline-io', 'timeline-killed'])
         sys.path.insert(0, HERE)
         from poolbench import trace
         for e in doc['timelines']:

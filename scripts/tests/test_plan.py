@@ -323,13 +323,17 @@ class TimelinesStep(unittest.TestCase):
         sizes = calibrator().sizes(['primes', 'chunks', 'io'])
         sp = timelines.specs(two_cpus(), sizes, ['primes', 'chunks', 'io'])
         self.assertEqual([s['name'] for s in sp], [
-            'timeline-primes-gil', 'timeline-chunks', 'timeline-io'])
+            'timeline-primes-gil', 'timeline-chunks', 'timeline-io',
+            'timeline-killed'])
         for s in sp:
             self.assertEqual(len(s['runs']), 2)
             for r in s['runs']:
                 self.assertIn('@TRACE@', r['argv'])
         gil = sp[0]['runs']
         self.assertEqual(gil[1]['argv'], gil[0]['argv'] + ['--gil'])
+        killed = sp[3]['runs']
+        self.assertEqual(killed[1]['argv'],
+                         killed[0]['argv'] + ['--kill-worker'])
 
     def test_the_chunk_pair_keeps_the_sweeps_best_task_count(self):
         from poolbench import timelines
