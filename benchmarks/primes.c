@@ -77,6 +77,7 @@ struct chunk {
     uint64_t from, to;          /* count the primes in [from, to) */
     uint64_t count;
     pthread_mutex_t *gil;       /* --gil: held while counting; or NULL */
+    struct tp_pool *pool;       /* threads: the pool that runs it */
 };
 
 static int count_task(void *arg, void **result)
@@ -87,6 +88,9 @@ static int count_task(void *arg, void **result)
     (void)result;
     if (c->gil && (err = pthread_mutex_lock(c->gil)) != 0)
         return err;
+    /* --trace: the wait for the "GIL" is not work (ENOTSUP without). */
+    if (c->gil)
+        (void)tp_pool_task_began(c->pool);
     c->count = wl_count_primes(c->from, c->to);
     if (c->gil)
         pthread_mutex_unlock(c->gil);
@@ -126,6 +130,7 @@ static int count_threads(void *ctx, const struct bench_pools *pools,
     int err = 0, status;
 
     for (; submitted < tasks; submitted++) {
+        p->chunks[submitted].pool = pools->tp;
         err = tp_submit(pools->tp, count_task, &p->chunks[submitted],
                         &p->futures[submitted]);
         if (err != 0)

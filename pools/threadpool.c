@@ -210,7 +210,7 @@ static int worker_start(struct tp_pool *p);
  * records each chunk it takes.
  */
 static int run_recorded(struct tp_pool *p, const struct task *t,
-                        const struct slot *self, void **result)
+                        struct slot *self, void **result)
 {
     unsigned track = (unsigned)(self - p->slots) + 1;
     struct pb_event e;
@@ -225,14 +225,20 @@ static int run_recorded(struct tp_pool *p, const struct task *t,
     e.track = track;
     e.os_id = self->os_id;
     e.start_ns = pb_now_ns();
+    self->began_ns = 0;
     e.status = t->fn(t->arg, result);
     e.end_ns = pb_now_ns();
+    /* The task waited inside itself, then said so (tp_pool_task_began). */
+    if (self->began_ns != 0) {
+        e.began_ns = e.start_ns;
+        e.start_ns = self->began_ns;
+    }
     tp_trace_put(p, track, &e, e.start_ns, -1);
     return e.status;
 }
 
 static void run_task(struct tp_pool *p, const struct task *t,
-                     const struct slot *self)
+                     struct slot *self)
 {
     struct tp_future *f = t->f;
     void *result = NULL;
@@ -475,6 +481,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->lock);
     }
     /* Here with the pool's lock held. */
+    atomic_store(&self->os_id, 0);
     p->alive--;
     self->state = SLOT_EXITED;
     pthread_mutex_unlock(&p->lock);

@@ -462,6 +462,9 @@ struct tp_event {
     int status;         /* a task: its status; a chunk: the status of its
                            first item that failed, or 0 */
     bool chunk;         /* a chunk of a map, else a task */
+    uint64_t began_ns;  /* 0; or, for a task that called
+                           tp_pool_task_began, when its worker started it
+                           (start_ns is then that call) */
 };
 
 /* The number of tasks and chunks queued and not yet taken, just after it
@@ -496,6 +499,18 @@ int tp_pool_trace(struct tp_pool *pool, struct tp_trace **out);
 
 /* Frees a copy from tp_pool_trace.  NULL does nothing. */
 void tp_trace_free(struct tp_trace *trace);
+
+/*
+ * For a task that first waits inside itself (for a lock, as Python's
+ * threads wait for the GIL) and then works: called from the task, after
+ * the wait, it says that the task's own work begins now.  Its event then
+ * starts now, and began_ns keeps when the worker started it, so that a
+ * timeline can tell waiting from working (benchmarks/primes --gil).
+ * Returns 0; ENOTSUP if the pool does not record; ESRCH if not called
+ * from a task running on one of pool's workers (tp_map's caller
+ * included: its chunks are not tasks); EINVAL if pool is NULL.
+ */
+int tp_pool_task_began(struct tp_pool *pool);
 
 /* The number of CPUs this process may run on (sched_getaffinity), >= 1. */
 unsigned tp_cpu_count(void);

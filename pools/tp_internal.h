@@ -37,7 +37,11 @@ struct slot {
     pthread_t thread;           /* pool->lock */
     int state;                  /* pool->lock */
     uint64_t busy_ns;           /* pool->take_lock */
-    int32_t os_id;              /* recording only: its thread, by itself */
+    /* Recording only.  os_id: its thread's kernel id, written by the
+     * worker (0 when none runs); began_ns: set by its running task
+     * through tp_pool_task_began, read by the worker, one thread. */
+    _Atomic int32_t os_id;
+    uint64_t began_ns;
 };
 
 /*

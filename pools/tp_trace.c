@@ -113,6 +113,7 @@ int tp_pool_trace(struct tp_pool *p, struct tp_trace **out)
         e->os_id = ev[i].os_id;
         e->status = ev[i].status;
         e->chunk = ev[i].chunk != 0;
+        e->began_ns = ev[i].began_ns;
     }
     for (i = 0; rc == 0 && i < tr->nsamples; i++) {
         tr->samples[i].t_ns = sm[i].t_ns;
@@ -126,6 +127,32 @@ int tp_pool_trace(struct tp_pool *p, struct tp_trace **out)
     }
     *out = tr;
     return 0;
+}
+
+/*
+ * Which worker calls: the one whose thread id is ours.  A scan of the
+ * slots, but only when a task asks, and no thread-local variable: a
+ * thread knows nothing of the pools it serves.
+ */
+int tp_pool_task_began(struct tp_pool *p)
+{
+    int32_t me;
+    unsigned i;
+
+    if (p == NULL)
+        return EINVAL;
+    if (p->trace == NULL)
+        return ENOTSUP;
+    me = pb_os_tid();
+    for (i = 0; i < p->nmax; i++)
+        if (atomic_load_explicit(&p->slots[i].os_id,
+                                 memory_order_relaxed) == me) {
+            /* Our own slot: its worker is this thread, which reads it
+             * when the task returns. */
+            p->slots[i].began_ns = pb_now_ns();
+            return 0;
+        }
+    return ESRCH;
 }
 
 void tp_trace_free(struct tp_trace *tr)

@@ -56,6 +56,8 @@ struct pb_event {
     int32_t status;     /* 0, or the task's error / chunk's first error */
     uint32_t chunk;     /* 1 for a chunk, 0 for a task */
     int32_t signal;     /* the signal that killed its worker, or 0 */
+    uint64_t began_ns;  /* 0, or when its worker started it, if it then
+                           waited inside itself until start_ns */
 };
 
 /* A change of the queue's length: delta tasks or chunks, at t_ns. */

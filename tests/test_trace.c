@@ -283,6 +283,55 @@ START_TEST(chunks_the_caller_runs_go_on_track_0)
 }
 END_TEST
 
+/* A task that sleeps a moment "waiting for a lock", then says it begins. */
+struct began_arg {
+    struct tp_pool *pool;
+    int rc;
+};
+
+static int began_task(void *arg, void **result)
+{
+    struct began_arg *a = arg;
+
+    (void)result;
+    sleep_ms(2);
+    a->rc = tp_pool_task_began(a->pool);
+    return 0;
+}
+
+START_TEST(a_task_may_say_when_its_own_work_began)
+{
+    struct tp_pool *pool = recording_pool(1, 100);
+    struct began_arg a = { pool, -1 };
+    struct tp_future *f;
+    struct tp_trace *tr;
+    const struct tp_event *e;
+
+    ck_assert_int_eq(tp_submit(pool, began_task, &a, &f), 0);
+    ck_assert_int_eq(tp_future_get(f, NULL), 0);
+    tp_future_free(f);
+    ck_assert_int_eq(a.rc, 0);
+    run_tasks(pool, 3, 0);
+    ck_assert_int_eq(tp_pool_trace(pool, &tr), 0);
+    ck_assert_uint_eq(tr->nevents, 4);
+    check_events(tr, 4);
+    e = &tr->events[0];
+    ck_assert_uint_ne(e->began_ns, 0);
+    ck_assert_uint_le(e->queued_ns, e->began_ns);
+    /* The 2 ms of "waiting" lie between the two. */
+    ck_assert_uint_ge(e->start_ns - e->began_ns, 2000000);
+    ck_assert_uint_eq(tr->events[1].began_ns, 0);
+    tp_trace_free(tr);
+    /* Not from a worker; not on a pool that does not record. */
+    ck_assert_int_eq(tp_pool_task_began(pool), ESRCH);
+    ck_assert_int_eq(tp_pool_task_began(NULL), EINVAL);
+    tp_pool_destroy(pool);
+    ck_assert_int_eq(tp_pool_create(NULL, &pool), 0);
+    ck_assert_int_eq(tp_pool_task_began(pool), ENOTSUP);
+    tp_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(tasks_and_chunks_share_one_count_of_ids)
 {
     struct tp_pool *pool = recording_pool(2, 100);
@@ -842,7 +891,7 @@ START_TEST(every_benchmark_writes_a_valid_trace)
         { "primes", { "--mode", "threads", "--workers", "2", "--n",
                       "20000", NULL }, -1, 2, NULL },
         { "primes", { "--mode", "threads", "--gil", "--workers", "2",
-                      "--n", "20000", NULL }, -1, 2, NULL },
+                      "--n", "20000", NULL }, -1, 2, "\"began_us\": " },
         /* A map of 100 chunks, run by one task of the pool. */
         { "chunks", { "--workers", "2", "--n", "1000", "--min-chunk", "10",
                       "--max-chunk", "10", NULL }, 101, 2, NULL },
@@ -922,6 +971,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tp, map_chunks_cover_every_item_once);
     tcase_add_test(tp, chunks_the_caller_runs_go_on_track_0);
     tcase_add_test(tp, tasks_and_chunks_share_one_count_of_ids);
+    tcase_add_test(tp, a_task_may_say_when_its_own_work_began);
     tcase_add_test(tp, a_full_buffer_drops_and_counts);
     tcase_add_test(tp, queue_samples_stay_between_zero_and_what_was_queued);
     tcase_add_test(tp, a_dynamic_pool_has_a_track_per_possible_worker);

@@ -114,6 +114,8 @@ static void put_event(FILE *f, const struct bench_trace *t,
             us(e->queued_ns < e->start_ns ? e->queued_ns : e->start_ns,
                t->origin_ns),
             e->status, e->status != 0 ? "true" : "false", e->os_id);
+    if (e->began_ns != 0)
+        fprintf(f, ", \"began_us\": %.3f", us(e->began_ns, t->origin_ns));
     if (e->note != NULL) {
         fprintf(f, ", \"note\": ");
         put_string(f, e->note);
@@ -249,7 +251,8 @@ int bench_trace_tp(struct bench *b, struct tp_pool *pool)
             .id = e->id, .queued_ns = e->queued_ns, .start_ns = e->start_ns,
             .end_ns = e->end_ns, .first = e->first, .count = e->count,
             .map = e->map, .track = e->track, .os_id = e->os_id,
-            .status = e->status, .chunk = e->chunk, .note = NULL };
+            .status = e->status, .chunk = e->chunk, .note = NULL,
+            .began_ns = e->began_ns };
     }
     for (size_t i = 0; i < tr->nsamples; i++)
         sm[i] = (struct bench_trace_sample){ tr->samples[i].t_ns,

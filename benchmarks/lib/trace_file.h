@@ -37,6 +37,7 @@ struct bench_trace_event {
     int status;
     bool chunk;
     const char *note;           /* NULL, or args.note ("killed by ...") */
+    uint64_t began_ns;          /* 0, or args.began_us (tp_event) */
 };
 
 /* The queue's length just after t_ns. */
