@@ -328,6 +328,7 @@ class Suite:
         self.walls = []
         self.background = {}
         self.cuts = []
+        self.py_threads_one_chunk = False  # a --budget-s cut
         self.skipped = {}
         self.step_seconds = {}
 
@@ -460,6 +461,7 @@ class Suite:
             mpi_run=os.path.join(HERE, 'mpi-run.sh'), mpi_used=self.mpi_used,
             mpi_startup_repeat=self.o.mpi_startup_repeat,
             hosts=self.hosts, timelines=not self.o.no_timelines,
+            py_threads_one_chunk=self.py_threads_one_chunk,
             background_s=self.background_s())
 
     def background_s(self):
@@ -534,6 +536,16 @@ class Suite:
                     cut = True
             return 'in-process repetitions of sum halved' if cut else None
 
+        def cut_py_chunk_sweep():
+            # Python's threads pay a task per item at every chunk size
+            # (ThreadPoolExecutor ignores chunksize): 10 s or more a size.
+            if o.no_python or 'chunks' not in self.workloads or \
+                    'chunks-n' in o.given or 'py-chunks-n' in o.given or \
+                    self.py_threads_one_chunk:
+                return None
+            self.py_threads_one_chunk = True
+            return 'chunks: Python threads at the smallest chunk size only'
+
         def cut_hosts():
             # The hosts step (its estimate is in total()): two
             # repetitions instead of three, its mpirun starts stay.
@@ -550,7 +562,7 @@ class Suite:
             return 'rounds %d -> %d' % (o.rounds + 1, o.rounds)
 
         for cut in (cut_runs, cut_oversub_mpi, cut_python_workers,
-                    cut_hosts, cut_rounds, cut_repeat):
+                    cut_hosts, cut_rounds, cut_py_chunk_sweep, cut_repeat):
             before = total()
             if before <= budget:
                 break

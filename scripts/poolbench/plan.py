@@ -98,7 +98,12 @@ class Group:
         return args
 
     def estimate(self):
-        per = sum(self.est_run(v) for v in self.combinations())
+        # Each command's values with the group's fixed labels under them:
+        # a group without lists (mode fixed in its argv) is still
+        # estimated as that mode, not as the sequential run.
+        fixed = {k: str(v) for k, v in self.labels.items()}
+        per = sum(self.est_run(dict(fixed, **v))
+                  for v in self.combinations())
         return START_S['hyperfine'] + (self.warmup + self.runs) * per
 
 
@@ -351,6 +356,10 @@ def groups_chunks(ctx, sizes):
         # about 30 us each was 65 s a round in the reference run.
         short = chunk_sizes(n, ctx.ncpu, mc, PY_THREADS_FACTOR) \
             if known else [1, 2]
+        # --budget-s's cut (cli.py): the smallest size only.
+        one = getattr(ctx, 'py_threads_one_chunk', False)
+        if one:
+            short = short[:1]
 
         def est(values, base=base, sweep=sweep, tasks=tasks, lang=lang,
                 short=short):
@@ -380,7 +389,8 @@ def groups_chunks(ctx, sizes):
             continue
         out.append(Group('py-threads', 'chunks', lang,
                          prog + ['--mode', 'threads'] + par +
-                         ['--factor', str(PY_THREADS_FACTOR)] + tail, [],
+                         (['--max-chunk', str(mc)] if one else
+                          ['--factor', str(PY_THREADS_FACTOR)]) + tail, [],
                          {'mode': 'threads', 'workers': ctx.ncpu}, s.params,
                          s.repeat, est))
         out.append(Group('py-procs', 'chunks', lang,

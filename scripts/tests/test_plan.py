@@ -361,6 +361,31 @@ class ChunksEstimate(unittest.TestCase):
             threads, len(short) * n * plan.CHUNK_TASK_S[('python', 'threads')])
         self.assertLess(procs, threads)
 
+    def test_a_group_without_lists_is_estimated_as_its_mode(self):
+        # py-threads fixes --mode threads in its argv, not in a list: its
+        # estimate must still pay n tasks per chunk size, not a
+        # sequential run (the default run's plan said 13 s, it took 36).
+        sizes = calibrator().sizes(['chunks'])
+        s = sizes[('chunks', 'python')]
+        n, mc = s.params['n'], s.params['min_chunk']
+        g = {x.gid: x for x in plan.groups_chunks(two_cpus(), sizes)}
+        short = plan.chunk_sizes(n, 2, mc, plan.PY_THREADS_FACTOR)
+        self.assertGreaterEqual(
+            g['py-threads'].estimate(),
+            len(short) * n * plan.CHUNK_TASK_S[('python', 'threads')])
+
+    def test_the_budget_cut_leaves_python_threads_one_size(self):
+        sizes = calibrator().sizes(['chunks'])
+        ctx = two_cpus()
+        full = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
+        ctx.py_threads_one_chunk = True
+        cut = {x.gid: x for x in plan.groups_chunks(ctx, sizes)}
+        mc = sizes[('chunks', 'python')].params['min_chunk']
+        self.assertEqual(argv_of(cut['py-threads'], '--max-chunk'), str(mc))
+        self.assertLess(cut['py-threads'].estimate(),
+                        full['py-threads'].estimate())
+        self.assertEqual(cut['py-procs'].argv, full['py-procs'].argv)
+
     def test_python_threads_sweep_only_its_ends(self):
         # Its chunk size changes nothing, so two or three sizes show it.
         sizes = calibrator().sizes(['chunks'])
