@@ -364,7 +364,7 @@ END_TEST
 START_TEST(pi_table_agrees_with_the_sieve)
 {
     /* Under valgrind and TSan only the entries up to 10^6. */
-    uint64_t limit = getenv("POOLBENCH_SLOW") ? 1000000 : 20000000;
+    uint64_t limit = tests_slow() ? 1000000 : 20000000;
     uint64_t n, table, sieve;
 
     for (n = 10; n <= limit; n *= 10) {

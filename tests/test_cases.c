@@ -39,13 +39,6 @@
 
 /* ---- Helpers --------------------------------------------------------- */
 
-static bool slow_env(void)
-{
-    const char *s = getenv("POOLBENCH_SLOW");
-
-    return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
 /* A crawl of a generated site, with everything needed to check it. */
 struct fixture {
     struct site *site;
@@ -140,7 +133,7 @@ static void assert_exact_site(const struct fixture *fx, unsigned pages,
 START_TEST(crawl_seq_finds_exactly_the_site)
 {
     struct fixture fx;
-    unsigned pages = slow_env() ? 40 : 150;
+    unsigned pages = tests_slow() ? 40 : 150;
 
     crawl_site(&fx, pages, 0, 0, 0, 0, 0, 5000);
     assert_exact_site(&fx, pages, 0);
@@ -151,7 +144,7 @@ END_TEST
 START_TEST(crawl_threads_finds_exactly_the_site)
 {
     struct fixture fx;
-    unsigned pages = slow_env() ? 40 : 150;
+    unsigned pages = tests_slow() ? 40 : 150;
 
     crawl_site(&fx, pages, 0, 0, 0, 2, 8, 5000);
     assert_exact_site(&fx, pages, 0);
@@ -174,7 +167,7 @@ END_TEST
 START_TEST(crawl_counts_each_error_once_per_page)
 {
     struct fixture fx;
-    unsigned pages = slow_env() ? 30 : 80;
+    unsigned pages = tests_slow() ? 30 : 80;
     /*
      * The per-page deadline.  The two /slow/ pages are never answered, so
      * they time out whatever it is; every other page must answer within
@@ -183,7 +176,7 @@ START_TEST(crawl_counts_each_error_once_per_page)
      * itself timed out).  A generous deadline keeps the test's meaning and
      * costs only the two held pages' wait.
      */
-    unsigned timeout_ms = slow_env() ? 5000 : 1000;
+    unsigned timeout_ms = tests_slow() ? 5000 : 1000;
 
     crawl_site(&fx, pages, 3, 2, 4, 1, _i == 0 ? 0 : 6, timeout_ms);
     assert_exact_site(&fx, pages, 9);
@@ -882,7 +875,7 @@ START_TEST(images_leaves_nothing_when_its_group_is_killed)
     const char *bin = getenv("POOLBENCH_BIN");
     const char *pydir = getenv("POOLBENCH_PYTHON_DIR");
     char tmp[] = "/tmp/poolbench-test-XXXXXX", path[512];
-    int runs = getenv("POOLBENCH_SLOW") ? 15 : 50;
+    int runs = tests_slow() ? 15 : 50;
     long max_ms = 400;
     unsigned seed = 17;
 

@@ -37,7 +37,8 @@
  * uses poll() to hear from whichever child answers first, so the work
  * balances itself, like Pool.map with chunksize=1.
  *
- * What it deliberately does not do (pools/procpool.c does): recover from a
+ * What it deliberately does not do (the process pool in pools/ does, see
+ * pools/pp_slots.c and pp_collector.c): recover from a
  * crashed child, time tasks out, batch tasks into chunks, or survive a
  * SIGPIPE when it writes to a child that has died.
  */
