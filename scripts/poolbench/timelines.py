@@ -9,8 +9,8 @@ answers one question, side by side where a comparison is the point:
 
 - primes: threads against threads under one lock (--gil): do they run at
   once?
-- chunks: chunk size 1 against the sweep's best chunk size: where does
-  the time of a tiny task go?
+- chunks: primes on threads with chunk size 1 against the chunk sweep's
+  best chunk size: where does the time of a tiny task go?
 - io: 64 sleeping tasks on 64 workers, threads against processes: how
   long does the last sleeper wait to be woken?
 - a process map, as it runs and with one worker killed (chunks
@@ -39,8 +39,8 @@ from . import trace
 from .analyse import fmt_time
 
 FILE = 'timelines.json'
-# Tasks of the chunk-size pair's chunk-size-1 side: enough to show the
-# hand-offs, few enough for a trace of about a megabyte.
+# Numbers of the chunk-size pair (its chunk-size-1 side is a task each):
+# enough to show the hand-offs, few enough for a trace of about 2 MB.
 CHUNKS_N = 5000
 # The io pair: as many sleepers as workers, each sleeping IO_DELAY_MS.
 IO_TASKS = 64
@@ -57,19 +57,18 @@ def _cal(sizes, wl):
     return s.params if s else {}
 
 
-def best_chunk(samples, n_cal):
+def best_chunk(samples):
     """The chunk size whose C threads run of the sweep had the lowest
-    median kernel time, as a number of tasks (n / chunk), or None."""
+    median kernel time, or None when the sweep did not run."""
     by = {}
     for r in samples:
         if (r.get('workload'), r.get('lang'), r.get('mode')) == \
                 ('chunks', 'c', 'threads') and r.get('chunk'):
             by.setdefault(int(r['chunk']), []).append(float(r['kernel_s']))
-    if not by or not n_cal:
+    if not by:
         return None
     med = {c: sorted(v)[len(v) // 2] for c, v in by.items()}
-    c = min(med, key=med.get)
-    return max(1, round(n_cal / c))
+    return min(med, key=med.get)
 
 
 def specs(ctx, sizes, workloads, samples=()):
@@ -93,22 +92,25 @@ def specs(ctx, sizes, workloads, samples=()):
                          {'label': '--gil threads', 'argv': base +
                           ['--gil']}]})
     if 'chunks' in workloads:
-        n_cal = _cal(sizes, 'chunks').get('n')
-        tasks = best_chunk(samples, n_cal if isinstance(n_cal, int)
-                           else None) or 4 * w
-        best = max(1, math.ceil(CHUNKS_N / tasks))
-        base = [ctx.c('chunks'), '--mode', 'threads', '--workers', str(w),
+        # primes, not chunks: chunks runs its map from inside a task of
+        # the pool (so that W workers do the work), which puts the map's
+        # own chunks on the caller's row and one long box on a worker's;
+        # primes submits one task per chunk, each on its worker's row.
+        best = min(best_chunk(samples) or math.ceil(CHUNKS_N / (4 * w)),
+                   math.ceil(CHUNKS_N / w))
+        base = [ctx.c('primes'), '--mode', 'threads', '--workers', str(w),
                 '--n', str(CHUNKS_N), '--repeat', '1', '--trace', '@TRACE@']
         out.append({
             'name': 'timeline-chunks', 'workload': 'chunks',
-            'title': 'map over %d numbers on %d threads: chunk size 1, then '
-                     '%d' % (CHUNKS_N, w, best),
+            'title': 'primes below %d on %d threads: chunk size 1, then %d'
+                     % (CHUNKS_N, w, best),
             'question': 'where does the time go when every item is a task '
                         'of its own?',
             'runs': [{'label': 'chunk size 1', 'argv': base +
                       ['--chunk', '1']},
-                     {'label': 'chunk size %d (%d tasks, as the sweep\'s '
-                               'best)' % (best, math.ceil(CHUNKS_N / best)),
+                     {'label': 'chunk size %d (%s)' % (
+                         best, 'the sweep\'s best' if best_chunk(samples)
+                         else 'a quarter of a worker\'s share'),
                       'argv': base + ['--chunk', str(best)]}]})
     if 'io' in workloads:
         base = [ctx.c('io'), '--workers', str(IO_TASKS), '--tasks',

@@ -335,14 +335,19 @@ class TimelinesStep(unittest.TestCase):
         self.assertEqual(killed[1]['argv'],
                          killed[0]['argv'] + ['--kill-worker'])
 
-    def test_the_chunk_pair_keeps_the_sweeps_best_task_count(self):
+    def test_the_chunk_pair_takes_the_sweeps_best_chunk_size(self):
         from poolbench import timelines
-        # The sweep at n = 10^6: chunk 1000 (1000 tasks) was fastest.
         samples = [{'workload': 'chunks', 'lang': 'c', 'mode': 'threads',
                     'chunk': c, 'kernel_s': t}
                    for c, t in ((1, 9.0), (1000, 1.0), (250000, 2.0))]
-        self.assertEqual(timelines.best_chunk(samples, 10 ** 6), 1000)
-        self.assertIsNone(timelines.best_chunk([], 10 ** 6))
+        self.assertEqual(timelines.best_chunk(samples), 1000)
+        self.assertIsNone(timelines.best_chunk([]))
+        sizes = calibrator().sizes(['chunks'])
+        sp = timelines.specs(two_cpus(), sizes, ['chunks'], samples)
+        runs = sp[0]['runs']
+        self.assertEqual(runs[0]['argv'][-2:], ['--chunk', '1'])
+        self.assertEqual(runs[1]['argv'][-2:], ['--chunk', '1000'])
+        self.assertIn('primes', runs[0]['argv'][0])
 
 
 class ChunksEstimate(unittest.TestCase):
