@@ -159,6 +159,7 @@ static void wait_direct(struct pp_handle *h, uint64_t limit_ns)
     uint64_t end = 0, seen = 0;
     unsigned i;
     int slot, last = -1;
+    bool coming = false;
 
     if (!pin(h))
         return;
@@ -168,13 +169,24 @@ static void wait_direct(struct pp_handle *h, uint64_t limit_ns)
             uint64_t p = atomic_load_explicit(
                 &pool->wcfg.status[slot].produced, memory_order_acquire);
 
-            /* A new slot: its answer may be there already; look once. */
-            if (slot != last || p != seen) {
+            if (slot != last) {
+                /* A new slot: its answer may be there already; look. */
                 last = slot;
                 seen = p;
                 take_own(pool, h, slot);
-                continue;
+            } else if (p != seen || coming) {
+                /*
+                 * The answer ring counts an answer in `produced` as it
+                 * writes it, a moment before the worker sends it: until
+                 * it has arrived, look at every step, not only when
+                 * `produced` moves again (a lone apply's never does: the
+                 * caller then slept out its poll, 100 us a round trip).
+                 */
+                coming = true;
+                take_own(pool, h, slot);
             }
+            if (atomic_load(&h->done))
+                break;
         }
         if (pb_poll_expired(i, &end, limit_ns))
             break;
