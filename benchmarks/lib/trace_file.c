@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 /* About half a million events in all: some 50 MB at ~100 bytes an event
@@ -216,6 +217,27 @@ static int write_file(struct bench *b, const struct bench_trace *t)
     return rc;
 }
 
+/*
+ * Waits until every task the pool accepted has ended (at most 10 s): a
+ * program can learn that its last task is over before that task's
+ * worker has recorded it (the crawler's tasks count themselves done),
+ * and a copy taken then would miss it.  The pool counts a task completed
+ * only once it is recorded, so completed + cancelled = submitted means
+ * the recording is whole.
+ */
+static void settle(struct tp_pool *pool)
+{
+    const struct timespec ms = { 0, 1000000 };
+    struct tp_stats st;
+
+    for (int i = 0; i < 10000; i++) {
+        if (tp_pool_stats(pool, &st) != 0 ||
+            st.completed + st.cancelled >= st.submitted)
+            return;
+        nanosleep(&ms, NULL);
+    }
+}
+
 int bench_trace_tp(struct bench *b, struct tp_pool *pool)
 {
     struct bench_trace t;
@@ -227,6 +249,7 @@ int bench_trace_tp(struct bench *b, struct tp_pool *pool)
 
     if (b->trace_path == NULL || b->trace_written || b->trace_fd < 0)
         return 0;
+    settle(pool);
     if ((rc = tp_pool_trace(pool, &tr)) != 0) {
         bench_error(b, "--trace: reading the thread pool's recording", rc);
         return rc;
