@@ -41,12 +41,14 @@
  *   tp-no-caller-map our pool with one speed trick switched off (struct
  *                    tp_tuning in threadpool.h says what each costs);
  *                    tp-no-caller-map has map only
- *   pp-no-poll, pp-no-direct, pp-no-ring
+ *   pp-no-poll, pp-no-direct, pp-no-handoff, pp-no-ring
  *                    our process pool with one speed remedy switched off
  *                    (struct pp_tuning in procpool.h): a worker sleeps at
  *                    once instead of polling its doorbell; the caller
  *                    waits for the collector instead of reading a lone
- *                    apply's answer itself; a worker sends each answer by
+ *                    apply's answer itself; a task for an idle worker and
+ *                    a lone apply's answer go through the socket instead
+ *                    of shared memory; a worker sends each answer by
  *                    itself instead of many from its ring (bulk and
  *                    roundtrip only; the prefault remedy is sum's
  *                    --no-prefault, the cascade io's --cascade)
@@ -176,7 +178,9 @@ static const char *const variant_names[] = { "bulk", "roundtrip", "map",
 
 /* The process pool's remedies (struct pp_tuning), each of which a pp-no-*
  * mode switches off: 0 is none. */
-enum remedy { PP_ALL_ON, PP_NO_POLL, PP_NO_DIRECT, PP_NO_RING, REMEDIES };
+enum remedy {
+    PP_ALL_ON, PP_NO_POLL, PP_NO_DIRECT, PP_NO_HANDOFF, PP_NO_RING, REMEDIES
+};
 
 #ifdef HAVE_GLIB
 /* GThreadPool has no futures: the tasks count down, the last one (or, for
@@ -609,6 +613,7 @@ static int pp_start(struct run *r)
     bench_pp_tuning(r->b, &tuning);     /* --trace: recording on */
     tuning.no_poll = r->pp_off == PP_NO_POLL;
     tuning.no_direct = r->pp_off == PP_NO_DIRECT;
+    tuning.no_handoff = r->pp_off == PP_NO_HANDOFF;
     tuning.no_ring = r->pp_off == PP_NO_RING;
     opt.tuning = &tuning;
     if (r->pools->pp[r->pp_off] == NULL) {
@@ -856,6 +861,7 @@ static const struct impl impls[] = {
       NO_CALLER_MAP, PP_ALL_ON },
     { "pp-no-poll", PP_FNS, false, ALL_ON, PP_NO_POLL },
     { "pp-no-direct", PP_FNS, false, ALL_ON, PP_NO_DIRECT },
+    { "pp-no-handoff", PP_FNS, false, ALL_ON, PP_NO_HANDOFF },
     { "pp-no-ring", PP_FNS, false, ALL_ON, PP_NO_RING },
 };
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
@@ -866,8 +872,8 @@ static const char *const modes[] = { "tp", "textbook", "omp", "glib",
                                      "tp-no-recycle", "tp-two-trips",
                                      "tp-wake-always", "tp-no-caller-map",
                                      "pp-no-poll", "pp-no-direct",
-                                     "pp-no-ring", "all", "ablation",
-                                     NULL };
+                                     "pp-no-handoff", "pp-no-ring", "all",
+                                     "ablation", NULL };
 
 /* Whether --mode all (ablation false) or --mode ablation runs im. */
 static bool in_group(const struct impl *im, bool ablation)

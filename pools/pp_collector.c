@@ -325,9 +325,11 @@ void pp_dispatch(struct pp_pool *pool)
                 atomic_store_explicit(&j->call->h->slot, (int)i,
                                       memory_order_relaxed);
             if (j->call->h != NULL && j->call->h->direct && s->n == 0 &&
-                !pool->closing)
+                !pool->closing) {
                 s->direct = j->call->h;
-            else if (!s->watched)
+                if (!pool->no_handoff)
+                    atomic_store(&pool->wcfg.status[i].reader, 1);
+            } else if (!s->watched)
                 pool->need_watch = true;
             p->call = j->call;
             p->first = j->first;
@@ -378,6 +380,30 @@ static bool flush_out(struct slot *s)
 }
 
 /*
+ * The shared-memory hand-off: a frame that finds its worker with nothing
+ * else in flight (a lone apply, or each of 64 sleeps given to 64 idle
+ * workers) goes into the worker's inbox instead of the socket, one send
+ * and one recv fewer (pp_worker.c's wait_input; pp_handle.c's direct path
+ * says what it buys).  With nothing else in flight, s->out holds just
+ * that frame, unsent, and the worker has read every byte sent before it.
+ * True if it went.  Caller holds pool->lock.
+ */
+static bool hand_over(struct pp_pool *pool, struct slot *s)
+{
+    struct pp_status *st = &pool->wcfg.status[s - pool->slots];
+
+    if (pool->no_handoff || s->n != 1 || s->out_pos != 0 ||
+        s->out_len == 0 ||
+        s->out_len > PP_INBOX_SIZE || atomic_load(&st->inbox_len) != 0)
+        return false;
+    memcpy(st->inbox, s->out, s->out_len);
+    atomic_store_explicit(&st->inbox_len, (uint32_t)s->out_len,
+                          memory_order_release);
+    s->out_pos = s->out_len = 0;
+    return true;
+}
+
+/*
  * Flushes every live worker's output and rings the doorbells of the
  * workers it sent to.  Returns true if some is left over (a full socket:
  * the collector must poll for POLLOUT).  Caller holds pool->lock.
@@ -398,14 +424,19 @@ static bool flush_out(struct slot *s)
 bool pp_flush_all(struct pp_pool *pool)
 {
     struct slot *s;
-    bool left = false, cascade = pool->cascade;
+    bool left = false, rung, cascade = pool->cascade;
     unsigned i, first = pool->nworkers;
 
     for (i = 0; i < pool->nworkers; i++) {
         s = &pool->slots[i];
         if (s->state != SLOT_RUNNING || s->eof)
             continue;
-        if (flush_out(s)) {
+        rung = hand_over(pool, s);
+        if (!rung && flush_out(s)) {
+            atomic_fetch_add(&pool->wcfg.status[i].sends, 1);
+            rung = true;
+        }
+        if (rung) {
             /* The first is woken at once: the cascade runs meanwhile. */
             pp_bell_ring(&pool->wcfg.status[i],
                          !cascade || first == pool->nworkers);
@@ -467,7 +498,7 @@ void pp_slot_take(struct pp_pool *pool, struct slot *s,
         if (++p->done == p->count) {
             s->head = (s->head + 1) % pool->prefetch;
             s->n--;
-            s->direct = NULL;
+            pp_lease_end(pool, s);
         }
     }
     if (pos > 0) {
@@ -534,8 +565,25 @@ static bool watch(struct pp_pool *pool, struct slot *s)
         return false;
     if (s->direct != NULL && s->n == 1 && !pool->closing)
         return false;
-    s->direct = NULL;
+    pp_lease_end(pool, s);
     return true;
+}
+
+void pp_lease_end(struct pp_pool *pool, struct slot *s)
+{
+    struct pp_status *st = &pool->wcfg.status[s - pool->slots];
+
+    s->direct = NULL;
+    if (atomic_load(&st->reader) == 0)
+        return;
+    /*
+     * The worker stores `produced`, then looks at `reader`; we store
+     * `reader`, then look at `produced`: one of us sees the other's store,
+     * so an answer it kept back for the reader is never stranded.
+     */
+    atomic_store(&st->reader, 0);
+    if (atomic_load(&st->produced) != atomic_load(&st->claimed))
+        pp_bell_ring(st, true);
 }
 
 static void terminate_now(struct pp_pool *pool, struct pp_handle **done)

@@ -48,25 +48,32 @@ void pp_handle_unref(struct pp_handle *h)
  * each wake-up of a sleeping thread or process costs 5-30 us on a virtual
  * machine.  strace -c of 3000 round trips counted some 7000 futex calls,
  * 1200 polls and 6000 sends: 44-86 us a round trip, against 6-24 us for
- * the thread pool in the same run.  Now:
- *  - the caller writes the task into the worker's socket itself (submit);
- *  - the worker, polling a count of sends in shared memory instead of
+ * the thread pool in the same run.  Now, for an apply without a callback
+ * that finds its worker with nothing else in flight:
+ *  - the caller hands the task over itself (submit), in the worker's
+ *    inbox in shared memory (pp_collector.c's hand_over), not its socket;
+ *  - the worker, polling its doorbell in shared memory instead of
  *    sleeping (pp_worker.c), picks it up without a wake-up;
- *  - the caller, waiting for an apply without a callback, polls the
- *    worker's `produced` count in the shared status page (no system call)
- *    and, once it moves, reads the socket and ends the item as the
- *    collector would, under pool->lock.
- * It does so only when its item is the one thing in flight in that worker,
- * so that every answer it reads is its own and no callback runs in the
- * wrong thread.  Meanwhile the socket is leased to it: the collector
- * leaves it out of its poll (pp_collector.c's watch), or the answer would
- * wake the collector too, which then fought the caller for pool->lock.
- * The lease ends when the answer is in, when the caller gives up (it
- * polls PP_DIRECT_POLL_NS, then sleeps and the collector takes over),
- * frees the handle, or closes the pool; pp_handle_done and _get read the
- * worker once themselves (nudge), so polling them works too.  A pin keeps
- * the pool alive meanwhile: pool->pins, which pp_pool_destroy waits for,
- * taken while the handle is not done (so the pool is known to exist).
+ *  - the worker leaves the answer in its ring, unsent, since st->reader
+ *    says its caller reads it there;
+ *  - the caller, polling the worker's `produced` count (no system call),
+ *    copies the answer out of the ring (pp_ring_claim) and ends the item
+ *    as the collector would, under pool->lock.
+ * A round trip then makes no system call at all while both sides poll:
+ * 2-9 us against 12-30 us with the task and answer in the socket (four
+ * system calls; struct pp_tuning's no_handoff) and 37-56 us through the
+ * collector (no_direct), all in the same runs of benchmarks/overhead.
+ * Only a lone item qualifies, so that every answer the caller reads is
+ * its own and no callback runs in the wrong thread.  Meanwhile the slot
+ * is leased to it: the collector leaves the socket out of its poll
+ * (pp_collector.c's watch).  The lease ends when the answer is in, when
+ * the caller gives up (it polls PP_DIRECT_POLL_NS, then sleeps and the
+ * collector takes over), frees the handle, or closes the pool; ending it
+ * (pp_lease_end) tells the worker to send what it kept back.
+ * pp_handle_done and _get read the worker once themselves (nudge), so
+ * polling them works too.  A pin keeps the pool alive meanwhile:
+ * pool->pins, which pp_pool_destroy waits for, taken while the handle is
+ * not done (so the pool is known to exist).
  */
 static bool pin(struct pp_handle *h)
 {
@@ -101,7 +108,8 @@ static void take_own(struct pp_pool *pool, struct pp_handle *h, int i)
     pthread_mutex_lock(&pool->lock);
     if (s->state == SLOT_RUNNING && !s->eof && s->n == 1 &&
         s->ring[s->head].call == &h->call) {
-        if (pp_slot_read(s, false))
+        /* From the ring if the worker left it there, else the socket. */
+        if (!pp_ring_claim(pool, s) && pp_slot_read(s, false))
             s->eof = true;
         pp_slot_take(pool, s, &done);
         /* A worker dying or misbehaving is the collector's business. */
@@ -123,7 +131,7 @@ static void give_up(struct pp_pool *pool, struct pp_handle *h)
     pthread_mutex_lock(&pool->lock);
     for (i = 0; i < pool->nworkers; i++)
         if (pool->slots[i].direct == h) {
-            pool->slots[i].direct = NULL;
+            pp_lease_end(pool, &pool->slots[i]);
             w = pp_wake_needed(pool);
         }
     pthread_mutex_unlock(&pool->lock);

@@ -71,6 +71,9 @@ struct pp_result_hdr {
     uint32_t len;   /* result bytes after the header, <= PP_RESULT_MAX */
 };
 
+/* The biggest frame the parent hands over in shared memory. */
+#define PP_INBOX_SIZE 1024
+
 /*
  * What a worker tells the parent without a message, in a page shared by
  * the parent and all workers (one entry per worker slot): how many items
@@ -98,10 +101,25 @@ struct pp_status {
     _Atomic uint32_t bell;
     _Atomic uint32_t sleep; /* PP_AWAKE, PP_ASLEEP or PP_OWED */
     _Atomic uint32_t ready; /* 1 once the worker has prefaulted */
+    /*
+     * The shared-memory hand-off (pp_worker.c, pp_handle.c): the
+     * parent adds one to `sends` after each send into the socket (and
+     * when it closes it), so that the worker calls recv only when there
+     * is something to read; `inbox` holds a frame the parent handed over
+     * without the socket (`inbox_len` bytes, 0 once the worker took it);
+     * `reader` is 1 while a caller reads this worker's answers straight
+     * from its ring; `claimed` counts the answer bytes someone has taken
+     * on, the worker to send them or that caller, whoever claims first.
+     */
+    _Atomic uint32_t sends;
+    _Atomic uint32_t reader;
+    _Atomic uint32_t inbox_len;
+    _Atomic uint64_t claimed;
     /* Recording: the event id and start of the frame it runs now
      * (pp_trace.c records the frame of a worker that died in it). */
     _Atomic uint64_t frame_id;
     _Atomic uint64_t frame_ns;
+    unsigned char inbox[PP_INBOX_SIZE];
 };
 
 /*
@@ -114,12 +132,6 @@ struct pp_status {
  * bytes each): many for one send, little memory per worker.
  */
 #define PP_RING_SIZE ((size_t)64 * 1024)
-/*
- * A worker sends its ring's bytes when fewer than this many items are left
- * in the frames it has read: the parent then has the answers, and sends
- * more work, before the worker runs dry.
- */
-#define PP_FLUSH_AHEAD 4
 
 
 /* The result being built by a task (the struct behind struct pp_out). */
@@ -352,7 +364,7 @@ struct pp_pool {
     unsigned timeout_ms;
     unsigned prefetch;
     long spin_ns;
-    bool no_direct, cascade; /* struct pp_tuning's switches */
+    bool no_direct, no_handoff, cascade; /* struct pp_tuning's switches */
     size_t rings_size;
     int64_t created_ns; /* regions made after this are not in workers */
     struct pp_worker_cfg wcfg;
@@ -433,6 +445,20 @@ void pp_publish(struct pp_pool *pool, struct pp_handle *list);
 void pp_slot_take(struct pp_pool *pool, struct slot *s,
                   struct pp_handle **done);
 bool pp_slot_read(struct slot *s, bool all);
+
+/*
+ * Takes the answers s's worker has written into its ring but not sent,
+ * claiming them (struct pp_status.claimed) so that the worker will not
+ * send them, if nothing it sent is still unread.  True if it took some.
+ * Caller holds pool->lock and the lease (s->direct).
+ */
+bool pp_ring_claim(struct pp_pool *pool, struct slot *s);
+
+/*
+ * Ends s's lease (s->direct): the worker sends its answers again, and one
+ * it left in its ring for the reader goes now.  Caller holds pool->lock.
+ */
+void pp_lease_end(struct pp_pool *pool, struct slot *s);
 
 /* pp_trace.c: the recording's set-up, its clean-up, and the event of a
  * frame whose worker died in it (caller holds pool->lock). */

@@ -65,6 +65,32 @@ static void slot_reset(struct slot *s, enum slot_state next)
 }
 
 /*
+ * Copies the bytes of the answer stream from s->rcvd up to `upto` out of
+ * s's worker's ring, after those in s->in, without counting them in yet.
+ * Returns how many, or 0 when out of memory.  Caller holds pool->lock.
+ */
+static size_t ring_copy(struct pp_pool *pool, struct slot *s, uint64_t upto)
+{
+    const unsigned char *ring;
+    size_t n = (size_t)(upto - s->rcvd), at, first;
+
+    if (s->in_len + n > s->in_cap) {
+        unsigned char *p = realloc(s->in, s->in_len + n);
+
+        if (p == NULL)
+            return 0;
+        s->in = p;
+        s->in_cap = s->in_len + n;
+    }
+    ring = pool->wcfg.rings + (size_t)(s - pool->slots) * PP_RING_SIZE;
+    at = (size_t)(s->rcvd % PP_RING_SIZE);
+    first = n < PP_RING_SIZE - at ? n : PP_RING_SIZE - at;
+    memcpy(s->in + s->in_len, ring + at, first);
+    memcpy(s->in + s->in_len + first, ring, n - first);
+    return n;
+}
+
+/*
  * After the socket has been read to its end: the answers the dead worker
  * wrote into its ring but never sent, appended to s->in as if they had
  * come through the socket.  Every byte of its answer stream past what the
@@ -74,30 +100,40 @@ static void slot_reset(struct slot *s, enum slot_state next)
  */
 static void ring_tail(struct pp_pool *pool, struct slot *s)
 {
-    const unsigned char *ring;
-    uint64_t produced;
-    size_t n, at, first;
+    uint64_t produced = atomic_load(
+        &pool->wcfg.status[s - pool->slots].produced);
+    size_t n;
 
-    produced = atomic_load_explicit(
-        &pool->wcfg.status[s - pool->slots].produced, memory_order_acquire);
     if (produced <= s->rcvd || produced - s->rcvd > PP_RING_SIZE)
         return;
-    n = (size_t)(produced - s->rcvd);
-    if (s->in_len + n > s->in_cap) {
-        unsigned char *p = realloc(s->in, s->in_len + n);
-
-        if (p == NULL)
-            return; /* no memory: blame as if there were no ring */
-        s->in = p;
-        s->in_cap = s->in_len + n;
-    }
-    ring = pool->wcfg.rings + (size_t)(s - pool->slots) * PP_RING_SIZE;
-    at = (size_t)(s->rcvd % PP_RING_SIZE);
-    first = n < PP_RING_SIZE - at ? n : PP_RING_SIZE - at;
-    memcpy(s->in + s->in_len, ring + at, first);
-    memcpy(s->in + s->in_len + first, ring, n - first);
+    if ((n = ring_copy(pool, s, produced)) == 0)
+        return; /* no memory: blame as if there were no ring */
     s->in_len += n;
     s->rcvd = produced;
+}
+
+bool pp_ring_claim(struct pp_pool *pool, struct slot *s)
+{
+    struct pp_status *st = &pool->wcfg.status[s - pool->slots];
+    uint64_t c = atomic_load(&st->claimed), p;
+    size_t n;
+
+    /* Bytes the worker claimed are in the socket, and come first. */
+    if (c != s->rcvd)
+        return false;
+    p = atomic_load(&st->produced);
+    if (p <= c || p - c > PP_RING_SIZE)
+        return false;
+    /*
+     * Copy, then claim: while `claimed` has not moved the worker leaves
+     * these bytes alone, so if the claim succeeds the copy is good.
+     */
+    if ((n = ring_copy(pool, s, p)) == 0 ||
+        !atomic_compare_exchange_strong(&st->claimed, &c, p))
+        return false;
+    s->in_len += n;
+    s->rcvd = p;
+    return true;
 }
 
 /*
@@ -346,6 +382,10 @@ bool pp_server_requests(struct pp_pool *pool)
         atomic_store(&pool->wcfg.status[i].busy, 0);
         atomic_store(&pool->wcfg.status[i].produced, 0);
         atomic_store(&pool->wcfg.status[i].bell, 0);
+        atomic_store(&pool->wcfg.status[i].sends, 0);
+        atomic_store(&pool->wcfg.status[i].reader, 0);
+        atomic_store(&pool->wcfg.status[i].inbox_len, 0);
+        atomic_store(&pool->wcfg.status[i].claimed, 0);
         atomic_store(&pool->wcfg.status[i].sleep, PP_AWAKE);
         atomic_store(&pool->wcfg.status[i].ready, 0);
         m.op = PP_SRV_SPAWN;
@@ -440,9 +480,10 @@ void pp_slots_stop(struct pp_pool *pool)
 {
     unsigned i;
 
-    /* A worker asleep on its doorbell must wake to see the EOF. */
+    /* A worker asleep on its doorbell must wake to read the EOF. */
     for (i = 0; i < pool->nworkers; i++) {
         slot_reset(&pool->slots[i], SLOT_EMPTY);
+        atomic_fetch_add(&pool->wcfg.status[i].sends, 1);
         pp_bell_ring(&pool->wcfg.status[i], true);
     }
     if (pool->ctl >= 0)

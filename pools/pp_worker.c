@@ -6,13 +6,15 @@
  * other end the parent holds.  Its whole life:
  *
  *     map the shared regions in (prefault, below)
- *     read bytes from the socket into a buffer (polling first, below)
+ *     wait for the doorbell (polling first), then take the frame handed
+ *     over in the inbox, or read bytes from the socket into a buffer
  *     for every complete task frame in the buffer:
  *         for every item in the frame:
  *             note in the shared status page that the item started
  *             call the task function (its pointer came in the frame)
  *             write its result frame into the answer ring
  *             if little work is left in the buffer: send the ring's bytes
+ *             (unless a waiting caller reads them from the ring itself)
  *     at EOF (the parent closed its end), or after max_tasks items: _exit(0)
  *
  * The answer ring.  Sending each answer by itself cost a system call per
@@ -20,9 +22,14 @@
  * empty tasks cost 2.6-4.9 us an item, against 1.0-1.9 us with the ring
  * (benchmarks/overhead, bulk).  So each result frame goes into a ring in
  * shared memory (pp_internal.h), and the ring's bytes go through the
- * socket in one send when fewer than PP_FLUSH_AHEAD items are left to run
- * here, or when the ring is full.  The stream the parent reads is the same
- * as before, only in bigger pieces.
+ * socket in one send twice per read: when half of the items it brought
+ * are left to run (the parent then sends more before this worker runs
+ * dry), and when none are; or when the ring is full.  Sending after each
+ * of the last 4 items instead made twice as many sends.  The stream the
+ * parent reads is the same as before, only in bigger pieces.  A caller
+ * waiting for a lone apply copies its answer straight out of the ring
+ * (pp_handle.c's direct path); st->claimed makes sure each byte is taken
+ * once, sent or copied.
  *
  * Crash reports stay exact: the result of each item is in shared memory,
  * counted in st->produced, before the next item starts.  When a worker
@@ -66,7 +73,7 @@
 
 /*
  * How long a worker that has run out of work polls its socket before it
- * sleeps: 50 us, some 2-5 wake-ups of a sleeping process on this kind of
+ * sleeps: 10 us, about one wake-up of a sleeping process on this kind of
  * virtual machine, so that polling never costs much more than it can save.
  */
 #define PP_WORKER_POLL_NS 10000u
@@ -140,11 +147,11 @@ struct worker {
     size_t in_len, in_cap;
     unsigned char *ring; /* the answer ring, NULL with no_ring */
     uint64_t produced;   /* answer bytes written (st->produced's value) */
-    uint64_t sent;       /* answer bytes sent through the socket */
     size_t ahead;        /* items left in the complete frames read */
-    uint32_t bell;       /* st->bell when this worker last read */
+    size_t half;         /* ahead when half of the last read is left */
+    uint32_t sends;      /* st->sends when this worker last read */
     bool full;           /* that read filled the buffer */
-    bool quick;          /* the last wait ended while polling */
+    bool quick;          /* the last wait's work came within the poll */
     bool lone;           /* the last read brought one item */
     unsigned slot;
     /* Recording (pp_trace.c): this worker's track, NULL when off, and
@@ -160,19 +167,29 @@ static _Noreturn void leave(struct worker *w, int status)
     _exit(status);
 }
 
-/* Sends the ring's unsent bytes; leaves if the parent has gone. */
+/*
+ * Sends the ring's unsent bytes; leaves if the parent has gone.  A caller
+ * reading this worker's ring itself (pp_handle.c) may take them first:
+ * each side claims the bytes it takes by moving st->claimed up to
+ * `produced` with a compare-and-swap, so every byte goes exactly once.
+ */
 static void flush(struct worker *w)
 {
+    uint64_t c = atomic_load(&w->st->claimed);
     size_t at, n;
 
-    while (w->sent < w->produced) {
-        at = (size_t)(w->sent % PP_RING_SIZE);
-        n = (size_t)(w->produced - w->sent);
+    do {
+        if (c >= w->produced)
+            return;
+    } while (!atomic_compare_exchange_weak(&w->st->claimed, &c, w->produced));
+    while (c < w->produced) {
+        at = (size_t)(c % PP_RING_SIZE);
+        n = (size_t)(w->produced - c);
         if (n > PP_RING_SIZE - at)
             n = PP_RING_SIZE - at;
         if (send_all(w->fd, w->ring + at, n) != 0)
             leave(w, 0);
-        w->sent += n;
+        c += n;
     }
 }
 
@@ -193,9 +210,10 @@ static void emit(struct worker *w)
         if (send_all(w->fd, b, len) != 0)
             leave(w, 0);
         w->produced += len;
-        w->sent = w->produced;
+        atomic_store(&w->st->claimed, w->produced);
     } else {
-        if (w->produced + len - w->sent > PP_RING_SIZE)
+        /* Room: bytes below `claimed` have been taken and may go. */
+        if (w->produced + len - atomic_load(&w->st->claimed) > PP_RING_SIZE)
             flush(w);
         at = (size_t)(w->produced % PP_RING_SIZE);
         first = len < PP_RING_SIZE - at ? len : PP_RING_SIZE - at;
@@ -203,8 +221,7 @@ static void emit(struct worker *w)
         memcpy(w->ring, b + first, len - first);
         w->produced += len;
     }
-    atomic_store_explicit(&w->st->produced, w->produced,
-                          memory_order_release);
+    atomic_store(&w->st->produced, w->produced);
 }
 
 /* Runs item i of the frame h whose payload is p, and sends its result. */
@@ -250,11 +267,13 @@ static void run_item(struct worker *w, const struct pp_task_hdr *h,
     if (w->ahead > 0)
         w->ahead--;
     /*
-     * Send now when little work is left here, so that the parent sends
-     * more before this worker runs dry (and a lone apply's answer leaves
-     * at once); else let answers gather in the ring and go in one send.
+     * Send when half the work read is left, so that the parent sends more
+     * before this worker runs dry, and when none is (a lone apply's answer
+     * then leaves at once); else let answers gather in the ring.  Not
+     * while a caller reads the ring itself: the answer is there.
      */
-    if (w->ahead < PP_FLUSH_AHEAD)
+    if ((w->ahead == 0 || w->ahead == w->half) &&
+        !atomic_load(&w->st->reader))
         flush(w);
     if (w->cfg->max_tasks != 0 && w->done >= w->cfg->max_tasks) {
         flush(w);
@@ -441,39 +460,22 @@ static void cascade(struct worker *w)
 }
 
 /*
- * Waits until the parent has sent something, then reads it.  First it
- * polls its doorbell: a caller waiting for one answer at a time sends the
- * next task within microseconds, and a worker caught polling needs no
- * wake-up (tens of microseconds on a virtual machine).  Polling memory,
- * not the socket: recv() a time, measured slower (25 against 17 us a
- * round trip), the calls getting in the way of the caller's send.
- * pb_poll_step yields the core after a few pauses, so on 2 cores the
- * poller hands its core to whoever needs it.  Then it sleeps on the
- * doorbell, marked PP_ASLEEP, so that the one who rings wakes it (see
- * pp_collector.c's pp_flush_all for the cascade).  Returns what read
- * returns.
+ * Waits for the doorbell to move from `seen`.  First it polls: a caller
+ * waiting for one answer at a time hands over the next task within
+ * microseconds, and a worker caught polling needs no wake-up (tens of
+ * microseconds on a virtual machine).  Polling memory, not the socket:
+ * recv() a time, measured slower (25 against 17 us a round trip), the
+ * calls getting in the way of the caller's send.  pb_poll_step yields the
+ * core after a few pauses, so on 2 cores the poller hands its core to
+ * whoever needs it.  Then it sleeps on the doorbell, marked PP_ASLEEP, so
+ * that the one who rings wakes it (see pp_collector.c's pp_flush_all for
+ * the cascade).
  */
-static ssize_t wait_input(struct worker *w)
+static void wait_bell(struct worker *w, uint32_t seen)
 {
-    size_t room = w->in_cap - w->in_len;
-    uint64_t end = 0;
-    uint32_t seen;
+    uint64_t end = 0, slept;
     unsigned i;
-    ssize_t n;
 
-    seen = atomic_load_explicit(&w->st->bell, memory_order_acquire);
-    /*
-     * The parent rings after each send, so the bell tells of every byte
-     * sent since the last read, unless that read filled the buffer: then
-     * the rest of that send may still be in the socket.
-     */
-    if (seen == w->bell && w->full) {
-        n = recv(w->fd, w->in + w->in_len, room, MSG_DONTWAIT);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-            w->full = n == (ssize_t)room;
-            return n;
-        }
-    }
     /*
      * Poll only if work came quickly last time, one item at a time: 64
      * workers that finish 10 ms sleeps together and each poll 50 us on 2
@@ -481,26 +483,85 @@ static ssize_t wait_input(struct worker *w)
      * and workers polling between the batches of a map took the CPU the
      * parent needed to send the next batch (2.4 us an item against 1.1).
      */
-    for (i = 1; !w->cfg->no_poll && w->quick && w->lone && seen == w->bell;
-         i++) {
+    for (i = 1; !w->cfg->no_poll && w->quick && w->lone; i++) {
+        if (atomic_load_explicit(&w->st->bell, memory_order_acquire) != seen)
+            return;
         if (pb_poll_expired(i, &end, PP_WORKER_POLL_NS))
             break;
         pb_poll_step(i);
-        seen = atomic_load_explicit(&w->st->bell, memory_order_acquire);
     }
-    w->quick = seen != w->bell;
-    while (seen == w->bell) {
+    /*
+     * "Quick" is judged by when the work came, not by whether this wait
+     * polled: judged by the poll alone, a worker that slept once never
+     * polled again, since a caller cannot hand over its next task before
+     * it has the answer (round trips paid a wake-up each).
+     */
+    slept = pb_now_ns();
+    while (atomic_load_explicit(&w->st->bell, memory_order_acquire) == seen) {
         atomic_store(&w->st->sleep, PP_ASLEEP);
         if (atomic_load(&w->st->bell) == seen)
             futex_wait(&w->st->bell, seen);
         atomic_store(&w->st->sleep, PP_AWAKE);
         cascade(w);
-        seen = atomic_load_explicit(&w->st->bell, memory_order_acquire);
     }
-    w->bell = seen;
-    n = read(w->fd, w->in + w->in_len, room);
-    w->full = n == (ssize_t)room;
-    return n;
+    w->quick = pb_now_ns() - slept < PP_WORKER_POLL_NS;
+}
+
+/*
+ * The frame a caller handed over in shared memory (st->inbox), copied
+ * into the input buffer.  The parent hands over a frame that way only
+ * when this worker has answered everything sent before it, so no bytes of
+ * the socket go first and the buffer is empty.  Returns its length, or 0
+ * if there is none.
+ */
+static ssize_t take_inbox(struct worker *w)
+{
+    uint32_t n = atomic_load_explicit(&w->st->inbox_len,
+                                      memory_order_acquire);
+
+    if (n == 0)
+        return 0;
+    if (n > PP_INBOX_SIZE || w->in_len != 0)
+        leave(w, EXIT_PROTOCOL);
+    memcpy(w->in + w->in_len, w->st->inbox, n);
+    atomic_store_explicit(&w->st->inbox_len, 0, memory_order_release);
+    return (ssize_t)n;
+}
+
+/*
+ * Waits for work and reads it: a frame from the inbox, or what the socket
+ * holds.  The socket is read only once the parent has counted a send into
+ * it (st->sends), or when the last read filled the buffer (the rest of a
+ * send may be waiting); a lone apply handed over in shared memory thus
+ * costs this worker no system call at all.  Between looks it sends what a
+ * caller reading its ring left unread when it stopped (st->reader back at
+ * 0: that caller rang the doorbell to say so), then waits on the
+ * doorbell.  Returns what read returns.
+ */
+static ssize_t wait_input(struct worker *w)
+{
+    size_t room = w->in_cap - w->in_len;
+    uint32_t seen, sends;
+    ssize_t n;
+
+    for (;;) {
+        seen = atomic_load_explicit(&w->st->bell, memory_order_acquire);
+        if ((n = take_inbox(w)) > 0)
+            return n;
+        sends = atomic_load_explicit(&w->st->sends, memory_order_acquire);
+        if (sends != w->sends || w->full) {
+            w->sends = sends;
+            n = recv(w->fd, w->in + w->in_len, room, MSG_DONTWAIT);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                w->full = n == (ssize_t)room;
+                return n;
+            }
+            w->full = false;
+        }
+        if (!atomic_load(&w->st->reader))
+            flush(w);
+        wait_bell(w, seen);
+    }
 }
 
 /*
@@ -580,6 +641,7 @@ _Noreturn void pp_worker_run(const struct pp_worker_cfg *cfg, int fd,
         w.in_len += (size_t)n;
 
         w.ahead = items_ready(w.in, w.in_len);
+        w.half = w.ahead / 2;
         w.lone = w.ahead == 1;
         pos = 0;
         while (w.in_len - pos >= sizeof(h)) {

@@ -129,6 +129,7 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     if (o.tuning != NULL) {
         pool->spin_ns = o.tuning->spin_ns;
         pool->no_direct = o.tuning->no_direct;
+        pool->no_handoff = o.tuning->no_handoff;
         pool->cascade = o.tuning->cascade;
         pool->wcfg.no_poll = o.tuning->no_poll;
         pool->wcfg.no_ring = o.tuning->no_ring;

@@ -119,7 +119,14 @@ static struct snapshot snap(void)
 static void assert_clean(struct snapshot before, const char *what,
                          enum fi_call c, long k)
 {
-    struct snapshot now = snap();
+    struct snapshot now;
+    int i;
+
+    /* A joined thread may still be listed for a moment while the kernel
+     * finishes its exit (as in test_faults_tp): look again, 2 s at most. */
+    for (i = 0; i < 2000 && thread_count() > before.threads; i++)
+        sleep_ms(1);
+    now = snap();
 
     ck_assert_msg(now.threads == before.threads,
                   "%s, %s #%ld failed: %d threads, %d before", what,

@@ -868,6 +868,7 @@ static const struct pp_tuning tunings[] = {
     PP_TUNING_INIT,
     { .no_poll = true },
     { .no_direct = true },
+    { .no_handoff = true },
     { .no_ring = true },
     { .no_prefault = true },
     { .cascade = true },
@@ -943,7 +944,8 @@ END_TEST
  * direct path, procpool.c).  It must still learn of a worker killed under
  * its task, after it has given up polling and sleeps; and a caller that
  * polls pp_handle_done, or frees its handle without waiting, or closes
- * the pool, must not wait for ever for an answer nobody reads.
+ * the pool, must not wait for ever for an answer nobody reads, even one
+ * the worker kept back in its ring for that caller (the hand-off).
  */
 START_TEST(lone_apply_ends_however_its_caller_waits)
 {
@@ -992,6 +994,30 @@ START_TEST(lone_apply_ends_however_its_caller_waits)
             pp_handle_free(h);
         }
 
+        /* Outlasts its caller's poll: its worker must send it then. */
+        ck_assert_int_eq(pp_apply_async(pool, nap_return_pid, NULL, 0, NULL,
+                                        NULL, &h),
+                         0);
+        ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
+        ck_assert_int_eq(pp_handle_get(h, NULL, &len), 0);
+        ck_assert_uint_eq(len, sizeof(pid_t));
+        pp_handle_free(h);
+
+        /* Answered before anyone looks (it waits in the worker's ring):
+         * first waited for, then freed unread. */
+        for (i = 0; i < 2; i++) {
+            ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x),
+                                            NULL, NULL, &h),
+                             0);
+            sleep_ms(5);
+            if (i == 0) {
+                ck_assert_int_eq(pp_handle_wait(h, PP_WAIT_FOREVER), 0);
+                ck_assert_int_eq(pp_handle_get(h, &data, &len), 0);
+                ck_assert_int_eq(*(const int *)data, 49);
+            }
+            pp_handle_free(h);
+        }
+
         /* Freed at once, then one left alone: close still returns. */
         ck_assert_int_eq(pp_apply_async(pool, square_ok, &x, sizeof(x), NULL,
                                         NULL, &h),
@@ -1005,7 +1031,7 @@ START_TEST(lone_apply_ends_however_its_caller_waits)
         ck_assert_int_eq(pp_handle_get(h, NULL, NULL), 0);
         pp_handle_free(h);
         ck_assert_int_eq(pp_pool_stats(pool, &st), 0);
-        ck_assert_uint_eq(st.completed, 23);
+        ck_assert_uint_eq(st.completed, 26);
         ck_assert_uint_eq(st.crashed, 1);
         pp_pool_destroy(pool);
     }

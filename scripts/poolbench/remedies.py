@@ -2,9 +2,10 @@
 pool's chain of wake-ups: one ratio per remedy, time with it over time
 without it, from configurations the run measured side by side.
 
-- the answer ring, the direct path and the doorbell poll: overhead's
-  --mode ablation runs pp and pp-no-ring, pp-no-direct, pp-no-poll in one
-  process (bulk and round trip); the ratio is of per-task costs;
+- the answer ring, the direct path, the shared-memory hand-off and the
+  doorbell poll: overhead's --mode ablation runs pp and pp-no-ring,
+  pp-no-direct, pp-no-handoff, pp-no-poll in one process (bulk and round
+  trip); the ratio is of per-task costs;
 - prefault: sum's process pool on shared memory with and without
   --no-prefault, on as many workers as CPUs; only the first pass of each
   process counts, since prefaulting saves each worker a page fault per
@@ -52,6 +53,7 @@ def _ratio(with_, without, what, label):
 
 # overhead's pp-no-* modes: what each switches off.
 PER_TASK = (('pp-no-ring', 'answer ring'), ('pp-no-direct', 'direct path'),
+            ('pp-no-handoff', 'shared-memory hand-off'),
             ('pp-no-poll', 'doorbell poll'))
 VARIANT = {'bulk': 'bulk', 'roundtrip': 'round trip'}
 
