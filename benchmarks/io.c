@@ -40,19 +40,37 @@
  * record's variant says which ("cascade", "no-cascade", or "-" for the
  * pool's default).
  *
+ * The machine's floor (--bare, threads only, variant "bare").  No pool:
+ * W threads made beforehand, each asleep on one futex word, are woken by a
+ * single system call and each sleeps its share of the T sleeps, one after
+ * another (thread k takes tasks k, k + W, ...); the last to finish wakes
+ * the main thread.  Waking W sleepers and hearing that they are done costs
+ * at least this much on this machine, whatever the pool: on a 2-core
+ * virtual machine, where a wake-up of a sleeping thread costs tens of
+ * microseconds and 64 of them share 2 CPUs, it is far from the ideal.
+ *
  * The record's result is the number of tasks that completed their sleep
  * and expected is T: a pool that lost or failed a task fails the check.
  */
+/* _DEFAULT_SOURCE: syscall (futex), for --bare. */
+#define _DEFAULT_SOURCE
+
 #include "bench.h"
 #include "procpool.h"
 #include "threadpool.h"
 #include "trace_file.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 
 /* Sleeps used to measure the timer's oversleep (their median is taken). */
 #define OVERSLEEP_SAMPLES 5
@@ -86,6 +104,103 @@ static int sleep_item(const struct pp_task *task, struct pp_out *out)
         return EINVAL;
     memcpy(&ms, task->arg, sizeof(ms));
     return sleep_ms(ms);
+}
+
+/* ---- The floor: bare threads, no pool (--bare) ----------------------- */
+
+struct bare {
+    _Atomic uint32_t go;       /* run number; 0 before the first, ~0 quit */
+    _Atomic uint32_t finished; /* threads done with this run */
+    _Atomic long long done;    /* sleeps that succeeded, over all runs */
+    long long tasks, delay;
+    unsigned workers;
+    pthread_t *threads;
+    unsigned started;
+};
+
+struct bare_arg {
+    struct bare *b;
+    unsigned k;
+};
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t value)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, value, NULL,
+            NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word, int n)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL,
+            0);
+}
+
+/* Thread k: at each run, its share of the sleeps, then "finished". */
+static void *bare_main(void *arg)
+{
+    struct bare_arg *a = arg;
+    struct bare *b = a->b;
+    uint32_t seen = 0, go;
+
+    for (;;) {
+        while ((go = atomic_load(&b->go)) == seen)
+            futex_wait(&b->go, seen);
+        if (go == UINT32_MAX)
+            break;
+        seen = go;
+        for (long long i = a->k; i < b->tasks; i += b->workers)
+            if (sleep_ms(b->delay) == 0)
+                atomic_fetch_add(&b->done, 1);
+        if (atomic_fetch_add(&b->finished, 1) + 1 == b->workers)
+            futex_wake(&b->finished, 1);
+    }
+    free(a);
+    return NULL;
+}
+
+/* Makes the W threads, asleep until bare_run.  Returns 0 or errno. */
+static int bare_start(struct bare *b)
+{
+    struct bare_arg *a;
+    int rc;
+
+    if ((b->threads = calloc(b->workers, sizeof(*b->threads))) == NULL)
+        return ENOMEM;
+    for (b->started = 0; b->started < b->workers; b->started++) {
+        if ((a = malloc(sizeof(*a))) == NULL)
+            return ENOMEM;
+        a->b = b;
+        a->k = b->started;
+        if ((rc = pthread_create(&b->threads[b->started], NULL, bare_main,
+                                 a)) != 0) {
+            free(a);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* One run: one system call wakes all W; returns the sleeps done. */
+static long long bare_run(struct bare *b)
+{
+    uint32_t f;
+
+    atomic_store(&b->finished, 0);
+    atomic_store(&b->done, 0);
+    atomic_fetch_add(&b->go, 1);
+    futex_wake(&b->go, INT_MAX);
+    while ((f = atomic_load(&b->finished)) != b->workers)
+        futex_wait(&b->finished, f);
+    return atomic_load(&b->done);
+}
+
+static void bare_stop(struct bare *b)
+{
+    atomic_store(&b->go, UINT32_MAX);
+    futex_wake(&b->go, INT_MAX);
+    for (unsigned i = 0; i < b->started; i++)
+        pthread_join(b->threads[i], NULL);
+    free(b->threads);
 }
 
 /* The median time one nanosleep of ms milliseconds takes beyond ms. */
@@ -143,7 +258,8 @@ int main(int argc, char **argv)
 {
     /* The tutorial's 5 tasks on 3 workers, with 2 s scaled to 200 ms. */
     long long tasks = 5, delay = 200;
-    bool cascade = false, no_cascade = false;
+    bool cascade = false, no_cascade = false, bare_on = false;
+    struct bare bare = { .go = 0 };
     struct tp_tuning ttune = TP_TUNING_INIT;
     struct pp_tuning ptune = PP_TUNING_INIT;
     const struct bench_opt opts[] = {
@@ -156,6 +272,9 @@ int main(int argc, char **argv)
           .help = "threads, procs: woken workers wake the other sleepers" },
         { .name = "no-cascade", .type = BENCH_OPT_FLAG, .flag = &no_cascade,
           .help = "threads, procs: the submitter wakes every worker" },
+        { .name = "bare", .type = BENCH_OPT_FLAG, .flag = &bare_on,
+          .help = "threads: no pool, W bare threads woken by one system "
+                  "call (the machine's floor)" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "seq", "procs", NULL };
@@ -188,6 +307,10 @@ int main(int argc, char **argv)
     if ((cascade || no_cascade) && strcmp(b.mode, "seq") == 0)
         return bench_usage_error(&b, "--%s needs a pool (threads or procs)",
                                  cascade ? "cascade" : "no-cascade");
+    if (bare_on && (strcmp(b.mode, "threads") != 0 || cascade ||
+                    no_cascade))
+        return bench_usage_error(&b, "--bare: threads only, without "
+                                 "--cascade or --no-cascade");
     seq = strcmp(b.mode, "seq") == 0;
     procs = strcmp(b.mode, "procs") == 0;
     rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
@@ -203,7 +326,12 @@ int main(int argc, char **argv)
     }
 
     t0 = bench_now();
-    if (!seq && !procs) {
+    if (bare_on) {
+        bare.tasks = tasks;
+        bare.delay = delay;
+        bare.workers = (unsigned)b.workers;
+        err = bare_start(&bare);
+    } else if (!seq && !procs) {
         futures = calloc((size_t)tasks, sizeof(*futures));
         bench_tp_options(&b, &topt);
         /* The harness's tuning (if any), with the cascade as asked. */
@@ -245,12 +373,17 @@ int main(int argc, char **argv)
         bench_record_init(&b, &r, rep);
         r.n = tasks;
         r.chunk = 1;
-        r.variant = cascade ? "cascade" : no_cascade ? "no-cascade" : "-";
+        r.variant = cascade      ? "cascade"
+                    : no_cascade ? "no-cascade"
+                    : bare_on    ? "bare"
+                                 : "-";
         r.tasks = tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;
 
         bench_kernel_start(&r);
-        if (seq) {
+        if (bare_on) {
+            done = bare_run(&bare);
+        } else if (seq) {
             for (long long i = 0; i < tasks; i++)
                 if ((err = sleep_ms(delay)) == 0)
                     done++;
@@ -274,6 +407,8 @@ int main(int argc, char **argv)
     }
 
 done:
+    if (bare_on)
+        bare_stop(&bare);
     if (tpool != NULL)
         bench_trace_tp(&b, tpool);
     if (ppool != NULL)

@@ -201,7 +201,7 @@ def main():
     while i < len(args):
         a = args[i]
         if a in ('--gil', '--copy', '--no-prefault', '--cascade',
-                 '--no-cascade', '--kill-worker'):
+                 '--no-cascade', '--kill-worker', '--bare'):
             flags.add(a[2:])
             i += 1
             continue
@@ -255,6 +255,7 @@ def main():
                            else 'shm-no-prefault' if 'no-prefault' in flags
                            else 'cascade' if 'cascade' in flags
                            else 'no-cascade' if 'no-cascade' in flags
+                           else 'bare' if 'bare' in flags
                            else 'shm' if name == 'sum' and m == 'procs'
                            else o['variant'] if name == 'overhead' or ranks
                            else '-')

@@ -511,6 +511,22 @@ START_TEST(io_answers_in_every_mode)
         ck_assert_str_eq(recs[0].col[COL_CHUNK], "1");
         run_free(&r);
     }
+    /* The machine's floor: bare threads, each its share, every run. */
+    run_bench(&r, "io", "--mode", "threads", "--bare", "--workers", "3",
+              "--tasks", "7", "--delay-ms", "2", "--repeat", "3", "--format",
+              "csv", NULL);
+    ck_assert_int_eq(check_records(&r, "io", "c", "threads", "bare", 7, 7,
+                                   recs),
+                     3);
+    run_free(&r);
+    /* ... and nowhere else: a pool, or a pool's switch, with it is an
+     * error. */
+    run_bench(&r, "io", "--mode", "procs", "--bare", NULL);
+    ck_assert_int_eq(r.status, 2);
+    run_free(&r);
+    run_bench(&r, "io", "--mode", "threads", "--bare", "--no-cascade", NULL);
+    ck_assert_int_eq(r.status, 2);
+    run_free(&r);
     /* Text mode prints the ideal beside the record. */
     run_bench(&r, "io", "--tasks", "5", "--workers", "3", "--delay-ms", "1",
               NULL);

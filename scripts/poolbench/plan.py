@@ -276,10 +276,12 @@ def groups_io(ctx, sizes):
                 continue
             # The wake-ups switched the other way (issue 13's remedies
             # chart), on the most workers: the process pool's opt-in
-            # cascade, the thread pool's default chain off.
+            # cascade, the thread pool's default chain off; and the
+            # machine's floor, bare threads and no pool (io --bare).
             w = str(max(ctx.io_workers))
             for mode, flag in (('procs', 'cascade'),
-                               ('threads', 'no-cascade')):
+                               ('threads', 'no-cascade'),
+                               ('threads', 'bare')):
                 out.append(Group(
                     'c-%s-%s' % (mode, flag), 'io', 'c',
                     [ctx.c('io'), '--mode', mode, '--' + flag, '--workers',

@@ -23,9 +23,10 @@ than two samples a side, a remedy is left out.
 from . import stats
 from .analyse import fmt_time
 
-# The variants the suite runs only for this ratio: no line of their own
-# on the speedup charts, no part in the speedup sentences.
-VARIANTS = ('shm-no-prefault', 'cascade', 'no-cascade')
+# The variants the suite runs only for this ratio, or (bare) for io's
+# floor in sentences.wake_up: no line of their own on the speedup charts,
+# no part in the speedup sentences.
+VARIANTS = ('shm-no-prefault', 'cascade', 'no-cascade', 'bare')
 
 
 def _one(model, wl, mode, variant, workers=None):

@@ -418,21 +418,28 @@ def wake_up(model):
     took, the ideal being ceil(T / W) sleeps, each as long as the
     sequential run's sleeps were (the timer's oversleep included).  What
     is left is the pool's: waking W sleeping workers and handing them
-    their tasks (issue 13's figure)."""
+    their tasks (issue 13's figure).  Beside them the machine's floor
+    (io --bare): W bare threads woken by one system call, no pool."""
     seq = _sel(model, 'io', 'c', 'seq')
     if not seq or not seq[0]['n']:
         return []
     per_sleep = seq[0]['stat']['median'] / seq[0]['n']
     parts = []
-    for mode in ('threads', 'procs'):
-        cs = [c for c in _sel(model, 'io', 'c', mode, '-') if c['n']]
+    for mode, variant, name in (
+            ('threads', '-', MODE_NAME.get('threads', 'threads')),
+            ('procs', '-', MODE_NAME.get('procs', 'procs')),
+            ('threads', 'bare', 'the machine\'s floor (bare threads woken '
+             'by one system call, no pool)')):
+        cs = [c for c in _sel(model, 'io', 'c', mode, variant) if c['n']]
         if not cs:
             continue
         c = max(cs, key=lambda c: c['workers'])
+        if parts and (c['workers'], c['n']) != (w, n):
+            continue
         ideal = math.ceil(c['n'] / c['workers']) * per_sleep
         extra = [s - ideal for s in c['samples']]
         parts.append('%s %s (median; %s to %s)' % (
-            MODE_NAME.get(mode, mode), fmt_time(stats.median(extra)),
+            name, fmt_time(stats.median(extra)),
             fmt_time(min(extra)), fmt_time(max(extra))))
         w, n = c['workers'], c['n']
     if not parts:
@@ -442,8 +449,10 @@ def wake_up(model):
                'ideal, %s, is %d sleep%s as long as the sequential run\'s '
                '(%s, the timer\'s oversleep included); what is left is the '
                'pool waking its sleeping workers and handing them their '
-               'tasks.' % (n, w, '; '.join(parts), fmt_time(k * per_sleep),
-                           k, '' if k == 1 else 's', fmt_time(per_sleep)),
+               'tasks, of which the floor is what waking them costs on '
+               'this machine with no pool at all.' % (
+                   n, w, '; '.join(parts), fmt_time(k * per_sleep),
+                   k, '' if k == 1 else 's', fmt_time(per_sleep)),
                'io')]
 
 

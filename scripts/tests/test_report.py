@@ -375,6 +375,8 @@ class Remedies(RunCase):
                    n=128),
                cfg('io', 'c', 'threads', 64, 0.0112, n=128),
                cfg('io', 'c', 'threads', 64, 0.0140, variant='no-cascade',
+                   n=128),
+               cfg('io', 'c', 'threads', 64, 0.0106, variant='bare',
                    n=128)]
         return self.model(cs)
 
@@ -407,6 +409,10 @@ class Remedies(RunCase):
                         self.sentences(m, 'io'))
         self.assertNotIn('no-prefault', text)
         self.assertNotIn('cascade', text)
+        # The floor has its place in the wake-up sentence only.
+        self.assertNotIn('bare', ' '.join(
+            s['text'] for s in self.sentences(m, 'io')
+            if 'beyond the ideal' not in s['text']))
 
     def test_io_says_how_long_the_pools_took_beyond_the_ideal(self):
         text = [t['text'] for t in self.sentences(self.run_model(), 'io')
@@ -416,6 +422,9 @@ class Remedies(RunCase):
         self.assertIn('128 tasks on 64 workers', text)
         self.assertIn('threads 1.20 ms (median', text)
         self.assertIn('processes 2.50 ms (median', text)
+        # io --bare: 10.6 ms, the machine's floor, named as such.
+        self.assertIn("the machine's floor (bare threads woken by one "
+                      "system call, no pool) 600 us (median", text)
         self.assertIn('The ideal, 10.0 ms, is 2 sleeps', text)
 
     def test_the_chart_draws_a_bar_per_remedy(self):
