@@ -491,12 +491,15 @@ static void wait_bell(struct worker *w, uint32_t seen)
         pb_poll_step(i);
     }
     /*
-     * "Quick" is judged by when the work came, not by whether this wait
-     * polled: judged by the poll alone, a worker that slept once never
-     * polled again, since a caller cannot hand over its next task before
-     * it has the answer (round trips paid a wake-up each).
+     * "Quick" is judged by when the work came: within PP_WORKER_POLL_NS
+     * of the start of the poll (its `end`), or of the sleep if it did not
+     * poll.  Judged by whether the poll caught it, a worker that slept
+     * once never polled again, since a caller cannot hand over its next
+     * task before it has the answer (round trips paid a wake-up each).
      */
     slept = pb_now_ns();
+    if (end == 0)
+        end = slept + PP_WORKER_POLL_NS;
     while (atomic_load_explicit(&w->st->bell, memory_order_acquire) == seen) {
         atomic_store(&w->st->sleep, PP_ASLEEP);
         if (atomic_load(&w->st->bell) == seen)
@@ -504,7 +507,7 @@ static void wait_bell(struct worker *w, uint32_t seen)
         atomic_store(&w->st->sleep, PP_AWAKE);
         cascade(w);
     }
-    w->quick = pb_now_ns() - slept < PP_WORKER_POLL_NS;
+    w->quick = pb_now_ns() < end;
 }
 
 /*
