@@ -28,9 +28,15 @@
  *   threads  T tasks on a tp_pool of W threads (pools/threadpool.h), each
  *            a future the main thread waits for.
  *   procs    pp_map() of T items on a pp_pool of W processes
- *            (pools/procpool.h), one item per message and no prefetching,
- *            so that each worker holds at most one sleeping task and the
- *            sleeps spread over all W workers.
+ *            (pools/procpool.h), one item per message.  The pool spreads
+ *            the sleeps over all W workers, and when there are two or
+ *            more per worker, each worker holds the next one in hand
+ *            while it sleeps, so that it need not wait for the pool's
+ *            collector thread between sleeps ("one in hand", see
+ *            pp_dispatch in pools/pp_collector.c).  --one-at-a-time
+ *            (variant "one-at-a-time") sets pp_options.prefetch to 1,
+ *            which switches that off: what it buys is in the report's
+ *            remedies.
  *
  * Waking many sleeping workers.  With 64 tasks on 64 idle workers, the
  * pool's wake-ups are most of what it adds: --cascade makes each woken
@@ -259,6 +265,7 @@ int main(int argc, char **argv)
     /* The tutorial's 5 tasks on 3 workers, with 2 s scaled to 200 ms. */
     long long tasks = 5, delay = 200;
     bool cascade = false, no_cascade = false, bare_on = false;
+    bool one = false;
     struct bare bare = { .go = 0 };
     struct tp_tuning ttune = TP_TUNING_INIT;
     struct pp_tuning ptune = PP_TUNING_INIT;
@@ -275,6 +282,9 @@ int main(int argc, char **argv)
         { .name = "bare", .type = BENCH_OPT_FLAG, .flag = &bare_on,
           .help = "threads: no pool, W bare threads woken by one system "
                   "call (the machine's floor)" },
+        { .name = "one-at-a-time", .type = BENCH_OPT_FLAG, .flag = &one,
+          .help = "procs: a worker holds one task at a time, none in hand "
+                  "(pp_options.prefetch 1)" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "seq", "procs", NULL };
@@ -311,6 +321,9 @@ int main(int argc, char **argv)
                     no_cascade))
         return bench_usage_error(&b, "--bare: threads only, without "
                                  "--cascade or --no-cascade");
+    if (one && (strcmp(b.mode, "procs") != 0 || cascade))
+        return bench_usage_error(&b, "--one-at-a-time: procs only, "
+                                 "without --cascade");
     seq = strcmp(b.mode, "seq") == 0;
     procs = strcmp(b.mode, "procs") == 0;
     rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
@@ -346,7 +359,8 @@ int main(int argc, char **argv)
     } else if (procs) {
         delays = calloc((size_t)tasks, sizeof(*delays));
         bench_pp_options(&b, &popt);
-        popt.prefetch = 1;
+        if (one)
+            popt.prefetch = 1;
         /* The harness's tuning (if any), with the cascade as asked. */
         if (popt.tuning != NULL)
             ptune = *popt.tuning;
@@ -376,6 +390,7 @@ int main(int argc, char **argv)
         r.variant = cascade      ? "cascade"
                     : no_cascade ? "no-cascade"
                     : bare_on    ? "bare"
+                    : one        ? "one-at-a-time"
                                  : "-";
         r.tasks = tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;

@@ -184,9 +184,10 @@ struct pp_options {
      * each.  Fewer are sent when the queue is short: a worker takes another
      * frame only while it has fewer items in flight than the queue holds
      * divided by twice the number of workers (but always one when it has
-     * none), so that a short map or a few long tasks still spread over all
-     * workers.  Use 1 for tasks that vary a lot in length.  0: the default,
-     * PP_PREFETCH_DEFAULT.  At most PP_PREFETCH_MAX.
+     * none, and two when the queue holds two per worker: one to run, the
+     * next in hand), so that a short map or a few long tasks still spread
+     * over all workers.  Use 1 for tasks that vary a lot in length.  0:
+     * the default, PP_PREFETCH_DEFAULT.  At most PP_PREFETCH_MAX.
      */
     unsigned prefetch;
     /*

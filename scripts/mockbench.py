@@ -201,7 +201,8 @@ def main():
     while i < len(args):
         a = args[i]
         if a in ('--gil', '--copy', '--no-prefault', '--cascade',
-                 '--no-cascade', '--kill-worker', '--bare'):
+                 '--no-cascade', '--kill-worker', '--bare',
+                 '--one-at-a-time'):
             flags.add(a[2:])
             i += 1
             continue
@@ -256,6 +257,7 @@ def main():
                            else 'cascade' if 'cascade' in flags
                            else 'no-cascade' if 'no-cascade' in flags
                            else 'bare' if 'bare' in flags
+                           else 'one-at-a-time' if 'one-at-a-time' in flags
                            else 'shm' if name == 'sum' and m == 'procs'
                            else o['variant'] if name == 'overhead' or ranks
                            else '-')

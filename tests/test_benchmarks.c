@@ -527,6 +527,17 @@ START_TEST(io_answers_in_every_mode)
     run_bench(&r, "io", "--mode", "threads", "--bare", "--no-cascade", NULL);
     ck_assert_int_eq(r.status, 2);
     run_free(&r);
+    /* The process pool with one task at a time in each worker, none in
+     * hand: the same answers, its own variant; procs only. */
+    run_bench(&r, "io", "--mode", "procs", "--one-at-a-time", "--workers",
+              "3", "--tasks", "7", "--delay-ms", "2", "--format", "csv",
+              NULL);
+    check_records(&r, "io", "c", "procs", "one-at-a-time", 7, 7, recs);
+    run_free(&r);
+    run_bench(&r, "io", "--mode", "threads", "--one-at-a-time", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
+    run_free(&r);
     /* Text mode prints the ideal beside the record. */
     run_bench(&r, "io", "--tasks", "5", "--workers", "3", "--delay-ms", "1",
               NULL);

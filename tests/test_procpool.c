@@ -409,6 +409,51 @@ START_TEST(map_spreads_over_all_workers_by_default)
 }
 END_TEST
 
+/*
+ * One in hand (pp_dispatch in pools/pp_collector.c): a map with two items
+ * or more per worker gives each worker two at once, the one it runs and
+ * the next, which it then starts without a trip through the collector.
+ * With prefetch = 1 a worker holds one at a time, so the first two items
+ * go to two workers.  A fresh pool's first map is dealt out in one go by
+ * the submitting thread (every worker runs once pp_pool_create returns),
+ * so who gets what is certain, however busy the machine.
+ */
+START_TEST(map_gives_each_worker_one_in_hand)
+{
+    int args[4] = { 0 };
+
+    for (unsigned prefetch = 0; prefetch <= 1; prefetch++) {
+        struct pp_options o = PP_OPTIONS_INIT;
+        struct pp_pool *pool = NULL;
+        struct pp_results *r;
+        pid_t pids[4];
+        const void *data;
+        size_t len;
+
+        o.workers = 2;
+        o.prefetch = prefetch;
+        ck_assert_int_eq(pp_pool_create(&o, &pool), 0);
+        ck_assert_int_eq(pp_map(pool, nap_return_pid, args, sizeof(int), 4,
+                                CHUNK(1), &r),
+                         0);
+        for (size_t i = 0; i < 4; i++) {
+            ck_assert_int_eq(pp_results_get(r, i, &data, &len), 0);
+            ck_assert_uint_eq(len, sizeof(pids[i]));
+            memcpy(&pids[i], data, sizeof(pids[i]));
+        }
+        if (prefetch == 0) {
+            ck_assert_int_eq(pids[0], pids[1]);
+            ck_assert_int_eq(pids[2], pids[3]);
+            ck_assert_int_ne(pids[0], pids[2]);
+        } else {
+            ck_assert_int_ne(pids[0], pids[1]);
+        }
+        pp_results_free(r);
+        pp_pool_destroy(pool);
+    }
+}
+END_TEST
+
 /* The counter the shared-memory test relies on does count copies. */
 START_TEST(bytes_copied_counts_arguments_and_results)
 {
@@ -1967,6 +2012,7 @@ static Suite *procpool_suite(void)
     tcase_add_test(basic, workers_zero_means_cpu_count);
     tcase_add_test(basic, map_preserves_order);
     tcase_add_test(basic, map_spreads_over_all_workers_by_default);
+    tcase_add_test(basic, map_gives_each_worker_one_in_hand);
     tcase_add_test(basic, map_of_nothing_returns_empty_results);
     tcase_add_test(basic, bytes_copied_counts_arguments_and_results);
     tcase_add_test(basic, starmap_passes_tuples);

@@ -274,12 +274,14 @@ def groups_io(ctx, sizes):
                             est=est)
             if lang != 'c':
                 continue
-            # The wake-ups switched the other way (issue 13's remedies
+            # The remedies switched the other way (issue 13's remedies
             # chart), on the most workers: the process pool's opt-in
-            # cascade, the thread pool's default chain off; and the
-            # machine's floor, bare threads and no pool (io --bare).
+            # cascade, its next task in hand off, the thread pool's
+            # default chain off; and the machine's floor, bare threads
+            # and no pool (io --bare).
             w = str(max(ctx.io_workers))
             for mode, flag in (('procs', 'cascade'),
+                               ('procs', 'one-at-a-time'),
                                ('threads', 'no-cascade'),
                                ('threads', 'bare')):
                 out.append(Group(

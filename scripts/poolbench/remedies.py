@@ -11,8 +11,10 @@ without it, from configurations the run measured side by side.
   process counts, since prefaulting saves each worker a page fault per
   4 KiB page the first time it reads the region and nothing after;
 - the wake-up cascade (the process pool's, opt-in) and chain (the thread
-  pool's, on by default): io on its largest worker count with --cascade
-  and --no-cascade against the pool's default; the whole run's time.
+  pool's, on by default), and the process pool's next task in hand (on
+  by default): io on its largest worker count with --cascade,
+  --no-cascade and --one-at-a-time against the pool's default; the whole
+  run's time.
 
 Below 1, the remedy saves time; above 1, it costs time (on 2 cores some
 do: the pool's defaults are the ones that measured faster here).  Each
@@ -26,7 +28,8 @@ from .analyse import fmt_time
 # The variants the suite runs only for this ratio, or (bare) for io's
 # floor in sentences.wake_up: no line of their own on the speedup charts,
 # no part in the speedup sentences.
-VARIANTS = ('shm-no-prefault', 'cascade', 'no-cascade', 'bare')
+VARIANTS = ('shm-no-prefault', 'cascade', 'no-cascade', 'one-at-a-time',
+            'bare')
 
 
 def _one(model, wl, mode, variant, workers=None):
@@ -83,6 +86,7 @@ def build(model):
             out.append(r)
     for mode, variant, name, default_on in (
             ('procs', 'cascade', 'wake-up cascade', False),
+            ('procs', 'one-at-a-time', 'next task in hand', True),
             ('threads', 'no-cascade', 'wake-up chain', True)):
         other = [c for c in model['configs'] if c['workload'] == 'io' and
                  c['lang'] == 'c' and c['mode'] == mode and

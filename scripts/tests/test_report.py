@@ -373,6 +373,8 @@ class Remedies(RunCase):
                cfg('io', 'c', 'procs', 64, 0.0125, n=128),
                cfg('io', 'c', 'procs', 64, 0.0150, variant='cascade',
                    n=128),
+               cfg('io', 'c', 'procs', 64, 0.0131,
+                   variant='one-at-a-time', n=128),
                cfg('io', 'c', 'threads', 64, 0.0112, n=128),
                cfg('io', 'c', 'threads', 64, 0.0140, variant='no-cascade',
                    n=128),
@@ -403,12 +405,20 @@ class Remedies(RunCase):
         self.assertIn('costs time', self.remedy(m, 'wake-up cascade'))
         self.assertIn('saves time', self.remedy(m, 'wake-up chain'))
 
+    def test_next_task_in_hand_is_default_against_one_at_a_time(self):
+        # io procs: 12.5 ms by default, 13.1 ms one task at a time.
+        text = self.remedy(self.run_model(), 'next task in hand')
+        self.assertIn('(io, 64 processes)', text)
+        self.assertIn('12.5 ms with it, 13.1 ms without', text)
+        self.assertIn('saves time', text)
+
     def test_remedy_variants_stay_out_of_the_speedup_sentences(self):
         m = self.run_model()
         text = ' '.join(s['text'] for s in self.sentences(m, 'sum') +
                         self.sentences(m, 'io'))
         self.assertNotIn('no-prefault', text)
         self.assertNotIn('cascade', text)
+        self.assertNotIn('one-at-a-time', text)
         # The floor has its place in the wake-up sentence only.
         self.assertNotIn('bare', ' '.join(
             s['text'] for s in self.sentences(m, 'io')
@@ -434,7 +444,7 @@ class Remedies(RunCase):
         analyse.write_outputs(m['dir'])
         with open(os.path.join(m['dir'], 'data', 'remedies.dat')) as f:
             rows = [r for r in f if r.startswith('"')]
-        self.assertEqual(len(rows), 7)
+        self.assertEqual(len(rows), 8)
         with open(os.path.join(m['dir'], 'charts', 'remedies.png'),
                   'rb') as f:
             self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
