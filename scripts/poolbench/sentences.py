@@ -191,7 +191,8 @@ def bandwidth(model, wl):
     for lang in ('c', 'python'):
         seq = _sel(model, wl, lang, 'seq')
         par = [c for c in _sel(model, wl, lang) if c['speedup'] and
-               c['gbps'] and c['mode'] != 'mpi']
+               c['gbps'] and c['mode'] != 'mpi' and
+               c['variant'] not in SIDE_VARIANTS]
         if not seq or not seq[0]['gbps'] or not par:
             continue
         best = max(par, key=lambda c: c['gbps'])
