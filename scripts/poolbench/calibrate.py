@@ -293,6 +293,8 @@ class Calibrator:
     def io(self, wl, lang):
         s = self.sleeper('io', 'tasks', 'io_tasks', 'io_delay_ms', 5)
         s.lang = lang
+        s.note += ('; on W workers a run is W times shorter and repeats '
+                   'about W times a process (plan.io_repeat)')
         return s
 
     def crawl(self, wl, lang):

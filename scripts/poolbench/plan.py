@@ -248,18 +248,31 @@ def groups_sum(ctx, sizes):
     return out
 
 
-def _sleep_est(ctx, size, lang, count_key):
-    """io and crawl: ceil(tasks / W) sleeps of the delay each."""
+def _sleep_est(ctx, size, lang, count_key, repeat=None):
+    """io and crawl: ceil(tasks / W) sleeps of the delay each, repeat
+    times (default: the size's repetitions)."""
     count = size.params[count_key]
     delay = size.params['delay_ms'] / 1000.0
+    repeat = repeat or size.repeat
 
     def est(values):
         w = int(values.get('workers', 1))
         mode = values.get('mode', 'seq')
         start = START_S[lang] + (0.002 if lang == 'c' else 0.03) * w \
             * (mode == 'procs')
-        return start + size.repeat * (math.ceil(count / w) * delay + 0.002)
+        return start + repeat * (math.ceil(count / w) * delay + 0.002)
     return est
+
+
+def io_repeat(size, workers):
+    """io's repetitions on W workers: as many as make a process sleep
+    about as long as the sequential run does.  One run of 128 sleeps on
+    64 workers lasts 11 ms, so with the sequential run's single
+    repetition its figures (the time beyond the ideal, the wake-up
+    remedies) would rest on two samples, one a round, each a single draw
+    of a noisy machine; 64 repetitions a process give 128."""
+    tasks = size.params['tasks']
+    return size.repeat * max(1, tasks // math.ceil(tasks / workers))
 
 
 def groups_io(ctx, sizes):
@@ -270,8 +283,19 @@ def groups_io(ctx, sizes):
             args = ['--tasks', str(s.params['tasks']), '--delay-ms',
                     str(s.params['delay_ms'])]
             est = _sleep_est(ctx, s, lang, 'tasks')
-            out += _seq_par(ctx, 'io', lang, s, args, ctx.io_workers,
-                            est=est)
+            # The sequential run, then one group a worker count, each
+            # with its own repetitions (io_repeat).
+            out += _seq_par(ctx, 'io', lang, s, args, [], est=est)[:1]
+            prog = [ctx.c('io')] if lang == 'c' else ctx.py('io')
+            p = 'c' if lang == 'c' else 'py'
+            for w in ctx.io_workers:
+                r = io_repeat(s, w)
+                out.append(Group(
+                    '%s-par-%d' % (p, w), 'io', lang,
+                    prog + ['--mode', '{mode}', '--workers', str(w)] + args +
+                    ['--repeat', str(r), '--out', '@OUT@'],
+                    [('mode', ['threads', 'procs'])], {'workers': w},
+                    s.params, r, _sleep_est(ctx, s, lang, 'tasks', r)))
             if lang != 'c':
                 continue
             # The remedies switched the other way (issue 13's remedies
@@ -279,7 +303,8 @@ def groups_io(ctx, sizes):
             # cascade, its next task in hand off, the thread pool's
             # default chain off; and the machine's floor, bare threads
             # and no pool (io --bare).
-            w = str(max(ctx.io_workers))
+            w = max(ctx.io_workers)
+            r = io_repeat(s, w)
             for mode, flag in (('procs', 'cascade'),
                                ('procs', 'one-at-a-time'),
                                ('threads', 'no-cascade'),
@@ -287,10 +312,10 @@ def groups_io(ctx, sizes):
                 out.append(Group(
                     'c-%s-%s' % (mode, flag), 'io', 'c',
                     [ctx.c('io'), '--mode', mode, '--' + flag, '--workers',
-                     w] + args + ['--repeat', str(s.repeat), '--out',
-                                  '@OUT@'], [],
-                    {'mode': mode, 'variant': flag, 'workers': int(w)},
-                    s.params, s.repeat, est))
+                     str(w)] + args + ['--repeat', str(r), '--out',
+                                       '@OUT@'], [],
+                    {'mode': mode, 'variant': flag, 'workers': w},
+                    s.params, r, _sleep_est(ctx, s, lang, 'tasks', r)))
     return out
 
 

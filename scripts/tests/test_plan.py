@@ -306,6 +306,31 @@ class Estimates(unittest.TestCase):
         self.assertFalse(any('ablation' in k for k in groups
                              if k.startswith('py')))
 
+    def test_io_repeats_more_on_more_workers(self):
+        # 128 sleeps: once sequentially, on W workers ceil(128 / W) sleeps
+        # a run, so W runs a process to sleep as long; the remedies on the
+        # most workers as many as their pool's own run.
+        sizes = calibrator().sizes(['io'])
+        groups = {g.gid: g for g in plan.groups_io(two_cpus(), sizes)}
+        self.assertEqual(argv_of(groups['c-seq'], '--tasks'), '128')
+        self.assertEqual(groups['c-seq'].repeat, 1)
+        for w in (1, 4, 16, 64):
+            for p in ('c', 'py'):
+                g = groups['%s-par-%d' % (p, w)]
+                self.assertEqual(g.repeat, w)
+                self.assertEqual(argv_of(g, '--repeat'), str(w))
+                self.assertEqual(argv_of(g, '--workers'), str(w))
+                self.assertEqual(g.labels['workers'], w)
+        for v in ('procs-cascade', 'procs-one-at-a-time',
+                  'threads-no-cascade', 'threads-bare'):
+            self.assertEqual(argv_of(groups['c-' + v], '--repeat'), '64')
+        self.assertGreater(groups['c-par-64'].estimate(), 64 * 0.010)
+        self.assertNotIn('c-par', groups)
+        # 96 sleeps on 64 workers: 2 a run, 48 runs.
+        s = sizes[('io', 'c')]
+        s.params = dict(s.params, tasks=96)
+        self.assertEqual(plan.io_repeat(s, 64), 48)
+
 
 class TimelinesStep(unittest.TestCase):
     def test_a_timelines_step_follows_the_rounds(self):
