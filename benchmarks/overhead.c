@@ -38,6 +38,7 @@
  *   fork-per-task    fork and waitpid for every task
  *   seq              map only: the plain loop
  *   tp-no-poll, tp-no-recycle, tp-two-trips, tp-wake-always,
+ *   tp-no-cascade,
  *   tp-no-caller-map our pool with one speed trick switched off (struct
  *                    tp_tuning in threadpool.h says what each costs);
  *                    tp-no-caller-map has map only
@@ -172,7 +173,7 @@ enum variant { BULK, ROUNDTRIP, MAP };
 /* The thread pool's speed tricks (struct tp_tuning), each of which a
  * tp-no-* mode switches off: 0 is none, TRICKS - 1 the last. */
 enum trick { ALL_ON, NO_POLL, NO_RECYCLE, TWO_TRIPS, WAKE_ALWAYS,
-             NO_CALLER_MAP, TRICKS };
+             NO_CASCADE, NO_CALLER_MAP, TRICKS };
 static const char *const variant_names[] = { "bulk", "roundtrip", "map",
                                              NULL };
 
@@ -325,6 +326,7 @@ static int tp_start(struct run *r)
     tuning.no_recycle = r->off == NO_RECYCLE;
     tuning.two_trips = r->off == TWO_TRIPS;
     tuning.wake_always = r->off == WAKE_ALWAYS;
+    tuning.no_cascade = r->off == NO_CASCADE;
     tuning.no_caller_in_map = r->off == NO_CALLER_MAP;
     opt.tuning = &tuning;
     if (r->pools->tp[r->off] == NULL) {
@@ -857,6 +859,7 @@ static const struct impl impls[] = {
     { "tp-no-recycle", TP_FNS, false, NO_RECYCLE, PP_ALL_ON },
     { "tp-two-trips", TP_FNS, false, TWO_TRIPS, PP_ALL_ON },
     { "tp-wake-always", TP_FNS, false, WAKE_ALWAYS, PP_ALL_ON },
+    { "tp-no-cascade", TP_FNS, false, NO_CASCADE, PP_ALL_ON },
     { "tp-no-caller-map", tp_start, { NULL, NULL, tp_mapped }, false,
       NO_CALLER_MAP, PP_ALL_ON },
     { "pp-no-poll", PP_FNS, false, ALL_ON, PP_NO_POLL },
@@ -870,7 +873,8 @@ static const char *const modes[] = { "tp", "textbook", "omp", "glib",
                                      "pp", "thread-per-task",
                                      "fork-per-task", "seq", "tp-no-poll",
                                      "tp-no-recycle", "tp-two-trips",
-                                     "tp-wake-always", "tp-no-caller-map",
+                                     "tp-wake-always", "tp-no-cascade",
+                                     "tp-no-caller-map",
                                      "pp-no-poll", "pp-no-direct",
                                      "pp-no-handoff", "pp-no-ring", "all",
                                      "ablation", NULL };

@@ -443,6 +443,14 @@ static bool hand_over(struct pp_pool *pool, struct slot *s)
  * io's case: the last of 64 tasks started 1.2-1.6 ms after the map began
  * either way, and the cascade's extra wake-ups delayed the ends): the
  * wake-ups cost the same CPU on whichever core, and there are only 2.
+ * Waking them all with one system call (every worker asleep on one
+ * shared futex word, each with a bit of its own: FUTEX_WAIT_BITSET) lost
+ * too: the last of 64 started 0.2-0.3 ms sooner, but then their sleeps
+ * ended closer together and waited longer for a CPU, and the map took
+ * 1.44 ms beyond ideal + oversleep against 1.29 (64 sleeps of 10 ms,
+ * medians of 100 interleaved).  The thread pool gained from its change
+ * to a semaphore (threadpool.c) because that saved work, a second
+ * wake-up per worker, not only waiting.
  * Where the rest of io's time goes (its traces, 128 sleeps of 5 ms on 64
  * workers): the last of the first 64 starts 0.9 ms after the map began,
  * a 5 ms sleep ends up to 1.9 ms late, as 64 processes wake at once to

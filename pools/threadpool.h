@@ -364,17 +364,23 @@ struct tp_tuning {
     /* submit takes its future in a trip to the pool's lock of its own, then
      * queues the task in a second: one more lock round trip per submit. */
     bool two_trips;
-    /* submit signals a worker every time, not only when one sleeps: a
-     * condition-variable signal (often a system call) per submit. */
+    /* submit wakes a sleeping worker every time, even one that a wake-up
+     * is already on its way to or while a worker polls: a semaphore post
+     * (a system call) per submit while a worker sleeps. */
     bool wake_always;
     /* tp_map's caller only waits instead of working on chunks too: one
      * thread fewer on the map.  Then a tp_map from a task of the same pool
      * may wait for ever (every worker waiting on helpers queued behind). */
     bool no_caller_in_map;
-    /* A worker that takes a task and sees more waiting does not wake the
-     * next sleeper: only submit wakes workers, one system call each from
-     * the submitting thread, instead of a chain of wake-ups that the woken
-     * workers pass on (64 sleepers: 64 wake-ups from one thread). */
+    /* A worker that takes a task and sees more waiting does not wake
+     * sleepers for them: only submit wakes workers, one system call each
+     * from the submitting thread, even while a worker polls (64 tasks on
+     * 64 sleepers: 64 wake-ups from the submitter, instead of the first
+     * woken worker waking one for each task it finds waiting).  A quick
+     * submit-and-wait then also wakes a sleeper that the polling worker
+     * beats to the task, and the round trip's cost swings from run to run
+     * (0.8 to 10 us against 1.4 with the trick on, 2 cores); 64 sleeps
+     * on 64 workers ended 0.07 ms sooner without it. */
     bool no_cascade;
     /*
      * Recording (see tp_pool_trace below): how many task and chunk events

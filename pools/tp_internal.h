@@ -16,6 +16,7 @@
 #include "trace.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,7 +83,8 @@ struct slot {
  */
 struct tp_pool {
     /* Written rarely: read by everyone. */
-    pthread_cond_t work_cv;     /* workers sleep here waiting for tasks */
+    sem_t work_sem;             /* workers sleep here waiting for tasks:
+                                 * one post wakes one (sleep_for_work) */
     pthread_cond_t room_cv;     /* submitters sleep here on a full queue */
     /* The queue: task number k (counting from the pool's start) lives in
      * ring[k % cap]; tasks head..tail-1 are waiting. */
@@ -93,8 +95,8 @@ struct tp_pool {
     unsigned nmin, nmax;        /* constant: workers kept (maybe 0), at most */
     _Atomic unsigned alive;     /* lock to write: workers running */
     unsigned peak;              /* lock: most workers ever */
-    _Atomic unsigned idle;      /* lock to write: workers asleep */
-    _Atomic unsigned waking;    /* lock to write: signals not yet taken */
+    _Atomic unsigned idle;      /* lock to raise: workers asleep */
+    _Atomic unsigned waking;    /* lock to raise: posts not yet taken */
     _Atomic unsigned blocked;   /* lock to write: submitters asleep */
     struct slot *slots;         /* lock; busy_ns: take_lock */
     long spin_ns;               /* constant */

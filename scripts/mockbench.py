@@ -60,13 +60,13 @@ C_IMPLS = ['tp', 'textbook', 'thread-per-task', 'fork-per-task']
 PY_IMPLS = ['threadpool-executor', 'mp-pool', 'process-pool-executor']
 # overhead --mode ablation: the thread pool with each speed trick off.
 ABLATION_IMPLS = ['tp', 'textbook', 'tp-no-poll', 'tp-no-recycle',
-                  'tp-two-trips', 'tp-wake-always']
+                  'tp-two-trips', 'tp-wake-always', 'tp-no-cascade']
 # Made-up per-task costs in seconds: only their order matters.
 COST = {'tp': 2e-6, 'textbook': 4e-6, 'thread-per-task': 30e-6,
         'fork-per-task': 300e-6, 'threadpool-executor': 20e-6,
         'mp-pool': 60e-6, 'process-pool-executor': 150e-6, 'seq': 1e-7,
         'tp-no-poll': 3e-6, 'tp-no-recycle': 2.5e-6, 'tp-two-trips': 2.2e-6,
-        'tp-wake-always': 2.8e-6}
+        'tp-wake-always': 2.8e-6, 'tp-no-cascade': 2.4e-6}
 # Per-option defaults (the real programs' are larger).
 OPTS = {'mode': 'seq', 'workers': '2', 'chunk': '0', 'repeat': '1',
         'format': 'text', 'out': None, 'n': '1000', 'tasks': '16',

@@ -695,6 +695,7 @@ START_TEST(overhead_answers_with_each_trick_off)
 {
     static const char *const modes[] = { "tp-no-poll", "tp-no-recycle",
                                          "tp-two-trips", "tp-wake-always",
+                                         "tp-no-cascade",
                                          "tp-no-caller-map", "pp-no-poll",
                                          "pp-no-direct", "pp-no-handoff",
                                          "pp-no-ring" };
@@ -725,15 +726,16 @@ START_TEST(overhead_answers_with_each_trick_off)
               "--tasks", "300", "--workers", "2", "--format", "csv", NULL);
     ck_assert_int_eq(r.status, 0);
     count = records_parse(r.out, recs, MAX_RECORDS);
-    ck_assert_int_eq(count, 11);
+    ck_assert_int_eq(count, 12);
     ck_assert_str_eq(recs[0].col[COL_MODE], "tp");
     ck_assert_str_eq(recs[1].col[COL_MODE], "textbook");
     ck_assert_str_eq(recs[2].col[COL_MODE], "pp");
     ck_assert_str_eq(recs[3].col[COL_MODE], "tp-no-poll");
     ck_assert_str_eq(recs[6].col[COL_MODE], "tp-wake-always");
-    ck_assert_str_eq(recs[7].col[COL_MODE], "pp-no-poll");
-    ck_assert_str_eq(recs[9].col[COL_MODE], "pp-no-handoff");
-    ck_assert_str_eq(recs[10].col[COL_MODE], "pp-no-ring");
+    ck_assert_str_eq(recs[7].col[COL_MODE], "tp-no-cascade");
+    ck_assert_str_eq(recs[8].col[COL_MODE], "pp-no-poll");
+    ck_assert_str_eq(recs[10].col[COL_MODE], "pp-no-handoff");
+    ck_assert_str_eq(recs[11].col[COL_MODE], "pp-no-ring");
     for (int k = 0; k < count; k++)
         ck_assert_str_eq(recs[k].col[COL_CHECK], "ok");
     run_free(&r);

@@ -410,6 +410,49 @@ START_TEST(map_spreads_over_all_workers_by_default)
 END_TEST
 
 /*
+ * Waking many sleepers at once: a map of one item per worker, on workers
+ * that have gone to sleep on their doorbells, rings and wakes them all
+ * (pp_flush_all in pools/pp_collector.c).  Every round, every worker must
+ * run exactly one item: the map deals one to each at once, since with
+ * fewer than two per worker none is held in hand.  A wake-up lost would
+ * still end after the worker's 1 s safety timeout, so this checks that
+ * nothing is lost or run twice, not how fast.
+ */
+START_TEST(waking_many_sleepers_at_once_loses_nothing)
+{
+    enum { ROUNDS = 4 };
+    unsigned workers = tests_slow() ? 16 : 40;
+    size_t i, k, seen, len;
+    struct pp_results *r;
+    struct pp_pool *pool = pool_new(workers);
+    pid_t pids[40], pid;
+    const void *data;
+    int args[40] = { 0 };
+
+    for (int round = 0; round < ROUNDS; round++) {
+        /* Long past the workers' 10 us poll: they sleep. */
+        sleep_ms(20);
+        ck_assert_int_eq(pp_map(pool, nap_return_pid, args, sizeof(int),
+                                workers, CHUNK(1), &r),
+                         0);
+        seen = 0;
+        for (i = 0; i < workers; i++) {
+            ck_assert_int_eq(pp_results_get(r, i, &data, &len), 0);
+            ck_assert_uint_eq(len, sizeof(pid));
+            memcpy(&pid, data, sizeof(pid));
+            for (k = 0; k < seen && pids[k] != pid; k++)
+                ;
+            ck_assert_msg(k == seen, "round %d: a worker ran two items",
+                          round);
+            pids[seen++] = pid;
+        }
+        pp_results_free(r);
+    }
+    pp_pool_destroy(pool);
+}
+END_TEST
+
+/*
  * One in hand (pp_dispatch in pools/pp_collector.c): a map with two items
  * or more per worker gives each worker two at once, the one it runs and
  * the next, which it then starts without a trip through the collector.
@@ -2016,6 +2059,7 @@ static Suite *procpool_suite(void)
     tcase_add_test(basic, workers_zero_means_cpu_count);
     tcase_add_test(basic, map_preserves_order);
     tcase_add_test(basic, map_spreads_over_all_workers_by_default);
+    tcase_add_test(basic, waking_many_sleepers_at_once_loses_nothing);
     tcase_add_test(basic, map_gives_each_worker_one_in_hand);
     tcase_add_test(basic, map_of_nothing_returns_empty_results);
     tcase_add_test(basic, bytes_copied_counts_arguments_and_results);

@@ -102,7 +102,7 @@ def plan(model, wl):
             charts.append({
                 'name': 'remedies', 'kind': 'remedies', 'lang': 'c',
                 'caption': 'what each remedy of the process pool (and the '
-                           'thread pool\'s chain of wake-ups) buys: time '
+                           'thread pool\'s wake-ups passed on) buys: time '
                            'with it over time without it, median ratio '
                            'with its 95% interval; below 1 it saves time, '
                            'log scale'})
@@ -396,6 +396,7 @@ ABLATION_LABEL = {'tp': 'all tricks',
                   'tp-no-recycle': 'no recycling',
                   'tp-two-trips': '2 lock trips',
                   'tp-wake-always': 'wake always',
+                  'tp-no-cascade': 'no passing on',
                   'textbook': 'textbook'}
 
 

@@ -1,6 +1,7 @@
 """What each remedy of the process pool buys (issue 13), and the thread
-pool's chain of wake-ups: one ratio per remedy, time with it over time
-without it, from configurations the run measured side by side.
+pool's wake-ups passed on by woken workers: one ratio per remedy, time
+with it over time without it, from configurations the run measured side
+by side.
 
 - the answer ring, the direct path, the shared-memory hand-off and the
   doorbell poll: overhead's --mode ablation runs pp and pp-no-ring,
@@ -10,11 +11,11 @@ without it, from configurations the run measured side by side.
   --no-prefault, on as many workers as CPUs; only the first pass of each
   process counts, since prefaulting saves each worker a page fault per
   4 KiB page the first time it reads the region and nothing after;
-- the wake-up cascade (the process pool's, opt-in) and chain (the thread
-  pool's, on by default), and the process pool's next task in hand (on
-  by default): io on its largest worker count with --cascade,
-  --no-cascade and --one-at-a-time against the pool's default; the whole
-  run's time.
+- the wake-up cascade (the process pool's, opt-in), the wake-ups passed
+  on by woken workers (the thread pool's, on by default), and the process
+  pool's next task in hand (on by default): io on its largest worker
+  count with --cascade, --no-cascade and --one-at-a-time against the
+  pool's default; the whole run's time.
 
 Below 1, the remedy saves time; above 1, it costs time (on 2 cores some
 do: the pool's defaults are the ones that measured faster here).  Each
@@ -87,7 +88,7 @@ def build(model):
     for mode, variant, name, default_on in (
             ('procs', 'cascade', 'wake-up cascade', False),
             ('procs', 'one-at-a-time', 'next task in hand', True),
-            ('threads', 'no-cascade', 'wake-up chain', True)):
+            ('threads', 'no-cascade', 'wake-ups passed on', True)):
         other = [c for c in model['configs'] if c['workload'] == 'io' and
                  c['lang'] == 'c' and c['mode'] == mode and
                  c['variant'] == variant]

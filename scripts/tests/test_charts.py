@@ -20,7 +20,7 @@ from runfixture import cfg, make_run, scaling  # noqa: E402
 
 
 ABLATED = ['tp-no-poll', 'tp-no-recycle', 'tp-two-trips', 'tp-wake-always',
-           'textbook']
+           'tp-no-cascade', 'textbook']
 
 
 def big_sum_run():
@@ -207,7 +207,8 @@ class Drawing(unittest.TestCase):
         with open(v['datafile']) as f:
             names = re.findall(r'^"([^"]+)"', f.read(), re.M)
         self.assertEqual(names, ['all tricks', 'no polling', 'no recycling',
-                                 '2 lock trips', 'wake always', 'textbook'])
+                                 '2 lock trips', 'wake always',
+                                 'no passing on', 'textbook'])
         self.assertIn('log scale', v['ylabel'])
         plans = self.model['workloads']['overhead']['charts']
         self.assertIn('ablation', [ch['name'] for ch in plans])

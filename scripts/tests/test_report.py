@@ -412,7 +412,7 @@ class Remedies(RunCase):
     def test_an_opt_in_remedy_that_costs_time_says_so(self):
         m = self.run_model()
         self.assertIn('costs time', self.remedy(m, 'wake-up cascade'))
-        self.assertIn('saves time', self.remedy(m, 'wake-up chain'))
+        self.assertIn('saves time', self.remedy(m, 'wake-ups passed on'))
 
     def test_next_task_in_hand_is_default_against_one_at_a_time(self):
         # io procs: 12.5 ms by default, 13.1 ms one task at a time.
