@@ -439,9 +439,12 @@ def wake_up(model):
             continue
         ideal = math.ceil(c['n'] / c['workers']) * per_sleep
         extra = [s - ideal for s in c['samples']]
-        parts.append('%s %s (median; %s to %s)' % (
+        # The middle half, not min to max: with 128 samples the extremes
+        # are a stray tick of a busy machine, not the pool.
+        parts.append('%s %s (median; IQR %s to %s)' % (
             name, fmt_time(stats.median(extra)),
-            fmt_time(min(extra)), fmt_time(max(extra))))
+            fmt_time(stats.quantile(extra, 0.25)),
+            fmt_time(stats.quantile(extra, 0.75))))
         w, n = c['workers'], c['n']
     if not parts:
         return []

@@ -445,6 +445,8 @@ class Remedies(RunCase):
         self.assertIn("the machine's floor (bare threads woken by one "
                       "system call, no pool) 600 us (median", text)
         self.assertIn('The ideal, 10.0 ms, is 2 sleeps', text)
+        # Each with its interquartile range, not min to max.
+        self.assertEqual(text.count('(median; IQR '), 3)
 
     def test_the_chart_draws_a_bar_per_remedy(self):
         m = self.run_model()
