@@ -40,6 +40,8 @@ the time measured for it and why it was chosen.
 import math
 import statistics
 
+from . import plan
+
 MIB = 1 << 20
 # The search stops at the first size whose kernel lasts MARGIN x target.
 MARGIN = 1.1
@@ -301,6 +303,8 @@ class Calibrator:
         s = self.sleeper('crawl', 'pages', 'crawl_pages', 'crawl_delay_ms',
                          10)
         s.lang = lang
+        s.note += ('; on W workers it repeats about W times a process, at '
+                   'most %d (plan.crawl_repeat)' % plan.CRAWL_REPEAT_MAX)
         return s
 
     # ---- overhead: sized so all implementations take the target -------

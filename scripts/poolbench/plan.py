@@ -301,7 +301,7 @@ def groups_io(ctx, sizes):
             # The remedies switched the other way (issue 13's remedies
             # chart), on the most workers: the process pool's opt-in
             # cascade, its next task in hand off, the thread pool's
-            # default chain off; and the machine's floor, bare threads
+            # wake-ups passed on off; and the machine's floor, bare threads
             # and no pool (io --bare).
             w = max(ctx.io_workers)
             r = io_repeat(s, w)
@@ -319,6 +319,25 @@ def groups_io(ctx, sizes):
     return out
 
 
+# crawl's repetitions on many workers stop growing here (crawl_repeat).
+CRAWL_REPEAT_MAX = 8
+
+
+def crawl_repeat(size, workers):
+    """crawl's repetitions on W workers: as io's (io_repeat), W times the
+    sequential run's for W workers, but at most CRAWL_REPEAT_MAX times.  A
+    crawl discovers its pages breadth-first from one, so its first rounds
+    have fewer pages known than workers, and its speedup stops near the
+    site's depth (about 10x for 64 pages, C on 2 cores) however many
+    workers there are: W repetitions on 64 workers would make a process
+    last about six times as long as the sequential one.  With at most 8,
+    each configuration's figures rest on 8 samples or more a round,
+    instead of the 2 that one repetition gave."""
+    pages = size.params['pages']
+    return size.repeat * min(CRAWL_REPEAT_MAX,
+                             max(1, pages // math.ceil(pages / workers)))
+
+
 def groups_crawl(ctx, sizes):
     out = []
     for lang in ('c', 'python'):
@@ -326,11 +345,22 @@ def groups_crawl(ctx, sizes):
         if s:
             args = ['--pages', str(s.params['pages']), '--delay-ms',
                     str(s.params['delay_ms'])]
-            # The C crawler has threads only; Python's has processes too.
-            out += _seq_par(ctx, 'crawl', lang, s, args, ctx.io_workers,
-                            modes=('threads',) if lang == 'c'
-                            else ('threads', 'procs'),
-                            est=_sleep_est(ctx, s, lang, 'pages'))
+            # The sequential run, then one group a worker count, each
+            # with its own repetitions (crawl_repeat).  The C crawler has
+            # threads only; Python's has processes too.
+            out += _seq_par(ctx, 'crawl', lang, s, args, [],
+                            est=_sleep_est(ctx, s, lang, 'pages'))[:1]
+            prog = [ctx.c('crawl')] if lang == 'c' else ctx.py('crawl')
+            p = 'c' if lang == 'c' else 'py'
+            modes = ['threads'] if lang == 'c' else ['threads', 'procs']
+            for w in ctx.io_workers:
+                r = crawl_repeat(s, w)
+                out.append(Group(
+                    '%s-par-%d' % (p, w), 'crawl', lang,
+                    prog + ['--mode', '{mode}', '--workers', str(w)] + args +
+                    ['--repeat', str(r), '--out', '@OUT@'],
+                    [('mode', modes)], {'workers': w}, s.params, r,
+                    _sleep_est(ctx, s, lang, 'pages', r)))
     return out
 
 

@@ -332,6 +332,26 @@ class Estimates(unittest.TestCase):
         self.assertEqual(plan.io_repeat(s, 64), 48)
 
 
+    def test_crawl_repeats_more_on_more_workers_up_to_a_cap(self):
+        # 64 pages: once sequentially; on W workers W runs a process, at
+        # most 8, since a breadth-first crawl's speedup stops near the
+        # site's depth.
+        sizes = calibrator().sizes(['crawl'])
+        groups = {g.gid: g for g in plan.groups_crawl(two_cpus(), sizes)}
+        self.assertEqual(groups['c-seq'].repeat, 1)
+        self.assertNotIn('c-par', groups)
+        for w, r in ((1, 1), (4, 4), (16, 8), (64, 8)):
+            for p in ('c', 'py'):
+                g = groups['%s-par-%d' % (p, w)]
+                self.assertEqual(g.repeat, r)
+                self.assertEqual(argv_of(g, '--repeat'), str(r))
+                self.assertEqual(argv_of(g, '--workers'), str(w))
+                self.assertEqual(g.labels['workers'], w)
+        self.assertEqual(groups['c-par-4'].lists, [('mode', ['threads'])])
+        self.assertEqual(groups['py-par-4'].lists,
+                         [('mode', ['threads', 'procs'])])
+        self.assertGreater(groups['py-par-64'].estimate(), 8 * 0.010)
+
 class TimelinesStep(unittest.TestCase):
     def test_a_timelines_step_follows_the_rounds(self):
         sizes = calibrator().sizes(['primes', 'chunks', 'io'])
