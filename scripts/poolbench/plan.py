@@ -264,6 +264,25 @@ def _sleep_est(ctx, size, lang, count_key, repeat=None):
     return est
 
 
+def _sleeper_groups(ctx, wl, lang, size, args, count_key, modes,
+                    repeat_of):
+    """io and crawl: the sequential run, then one group a worker count,
+    each with its own repetitions, repeat_of(size, workers)."""
+    out = _seq_par(ctx, wl, lang, size, args, [],
+                   est=_sleep_est(ctx, size, lang, count_key))[:1]
+    prog = [ctx.c(wl)] if lang == 'c' else ctx.py(wl)
+    p = 'c' if lang == 'c' else 'py'
+    for w in ctx.io_workers:
+        r = repeat_of(size, w)
+        out.append(Group(
+            '%s-par-%d' % (p, w), wl, lang,
+            prog + ['--mode', '{mode}', '--workers', str(w)] + args +
+            ['--repeat', str(r), '--out', '@OUT@'],
+            [('mode', modes)], {'workers': w}, size.params, r,
+            _sleep_est(ctx, size, lang, count_key, r)))
+    return out
+
+
 def io_repeat(size, workers):
     """io's repetitions on W workers: as many as make a process sleep
     about as long as the sequential run does.  One run of 128 sleeps on
@@ -282,20 +301,8 @@ def groups_io(ctx, sizes):
         if s:
             args = ['--tasks', str(s.params['tasks']), '--delay-ms',
                     str(s.params['delay_ms'])]
-            est = _sleep_est(ctx, s, lang, 'tasks')
-            # The sequential run, then one group a worker count, each
-            # with its own repetitions (io_repeat).
-            out += _seq_par(ctx, 'io', lang, s, args, [], est=est)[:1]
-            prog = [ctx.c('io')] if lang == 'c' else ctx.py('io')
-            p = 'c' if lang == 'c' else 'py'
-            for w in ctx.io_workers:
-                r = io_repeat(s, w)
-                out.append(Group(
-                    '%s-par-%d' % (p, w), 'io', lang,
-                    prog + ['--mode', '{mode}', '--workers', str(w)] + args +
-                    ['--repeat', str(r), '--out', '@OUT@'],
-                    [('mode', ['threads', 'procs'])], {'workers': w},
-                    s.params, r, _sleep_est(ctx, s, lang, 'tasks', r)))
+            out += _sleeper_groups(ctx, 'io', lang, s, args, 'tasks',
+                                   ['threads', 'procs'], io_repeat)
             if lang != 'c':
                 continue
             # The remedies switched the other way (issue 13's remedies
@@ -345,22 +352,11 @@ def groups_crawl(ctx, sizes):
         if s:
             args = ['--pages', str(s.params['pages']), '--delay-ms',
                     str(s.params['delay_ms'])]
-            # The sequential run, then one group a worker count, each
-            # with its own repetitions (crawl_repeat).  The C crawler has
-            # threads only; Python's has processes too.
-            out += _seq_par(ctx, 'crawl', lang, s, args, [],
-                            est=_sleep_est(ctx, s, lang, 'pages'))[:1]
-            prog = [ctx.c('crawl')] if lang == 'c' else ctx.py('crawl')
-            p = 'c' if lang == 'c' else 'py'
-            modes = ['threads'] if lang == 'c' else ['threads', 'procs']
-            for w in ctx.io_workers:
-                r = crawl_repeat(s, w)
-                out.append(Group(
-                    '%s-par-%d' % (p, w), 'crawl', lang,
-                    prog + ['--mode', '{mode}', '--workers', str(w)] + args +
-                    ['--repeat', str(r), '--out', '@OUT@'],
-                    [('mode', modes)], {'workers': w}, s.params, r,
-                    _sleep_est(ctx, s, lang, 'pages', r)))
+            # The C crawler has threads only; Python's has processes too.
+            out += _sleeper_groups(
+                ctx, 'crawl', lang, s, args, 'pages',
+                ['threads'] if lang == 'c' else ['threads', 'procs'],
+                crawl_repeat)
     return out
 
 
