@@ -344,14 +344,29 @@ static bool short_of_workers(struct tp_pool *p)
     return queue_len(p) > (running < alive ? alive - running : 0);
 }
 
+/* pool->sleepers' halves: workers asleep, wake-ups on their way. */
+#define ONE_IDLE ((uint64_t)1)
+#define ONE_WAKING ((uint64_t)1 << 32)
+
+static unsigned idle_of(uint64_t s)
+{
+    return (unsigned)(s & 0xffffffffu);
+}
+
+static unsigned waking_of(uint64_t s)
+{
+    return (unsigned)(s >> 32);
+}
+
 /* Whether a sleeping worker should be woken: tasks wait, a worker sleeps
  * that no wake-up is on its way to, and no worker polls the queue (the
  * poller takes the next task and passes the wake-up on; without the
  * cascade it would not, so then a poller does not count). */
 static bool should_wake(struct tp_pool *p)
 {
-    return atomic_load(&p->idle) > atomic_load(&p->waking) &&
-           queue_len(p) > 0 &&
+    uint64_t s = atomic_load(&p->sleepers);
+
+    return idle_of(s) > waking_of(s) && queue_len(p) > 0 &&
            (atomic_load(&p->spinning) == 0 || p->tuning.no_cascade);
 }
 
@@ -368,8 +383,9 @@ static bool should_wake_or_grow(struct tp_pool *p)
  * dropping the lock where it can.
  *
  * Wake a worker only when one sleeps.  Submit wakes a worker only if one
- * is asleep and no wake-up is already on its way to it (pool->idle >
- * pool->waking), and not at all if a worker is polling for work
+ * is asleep and no wake-up is already on its way to it (pool->sleepers:
+ * more asleep than wake-ups on their way), and not at all if a worker is
+ * polling for work
  * (pool->spinning).  A wake-up of a sleeper is a system call; the
  * textbook pool makes one per submit.  A worker that takes a task and
  * sees more waiting wakes sleepers itself, as many as tasks wait that no
@@ -384,19 +400,19 @@ static bool should_wake_or_grow(struct tp_pool *p)
  */
 static unsigned wake_or_grow(struct tp_pool *p)
 {
-    unsigned n = 0;
+    uint64_t s = atomic_load(&p->sleepers);
+    unsigned n = 0, waking = waking_of(s);
 
-    if (should_wake(p)) {
-        unsigned asleep = p->idle - p->waking;
-        size_t q = queue_len(p), uncovered = q > p->waking ? q - p->waking
-                                                            : 1;
+    if (should_wake(p) && idle_of(s) > waking) {
+        unsigned asleep = idle_of(s) - waking;
+        size_t q = queue_len(p), uncovered = q > waking ? q - waking : 1;
 
         n = uncovered < asleep ? (unsigned)uncovered : asleep;
-    } else if (p->tuning.wake_always && p->idle > 0) {
+    } else if (p->tuning.wake_always && idle_of(s) > 0) {
         /* The textbook pool's way: a wake-up per task, whoever sleeps. */
         n = 1;
     }
-    p->waking += n;
+    atomic_fetch_add(&p->sleepers, n * ONE_WAKING);
     /* If the system refuses a thread, the workers we have will get to the
      * task: there is at least one (enqueue starts one if there is none). */
     if (short_of_workers(p))
@@ -404,7 +420,7 @@ static unsigned wake_or_grow(struct tp_pool *p)
     return n;
 }
 
-/* Posts n wake-ups that wake_or_grow counted in pool->waking. */
+/* Posts n wake-ups that wake_or_grow counted in pool->sleepers. */
 static void post_work(struct tp_pool *p, unsigned n)
 {
     while (n-- > 0)
@@ -415,10 +431,11 @@ static void post_work(struct tp_pool *p, unsigned n)
  * wake-up is on its way to.  Caller holds pool->lock. */
 static void wake_all(struct tp_pool *p)
 {
-    while (p->idle > p->waking) {
-        p->waking++;
-        sem_post(&p->work_sem);
-    }
+    uint64_t s = atomic_load(&p->sleepers);
+    unsigned n = idle_of(s) > waking_of(s) ? idle_of(s) - waking_of(s) : 0;
+
+    atomic_fetch_add(&p->sleepers, n * ONE_WAKING);
+    post_work(p, n);
 }
 
 /*
@@ -531,23 +548,24 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->stopping))
             break;
         mark = 0;
-        p->idle++;
+        atomic_fetch_add(&p->sleepers, ONE_IDLE);
         extra = p->alive > p->nmin;
         pthread_mutex_unlock(&p->lock);
         rc = sleep_for_work(p, extra);
         may_spin = true;
         if (rc == 0) {
-            /* Woken: a sleeper fewer, then a wake-up fewer on its way, in
-             * that order, so that idle - waking never counts a sleeper
-             * that is not there. */
-            atomic_fetch_sub(&p->idle, 1);
-            atomic_fetch_sub(&p->waking, 1);
+            /* Woken: a sleeper fewer and a wake-up fewer on its way, in
+             * one step.  Done in two, a waker looking in between saw a
+             * sleeper too few and could leave one asleep for ever: the
+             * wake_all of tp_pool_destroy then waited for a worker that
+             * nobody woke (once in CI, under ASan). */
+            atomic_fetch_sub(&p->sleepers, ONE_IDLE + ONE_WAKING);
             continue;
         }
-        /* Timed out.  A post that comes now stays counted in waking until
-         * the next sleeper takes it, at once, and finds the queue. */
+        /* Timed out.  A post that comes now stays counted as on its way
+         * until the next sleeper takes it, at once, and finds the queue. */
         pthread_mutex_lock(&p->lock);
-        p->idle--;
+        atomic_fetch_sub(&p->sleepers, ONE_IDLE);
         /* Retire an extra worker that found nothing to do for idle_s. */
         if (queue_len(p) == 0 && p->alive > p->nmin &&
             !atomic_load(&p->stopping))
@@ -656,8 +674,7 @@ int tp_pool_create(const struct tp_options *opt, struct tp_pool **out)
     atomic_init(&p->running, 0);
     atomic_init(&p->completed, 0);
     atomic_init(&p->alive, 0);
-    atomic_init(&p->idle, 0);
-    atomic_init(&p->waking, 0);
+    atomic_init(&p->sleepers, 0);
     atomic_init(&p->blocked, 0);
 
     if ((rc = fstore_create(p->spin_ns, !p->tuning.no_recycle, &p->store)) != 0)

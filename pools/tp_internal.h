@@ -95,8 +95,10 @@ struct tp_pool {
     unsigned nmin, nmax;        /* constant: workers kept (maybe 0), at most */
     _Atomic unsigned alive;     /* lock to write: workers running */
     unsigned peak;              /* lock: most workers ever */
-    _Atomic unsigned idle;      /* lock to raise: workers asleep */
-    _Atomic unsigned waking;    /* lock to raise: posts not yet taken */
+    /* Workers asleep (low 32 bits) and wake-ups posted but not yet taken
+     * (high 32 bits), in one word so that a woken worker takes itself off
+     * both at once (threadpool.c, sleep_for_work).  Lock to raise. */
+    _Atomic uint64_t sleepers;
     _Atomic unsigned blocked;   /* lock to write: submitters asleep */
     struct slot *slots;         /* lock; busy_ns: take_lock */
     long spin_ns;               /* constant */

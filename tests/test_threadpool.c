@@ -829,6 +829,41 @@ START_TEST(waking_many_workers_with_or_without_cascade_loses_nothing)
 }
 END_TEST
 
+/*
+ * Destroying a pool while its workers are being woken.  tp_pool_destroy
+ * posts one wake-up for each worker asleep that none is on its way to
+ * (wake_all); a woken worker takes itself off both counts.  When it did
+ * so in two steps, a destroy that looked in between posted one too few,
+ * and the last sleeper was never woken: destroy waited for ever (once in
+ * CI, under ASan).  Each round submits a burst of tasks, which wakes the
+ * sleeping workers, and destroys the pool at once; a hang fails the test
+ * by Check's timeout.  Every task still runs (destroy finishes the
+ * queue).
+ */
+START_TEST(destroy_while_workers_wake_joins_them_all)
+{
+    int rounds = tests_slow() ? 100 : 400;
+
+    for (int round = 0; round < rounds; round++) {
+        struct tp_options opt = TP_OPTIONS_INIT;
+        struct tp_pool *p = NULL;
+        _Atomic long ran = 0;
+        int tasks = 1 + round % 8;
+
+        opt.workers = 8;
+        ck_assert_int_eq(tp_pool_create(&opt, &p), 0);
+        /* Every other round, let the workers poll out and fall asleep. */
+        if (round % 2 == 1)
+            sleep_ms(1);
+        for (int i = 0; i < tasks; i++)
+            ck_assert_int_eq(tp_submit(p, count_task, (void *)&ran, NULL),
+                             0);
+        tp_pool_destroy(p);
+        ck_assert_int_eq(atomic_load(&ran), tasks);
+    }
+}
+END_TEST
+
 START_TEST(map_runs_every_item_and_reports_the_lowest_failure)
 {
     enum { N = 1000 };
@@ -1800,6 +1835,7 @@ static Suite *threadpool_suite(void)
     tcase_add_test(basic, each_trick_switched_off_keeps_every_behaviour);
     tcase_add_test(basic,
                    waking_many_workers_with_or_without_cascade_loses_nothing);
+    tcase_add_test(basic, destroy_while_workers_wake_joins_them_all);
     suite_add_tcase(s, basic);
 
     tcase_set_timeout(dynamic, 60);
