@@ -8,7 +8,9 @@
  * writing a task frame (a fixed header, then the argument bytes) into the
  * worker's socket; a frame carries up to chunk_size items.  The worker
  * runs each item and writes back one result frame per item (a header with
- * the task's return code and length, then the result bytes).  Both
+ * the task's return code and length, then the result bytes) into its
+ * answer ring in shared memory, where the collector takes it, or which it
+ * sends through the socket when the collector sleeps (pp_worker.c).  Both
  * directions are length-prefixed byte streams, read into a buffer and cut
  * into frames as they complete, so a frame may arrive in many pieces or
  * many frames in one read.  Large data does not travel: pp_map_shm sends
@@ -27,9 +29,11 @@
  *
  * The loop.  The collector polls one wake-up socket (submitters write a
  * byte to it), the fork server's control socket and every worker socket.
- * Each time round it dispatches queued jobs, flushes output, sends the
- * server its requests, and sleeps until something is readable or the next
- * time limit falls due.  Worker sockets are read before the server's
+ * Each time round it takes the answers left in the workers' rings,
+ * dispatches queued jobs, flushes output, sends the server its requests,
+ * and sleeps until something is readable or the next time limit falls
+ * due, first marking itself asleep so that workers send instead
+ * (going_to_sleep).  Worker sockets are read before the server's
  * messages, so a DIED finds every answer its worker wrote already taken.
  *
  * Locks.  The worker slots (in-flight rings, output buffers) are under
@@ -234,7 +238,7 @@ static int frame_out(struct pp_pool *pool, struct slot *s, struct call *c,
             payload += pp_star_size(c->star + (first + i) * c->item_size,
                                     c->item_size);
     if (s->out_pos > 0 && s->out_pos == s->out_len)
-        s->out_pos = s->out_len = 0;
+        s->out_pos = s->out_len = s->out_frames = 0;
     if (grow(&s->out, &s->out_cap, s->out_len + sizeof(h) + payload) != 0)
         return ENOMEM;
     memset(&h, 0, sizeof(h));
@@ -269,6 +273,7 @@ static int frame_out(struct pp_pool *pool, struct slot *s, struct call *c,
         }
     }
     s->out_len += sizeof(h) + payload;
+    s->out_frames++;
     pool->stats.messages++;
     pool->stats.bytes_copied += payload;
     return 0;
@@ -398,31 +403,34 @@ static bool flush_out(struct slot *s)
         }
     }
     if (s->out_pos == s->out_len)
-        s->out_pos = s->out_len = 0;
+        s->out_pos = s->out_len = s->out_frames = 0;
     return rung;
 }
 
 /*
- * The shared-memory hand-off: a frame that finds its worker with nothing
- * else in flight (a lone apply, or each of 64 sleeps given to 64 idle
- * workers) goes into the worker's inbox instead of the socket, one send
- * and one recv fewer (pp_worker.c's wait_input; pp_handle.c's direct path
- * says what it buys).  With nothing else in flight, s->out holds just
- * that frame, unsent, and the worker has read every byte sent before it.
- * True if it went.  Caller holds pool->lock.
+ * The shared-memory hand-off: frames that find their worker with nothing
+ * else in flight (a lone apply, or the two sleeps each of 64 idle workers
+ * is given in io) go into the worker's inbox instead of the socket, one
+ * send and one recv fewer (pp_worker.c's wait_input; pp_handle.c's direct
+ * path says what it buys).  When every frame in flight is in s->out,
+ * unsent, the worker has answered, and so read, every byte sent before
+ * them.  For io's map that saves 64 sends and 64 reads (strace), though
+ * no time that shows: 1.95 against 1.94 ms beyond ideal + oversleep
+ * (medians of 160, interleaved), since a send to a worker asleep on its
+ * doorbell wakes nobody.  True if they went.  Caller holds pool->lock.
  */
 static bool hand_over(struct pp_pool *pool, struct slot *s)
 {
     struct pp_status *st = &pool->wcfg.status[s - pool->slots];
 
-    if (pool->no_handoff || s->n != 1 || s->out_pos != 0 ||
+    if (pool->no_handoff || s->out_frames != s->n || s->out_pos != 0 ||
         s->out_len == 0 ||
         s->out_len > PP_INBOX_SIZE || atomic_load(&st->inbox_len) != 0)
         return false;
     memcpy(st->inbox, s->out, s->out_len);
     atomic_store_explicit(&st->inbox_len, (uint32_t)s->out_len,
                           memory_order_release);
-    s->out_pos = s->out_len = 0;
+    s->out_pos = s->out_len = s->out_frames = 0;
     return true;
 }
 
@@ -452,11 +460,14 @@ static bool hand_over(struct pp_pool *pool, struct slot *s)
  * to a semaphore (threadpool.c) because that saved work, a second
  * wake-up per worker, not only waiting.
  * Where the rest of io's time goes (its traces, 128 sleeps of 5 ms on 64
- * workers): the last of the first 64 starts 0.9 ms after the map began,
- * a 5 ms sleep ends up to 1.9 ms late, as 64 processes wake at once to
- * run on 2 CPUs, and a worker waited 0.5 ms (median) between its two
- * sleeps, for this thread to read its answer and hand it the next, until
- * it had the next in hand (pp_dispatch).
+ * workers, medians of 15 maps beside the thread pool's): the last of the
+ * first 64 starts 1.0-1.2 ms after the map began (threads 0.9-1.0), a 5
+ * ms sleep ends 0.17 ms late (threads 0.10), as 64 processes wake at once
+ * to run on 2 CPUs, and the caller has the map's results 60-70 us after
+ * the last sleep ends (threads 17 us): the last worker wakes this thread,
+ * which ends the items and wakes the caller.  A worker waited 0.5 ms
+ * (median) between its two sleeps, for this thread to read its answer
+ * and hand it the next, until it had the next in hand (pp_dispatch).
  */
 bool pp_flush_all(struct pp_pool *pool)
 {
@@ -623,6 +634,49 @@ void pp_lease_end(struct pp_pool *pool, struct slot *s)
         pp_bell_ring(st, true);
 }
 
+/*
+ * Has s's worker left answers in its ring that the collector may take?
+ * Not while a caller reads it (the lease), nor while bytes the worker
+ * claimed to send are still on their way through the socket: those come
+ * first, and the socket wakes the collector for them.  Caller holds
+ * pool->lock.
+ */
+static bool ring_waiting(struct pp_pool *pool, struct slot *s)
+{
+    struct pp_status *st = &pool->wcfg.status[s - pool->slots];
+
+    return s->state == SLOT_RUNNING && !s->eof && s->direct == NULL &&
+           atomic_load(&st->claimed) == s->rcvd &&
+           atomic_load(&st->produced) != s->rcvd;
+}
+
+/* Takes the answers the workers left in their rings.  Lock held. */
+static void take_rings(struct pp_pool *pool, struct pp_handle **done)
+{
+    struct slot *s;
+
+    for (s = pool->slots; s < pool->slots + pool->nworkers; s++)
+        if (ring_waiting(pool, s) && pp_ring_claim(pool, s))
+            pp_slot_take(pool, s, done);
+}
+
+/*
+ * The collector is about to sleep in poll(): it marks itself asleep, so
+ * that workers send their answers, and then looks once more for answers
+ * left in the rings (pp_worker.c's tell says why in that order).  True if
+ * there are some: then it must not sleep.  Caller holds pool->lock.
+ */
+static bool going_to_sleep(struct pp_pool *pool)
+{
+    unsigned i;
+
+    atomic_store(pool->wcfg.collector_asleep, 1);
+    for (i = 0; i < pool->nworkers; i++)
+        if (ring_waiting(pool, &pool->slots[i]))
+            return false;
+    return true;
+}
+
 static void terminate_now(struct pp_pool *pool, struct pp_handle **done)
 {
     struct job *j;
@@ -693,6 +747,7 @@ void *pp_collector_main(void *arg)
             terminate_now(pool, &done);
         pool->wake_pending = false;
         pool->need_watch = false;
+        take_rings(pool, &done);
         pp_dispatch(pool);
         pp_flush_all(pool);
         ctl_out = pp_server_requests(pool);
@@ -722,11 +777,14 @@ void *pp_collector_main(void *arg)
             pool->pfd[np++].events =
                 POLLIN | (s->out_pos < s->out_len ? POLLOUT : 0);
         }
+        if (!going_to_sleep(pool))
+            timeout = 0;
         pthread_mutex_unlock(&pool->lock);
         pp_publish(pool, done);
         done = NULL;
 
         t = poll(pool->pfd, np, timeout);
+        atomic_store(pool->wcfg.collector_asleep, 0);
         if (t < 0 && errno != EINTR)
             PB_CHECK(errno == ENOMEM);
         if (t <= 0)

@@ -147,6 +147,13 @@ struct pp_worker_cfg {
     struct pp_status *status;    /* the shared page, one entry per slot */
     unsigned nslots;             /* entries in it */
     unsigned char *rings;        /* PP_RING_SIZE bytes per slot, shared */
+    /*
+     * 1 while the collector sleeps, or is about to, in poll(), shared: a
+     * worker with answers in its ring then sends them through its socket,
+     * which wakes the collector; else it leaves them in the ring for the
+     * collector to take (pp_worker.c's tell, pp_collector.c's loop).
+     */
+    _Atomic uint32_t *collector_asleep;
     unsigned max_tasks;          /* max_tasks_per_child, 0: no limit */
     bool timed;                  /* keep started_ns up to date */
     bool no_ring;                /* struct pp_tuning's switches */
@@ -355,6 +362,7 @@ struct slot {
     bool watched;      /* in the collector's poll set (collector's) */
     unsigned char *out; /* frames not yet written */
     size_t out_pos, out_len, out_cap;
+    unsigned out_frames; /* frames in out, all unsent while out_pos is 0 */
 };
 
 struct pp_pool {
@@ -450,13 +458,15 @@ bool pp_slot_read(struct slot *s, bool all);
  * Takes the answers s's worker has written into its ring but not sent,
  * claiming them (struct pp_status.claimed) so that the worker will not
  * send them, if nothing it sent is still unread.  True if it took some.
- * Caller holds pool->lock and the lease (s->direct).
+ * Caller holds pool->lock, and is the collector or holds the lease
+ * (s->direct).
  */
 bool pp_ring_claim(struct pp_pool *pool, struct slot *s);
 
 /*
- * Ends s's lease (s->direct): the worker sends its answers again, and one
- * it left in its ring for the reader goes now.  Caller holds pool->lock.
+ * Ends s's lease (s->direct): the worker tells the parent of its answers
+ * again, and the collector takes them, the one it left in its ring for
+ * the reader included.  Caller holds pool->lock.
  */
 void pp_lease_end(struct pp_pool *pool, struct slot *s);
 

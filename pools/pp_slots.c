@@ -59,6 +59,7 @@ static void slot_reset(struct slot *s, enum slot_state next)
     s->sent = s->answered = 0;
     s->head = s->n = 0;
     s->in_len = s->out_pos = s->out_len = 0;
+    s->out_frames = 0;
     s->rcvd = 0;
     s->direct = NULL;
     s->retry_at = 0;

@@ -96,6 +96,9 @@ static void pool_free(struct pp_pool *pool)
         pp_shared_free(pool->wcfg.status, pool->status_size);
     if (pool->wcfg.rings != NULL)
         pp_shared_free(pool->wcfg.rings, pool->rings_size);
+    if (pool->wcfg.collector_asleep != NULL)
+        pp_shared_free(pool->wcfg.collector_asleep,
+                       sizeof(*pool->wcfg.collector_asleep));
     pp_trace_destroy(pool);
     if (pool->wake_rd >= 0)
         close(pool->wake_rd);
@@ -155,6 +158,9 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
     pool->rings_size = pool->nworkers * PP_RING_SIZE;
     if ((rc = pp_shared_alloc(pool->rings_size,
                               (void **)&pool->wcfg.rings)) != 0)
+        goto fail;
+    if ((rc = pp_shared_alloc(sizeof(*pool->wcfg.collector_asleep),
+                              (void **)&pool->wcfg.collector_asleep)) != 0)
         goto fail;
     /* Before the fork server starts, so that every worker inherits it. */
     if (o.tuning != NULL && o.tuning->record_events > 0 &&

@@ -493,7 +493,8 @@ struct pp_tuning {
     bool no_handoff;
     /* A worker sends each answer by itself, one system call (and often a
      * wake-up of the collector) per item, instead of gathering answers in
-     * a ring in shared memory and sending many at once. */
+     * a ring in shared memory, which the collector reads while it is
+     * awake and the worker sends, many at once, while it sleeps. */
     bool no_ring;
     /* Workers do not map the shared regions in when they start: the first
      * pass over a region takes a page fault per 4 KiB page in each. */

@@ -453,6 +453,71 @@ START_TEST(waking_many_sleepers_at_once_loses_nothing)
 END_TEST
 
 /*
+ * Answers that wait in the workers' rings (pp_worker.c's tell and
+ * pp_collector.c's going_to_sleep): a worker sends its answers only if
+ * the collector sleeps, else leaves them for it to take.  If the two ever
+ * missed each other, an answer would sit in a ring with the collector
+ * asleep, and nothing has a time limit here: the map or the callbacks
+ * would wait for ever, which Check's timeout reports.  Naps of 0 to 290
+ * us, different for every item, make answers land at every moment of the
+ * collector's going to sleep; maps and applies with callbacks mix.
+ */
+static int nap_square(const struct pp_task *t, struct pp_out *out)
+{
+    int x = int_arg(t);
+    struct timespec ts = { 0, (long)(x * 7919 % 30) * 10000 };
+
+    nanosleep(&ts, NULL);
+    x *= x;
+    return pp_out_write(out, &x, sizeof(x));
+}
+
+static void count_call(struct pp_handle *h, void *arg)
+{
+    const void *data;
+    size_t len;
+    int v;
+
+    if (pp_handle_get(h, &data, &len) == 0 && len == sizeof(v)) {
+        memcpy(&v, data, sizeof(v));
+        atomic_fetch_add((_Atomic long *)arg, v);
+    }
+}
+
+START_TEST(answers_left_in_rings_always_reach_the_caller)
+{
+    int rounds = tests_slow() ? 30 : 300, args[48], round;
+    _Atomic long sum = 0;
+    long expect = 0;
+    struct pp_pool *pool = pool_new(6);
+    struct pp_results *r;
+    size_t i;
+
+    for (round = 0; round < rounds; round++) {
+        for (i = 0; i < 48; i++)
+            args[i] = (int)i + round;
+        ck_assert_int_eq(pp_map(pool, nap_square, args, sizeof(int), 48,
+                                CHUNK(1 + round % 3), &r),
+                         0);
+        for (i = 0; i < 48; i++)
+            ck_assert_int_eq(result_int(r, i), args[i] * args[i]);
+        pp_results_free(r);
+        for (i = 0; i < 4; i++) {
+            ck_assert_int_eq(pp_apply_async(pool, nap_square, &args[i],
+                                            sizeof(int), count_call, &sum,
+                                            NULL),
+                             0);
+            expect += (long)args[i] * args[i];
+        }
+    }
+    /* close returns after every callback has run. */
+    ck_assert_int_eq(pp_pool_close(pool), 0);
+    ck_assert_int_eq(atomic_load(&sum), expect);
+    pp_pool_destroy(pool);
+}
+END_TEST
+
+/*
  * One in hand (pp_dispatch in pools/pp_collector.c): a map with two items
  * or more per worker gives each worker two at once, the one it runs and
  * the next, which it then starts without a trip through the collector.
@@ -2060,6 +2125,7 @@ static Suite *procpool_suite(void)
     tcase_add_test(basic, map_preserves_order);
     tcase_add_test(basic, map_spreads_over_all_workers_by_default);
     tcase_add_test(basic, waking_many_sleepers_at_once_loses_nothing);
+    tcase_add_test(basic, answers_left_in_rings_always_reach_the_caller);
     tcase_add_test(basic, map_gives_each_worker_one_in_hand);
     tcase_add_test(basic, map_of_nothing_returns_empty_results);
     tcase_add_test(basic, bytes_copied_counts_arguments_and_results);

@@ -206,6 +206,43 @@ def bandwidth(model, wl):
     return out
 
 
+def steadiness(model, wl):
+    """Memory-bound work: how many samples of each run lie within 10% of
+    that run's own median, the sequential loop beside the pools at the
+    CPU count.  A pool that faults pages in, or loses its CPU to a
+    helper, shows stray samples the sequential loop has not; samples that
+    stray in the sequential loop too, which uses no pool, are the
+    machine's (issue 13's figure)."""
+    ncpu = model['ncpu']
+    out = []
+    for lang in ('c', 'python'):
+        seq = [c for c in _sel(model, wl, lang, 'seq') if c['samples']]
+        runs = []
+        for mode in ('threads', 'procs'):
+            cs = [c for c in main_series(model, wl, lang, mode)
+                  if c['workers'] == ncpu]
+            runs += cs[:1]
+        if not seq or not runs:
+            continue
+
+        def steady(c):
+            m = stats.median(c['samples'])
+            return sum(1 for x in c['samples'] if abs(x - m) <= 0.1 * m)
+
+        parts = ['the sequential loop %d of %d' % (steady(seq[0]),
+                                                    len(seq[0]['samples']))]
+        parts += ['%s %d of %d' % (label(c, True), steady(c),
+                                   len(c['samples'])) for c in runs]
+        text = ('How steady the %s samples were, counted within 10%% of '
+                'their own median: %s.' % (LANG_NAME[lang],
+                                           ', '.join(parts)))
+        if steady(seq[0]) < len(seq[0]['samples']):
+            text += (' The sequential loop uses no pool, so a spread like '
+                     'its own is the machine\'s, not a pool\'s.')
+        out.append(_s(text, 'steadiness'))
+    return out
+
+
 def peak(model, wl, lang, mode):
     cs = main_series(model, wl, lang, mode)
     if len(cs) < 2:
@@ -398,6 +435,7 @@ def for_workload(model, wl):
         out += versus(model, wl, lang, ncpu)
     if KIND.get(wl) == 'memory-bound':
         out += bandwidth(model, wl)
+        out += steadiness(model, wl)
     if KIND.get(wl) == 'latency-bound':
         for lang in langs:
             for mode in ('threads', 'procs'):

@@ -178,6 +178,29 @@ class Kinds(RunCase):
         self.assertIn('| GB/s |', text)
         self.assertNotIn('CPU-bound', text)
 
+    def test_each_runs_samples_within_ten_percent_are_counted(self):
+        seq = 0.01
+        # threads: 2 of 9 samples 20% off their median; the sequential
+        # loop and the processes: every sample within 10%.
+        cs = [cfg('sum', 'c', 'seq', 1, seq, n=10 ** 7, noise=0.0),
+              cfg('sum', 'c', 'threads', 2, None, n=10 ** 7,
+                  samples=[0.006] * 7 + [0.0072, 0.0048]),
+              cfg('sum', 'c', 'procs', 2, None, 'shm', n=10 ** 7,
+                  samples=[0.0065, 0.0066, 0.0064] * 3)]
+        s = self.sentences(self.model(cs), 'sum', 'steadiness')
+        self.assertEqual(len(s), 1)
+        self.assertIn('the sequential loop 21 of 21', s[0]['text'])
+        self.assertIn('C threads with 2 workers 7 of 9', s[0]['text'])
+        self.assertIn('C processes (shm) with 2 workers 9 of 9',
+                      s[0]['text'])
+        self.assertNotIn('machine', s[0]['text'])
+        # The sequential loop strays too: the spread is the machine's.
+        cs[0] = cfg('sum', 'c', 'seq', 1, None, n=10 ** 7,
+                    samples=[0.01, 0.01, 0.0125])
+        s = self.sentences(self.model(cs), 'sum', 'steadiness')
+        self.assertIn('the sequential loop 2 of 3', s[0]['text'])
+        self.assertIn("the machine's, not a pool's", s[0]['text'])
+
     def test_the_fastest_run_is_not_a_remedy_switched_off(self):
         # The no-prefault run drifted faster than all others: the
         # sentence still names the fastest of the runs it compares.
