@@ -36,7 +36,11 @@
  *            pp_dispatch in pools/pp_collector.c).  --one-at-a-time
  *            (variant "one-at-a-time") sets pp_options.prefetch to 1,
  *            which switches that off: what it buys is in the report's
- *            remedies.
+ *            remedies.  So does --send-answers (variant "send-answers",
+ *            pp_tuning.always_send): the workers send every answer
+ *            through their sockets instead of leaving them in their
+ *            rings for the collector to take while it is awake (tell in
+ *            pools/pp_worker.c).
  *
  * Waking many sleeping workers.  With 64 tasks on 64 idle workers, the
  * pool's wake-ups are most of what it adds: --cascade makes each woken
@@ -265,7 +269,7 @@ int main(int argc, char **argv)
     /* The tutorial's 5 tasks on 3 workers, with 2 s scaled to 200 ms. */
     long long tasks = 5, delay = 200;
     bool cascade = false, no_cascade = false, bare_on = false;
-    bool one = false;
+    bool one = false, send = false;
     struct bare bare = { .go = 0 };
     struct tp_tuning ttune = TP_TUNING_INIT;
     struct pp_tuning ptune = PP_TUNING_INIT;
@@ -285,6 +289,9 @@ int main(int argc, char **argv)
         { .name = "one-at-a-time", .type = BENCH_OPT_FLAG, .flag = &one,
           .help = "procs: a worker holds one task at a time, none in hand "
                   "(pp_options.prefetch 1)" },
+        { .name = "send-answers", .type = BENCH_OPT_FLAG, .flag = &send,
+          .help = "procs: workers send every answer through their sockets, "
+                  "none taken from their rings (pp_tuning.always_send)" },
         { 0 }
     };
     static const char *const modes[] = { "threads", "seq", "procs", NULL };
@@ -324,6 +331,9 @@ int main(int argc, char **argv)
     if (one && (strcmp(b.mode, "procs") != 0 || cascade))
         return bench_usage_error(&b, "--one-at-a-time: procs only, "
                                  "without --cascade");
+    if (send && (strcmp(b.mode, "procs") != 0 || cascade || one))
+        return bench_usage_error(&b, "--send-answers: procs only, without "
+                                 "--cascade or --one-at-a-time");
     seq = strcmp(b.mode, "seq") == 0;
     procs = strcmp(b.mode, "procs") == 0;
     rounds = seq ? tasks : (tasks + b.workers - 1) / b.workers;
@@ -365,6 +375,7 @@ int main(int argc, char **argv)
         if (popt.tuning != NULL)
             ptune = *popt.tuning;
         ptune.cascade = cascade;
+        ptune.always_send = send;
         popt.tuning = &ptune;
         if (delays == NULL) {
             err = ENOMEM;
@@ -391,6 +402,7 @@ int main(int argc, char **argv)
                     : no_cascade ? "no-cascade"
                     : bare_on    ? "bare"
                     : one        ? "one-at-a-time"
+                    : send       ? "send-answers"
                                  : "-";
         r.tasks = tasks;
         r.setup_s = rep == 0 ? setup_s : 0.0;

@@ -645,6 +645,8 @@ static bool ring_waiting(struct pp_pool *pool, struct slot *s)
 {
     struct pp_status *st = &pool->wcfg.status[s - pool->slots];
 
+    if (pool->wcfg.always_send)
+        return false; /* struct pp_tuning's switch: the socket only */
     return s->state == SLOT_RUNNING && !s->eof && s->direct == NULL &&
            atomic_load(&st->claimed) == s->rcvd &&
            atomic_load(&st->produced) != s->rcvd;

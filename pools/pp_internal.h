@@ -159,6 +159,7 @@ struct pp_worker_cfg {
     bool no_ring;                /* struct pp_tuning's switches */
     bool no_poll;
     bool no_prefault;
+    bool always_send;
     sigset_t mask;               /* the signal mask tasks run with */
     /* Recording (pp_tuning.record_events), in shared memory, or NULL:
      * worker slot k writes track k + 1 (trace.h). */

@@ -137,6 +137,7 @@ int pp_pool_create(const struct pp_options *opt, struct pp_pool **out)
         pool->wcfg.no_poll = o.tuning->no_poll;
         pool->wcfg.no_ring = o.tuning->no_ring;
         pool->wcfg.no_prefault = o.tuning->no_prefault;
+        pool->wcfg.always_send = o.tuning->always_send;
     }
     rc = ENOMEM;
     if ((pool->slots = calloc(pool->nworkers, sizeof(*pool->slots))) ==

@@ -499,6 +499,12 @@ struct pp_tuning {
     /* Workers do not map the shared regions in when they start: the first
      * pass over a region takes a page fault per 4 KiB page in each. */
     bool no_prefault;
+    /* A worker sends its answers through its socket every time it tells
+     * the parent, and the collector reads them only there, instead of
+     * taking them from the worker's ring while it is awake: in io (64
+     * workers whose sleeps end together) a send each, and the collector's
+     * wake-ups, on the 2 CPUs the waking workers need. */
+    bool always_send;
     /*
      * Opt-in, the one remedy not on by default: the parent wakes the first
      * idle worker it sends to and each woken worker wakes two more, instead
@@ -522,7 +528,7 @@ struct pp_tuning {
 #define PP_TUNING_INIT                                                   \
     { .spin_ns = 0, .no_poll = false, .no_direct = false,               \
       .no_handoff = false, .no_ring = false, .no_prefault = false,      \
-      .cascade = false, .record_events = 0 }
+      .always_send = false, .cascade = false, .record_events = 0 }
 
 /* Counters for teaching and for the benchmarks, from pp_pool_stats. */
 struct pp_stats {

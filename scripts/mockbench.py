@@ -202,7 +202,7 @@ def main():
         a = args[i]
         if a in ('--gil', '--copy', '--no-prefault', '--cascade',
                  '--no-cascade', '--kill-worker', '--bare',
-                 '--one-at-a-time'):
+                 '--one-at-a-time', '--send-answers'):
             flags.add(a[2:])
             i += 1
             continue
@@ -258,6 +258,7 @@ def main():
                            else 'no-cascade' if 'no-cascade' in flags
                            else 'bare' if 'bare' in flags
                            else 'one-at-a-time' if 'one-at-a-time' in flags
+                           else 'send-answers' if 'send-answers' in flags
                            else 'shm' if name == 'sum' and m == 'procs'
                            else o['variant'] if name == 'overhead' or ranks
                            else '-')

@@ -538,6 +538,22 @@ START_TEST(io_answers_in_every_mode)
     ck_assert_int_eq(r.status, 2);
     ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
     run_free(&r);
+    /* ... and with every answer sent through the sockets, none taken from
+     * the rings: the same answers, its own variant; procs only, one
+     * switch at a time. */
+    run_bench(&r, "io", "--mode", "procs", "--send-answers", "--workers",
+              "3", "--tasks", "7", "--delay-ms", "2", "--format", "csv",
+              NULL);
+    check_records(&r, "io", "c", "procs", "send-answers", 7, 7, recs);
+    run_free(&r);
+    run_bench(&r, "io", "--mode", "threads", "--send-answers", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
+    run_free(&r);
+    run_bench(&r, "io", "--mode", "procs", "--send-answers",
+              "--one-at-a-time", NULL);
+    ck_assert_int_eq(r.status, 2);
+    run_free(&r);
     /* Text mode prints the ideal beside the record. */
     run_bench(&r, "io", "--tasks", "5", "--workers", "3", "--delay-ms", "1",
               NULL);

@@ -307,13 +307,15 @@ def groups_io(ctx, sizes):
                 continue
             # The remedies switched the other way (issue 13's remedies
             # chart), on the most workers: the process pool's opt-in
-            # cascade, its next task in hand off, the thread pool's
-            # wake-ups passed on off; and the machine's floor, bare threads
-            # and no pool (io --bare).
+            # cascade, its next task in hand off, its answers sent instead
+            # of taken from the rings, the thread pool's wake-ups passed on
+            # off; and the machine's floor, bare threads and no pool (io
+            # --bare).
             w = max(ctx.io_workers)
             r = io_repeat(s, w)
             for mode, flag in (('procs', 'cascade'),
                                ('procs', 'one-at-a-time'),
+                               ('procs', 'send-answers'),
                                ('threads', 'no-cascade'),
                                ('threads', 'bare')):
                 out.append(Group(

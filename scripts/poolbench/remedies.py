@@ -13,9 +13,10 @@ by side.
   4 KiB page the first time it reads the region and nothing after;
 - the wake-up cascade (the process pool's, opt-in), the wake-ups passed
   on by woken workers (the thread pool's, on by default), and the process
-  pool's next task in hand (on by default): io on its largest worker
-  count with --cascade, --no-cascade and --one-at-a-time against the
-  pool's default; the whole run's time.
+  pool's next task in hand and its answers taken from the workers' rings
+  (both on by default): io on its largest worker count with --cascade,
+  --no-cascade, --one-at-a-time and --send-answers against the pool's
+  default; the whole run's time.
 
 Below 1, the remedy saves time; above 1, it costs time (on 2 cores some
 do: the pool's defaults are the ones that measured faster here).  Each
@@ -30,7 +31,7 @@ from .analyse import fmt_time
 # floor in sentences.wake_up: no line of their own on the speedup charts,
 # no part in the speedup sentences.
 VARIANTS = ('shm-no-prefault', 'cascade', 'no-cascade', 'one-at-a-time',
-            'bare')
+            'send-answers', 'bare')
 
 
 def _one(model, wl, mode, variant, workers=None):
@@ -88,6 +89,7 @@ def build(model):
     for mode, variant, name, default_on in (
             ('procs', 'cascade', 'wake-up cascade', False),
             ('procs', 'one-at-a-time', 'next task in hand', True),
+            ('procs', 'send-answers', 'answers taken from the rings', True),
             ('threads', 'no-cascade', 'wake-ups passed on', True)):
         other = [c for c in model['configs'] if c['workload'] == 'io' and
                  c['lang'] == 'c' and c['mode'] == mode and

@@ -236,9 +236,16 @@ def steadiness(model, wl):
         text = ('How steady the %s samples were, counted within 10%% of '
                 'their own median: %s.' % (LANG_NAME[lang],
                                            ', '.join(parts)))
-        if steady(seq[0]) < len(seq[0]['samples']):
-            text += (' The sequential loop uses no pool, so a spread like '
-                     'its own is the machine\'s, not a pool\'s.')
+        share = steady(seq[0]) / len(seq[0]['samples'])
+        worse = [c for c in runs if steady(c) / len(c['samples']) < share]
+        if worse:
+            text += (' Fewer within 10%% than the sequential loop, which '
+                     'uses no pool: %s.' % ', '.join(label(c, True)
+                                                     for c in worse))
+        elif share < 1:
+            text += (' No pool had fewer within 10% than the sequential '
+                     'loop, which uses none: the spread is the '
+                     'machine\'s.')
         out.append(_s(text, 'steadiness'))
     return out
 

@@ -322,7 +322,8 @@ class Estimates(unittest.TestCase):
                 self.assertEqual(argv_of(g, '--workers'), str(w))
                 self.assertEqual(g.labels['workers'], w)
         for v in ('procs-cascade', 'procs-one-at-a-time',
-                  'threads-no-cascade', 'threads-bare'):
+                  'procs-send-answers', 'threads-no-cascade',
+                  'threads-bare'):
             self.assertEqual(argv_of(groups['c-' + v], '--repeat'), '64')
         self.assertGreater(groups['c-par-64'].estimate(), 64 * 0.010)
         self.assertNotIn('c-par', groups)
