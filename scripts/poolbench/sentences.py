@@ -225,17 +225,28 @@ def steadiness(model, wl):
         if not seq or not runs:
             continue
 
+        def near(xs):
+            m = stats.median(xs)
+            return sum(1 for x in xs if abs(x - m) <= 0.1 * m)
+
         def steady(c):
-            m = stats.median(c['samples'])
-            return sum(1 for x in c['samples'] if abs(x - m) <= 0.1 * m)
+            return near(c['samples'])
 
         parts = ['the sequential loop %d of %d' % (steady(seq[0]),
                                                     len(seq[0]['samples']))]
         parts += ['%s %d of %d' % (label(c, True), steady(c),
                                    len(c['samples'])) for c in runs]
         text = ('How steady the %s samples were, counted within 10%% of '
-                'their own median: %s.' % (LANG_NAME[lang],
-                                           ', '.join(parts)))
+                'their own median: %s' % (LANG_NAME[lang], ', '.join(parts)))
+        every = seq[:1] + runs
+        if all(len(c.get('rounds') or {}) > 1 for c in every):
+            # Each round's own median leaves the drift between rounds out.
+            counts = [str(sum(near(xs) for xs in c['rounds'].values()))
+                      for c in every]
+            text += ('; within 10%% of their round\'s median, which leaves '
+                     'out how the machine drifted between rounds: %s and '
+                     '%s' % (', '.join(counts[:-1]), counts[-1]))
+        text += '.'
         share = steady(seq[0]) / len(seq[0]['samples'])
         worse = [c for c in runs if steady(c) / len(c['samples']) < share]
         if worse:
