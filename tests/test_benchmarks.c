@@ -527,29 +527,25 @@ START_TEST(io_answers_in_every_mode)
     run_bench(&r, "io", "--mode", "threads", "--bare", "--no-cascade", NULL);
     ck_assert_int_eq(r.status, 2);
     run_free(&r);
-    /* The process pool with one task at a time in each worker, none in
-     * hand: the same answers, its own variant; procs only. */
-    run_bench(&r, "io", "--mode", "procs", "--one-at-a-time", "--workers",
-              "3", "--tasks", "7", "--delay-ms", "2", "--format", "csv",
-              NULL);
-    check_records(&r, "io", "c", "procs", "one-at-a-time", 7, 7, recs);
-    run_free(&r);
-    run_bench(&r, "io", "--mode", "threads", "--one-at-a-time", NULL);
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
-    run_free(&r);
-    /* ... and with every answer sent through the sockets, none taken from
-     * the rings: the same answers, its own variant; procs only, one
-     * switch at a time. */
-    run_bench(&r, "io", "--mode", "procs", "--send-answers", "--workers",
-              "3", "--tasks", "7", "--delay-ms", "2", "--format", "csv",
-              NULL);
-    check_records(&r, "io", "c", "procs", "send-answers", 7, 7, recs);
-    run_free(&r);
-    run_bench(&r, "io", "--mode", "threads", "--send-answers", NULL);
-    ck_assert_int_eq(r.status, 2);
-    ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
-    run_free(&r);
+    /* The process pool with one remedy off: one task at a time in each
+     * worker, none in hand; or every answer sent through the sockets,
+     * none taken from the rings.  The same answers, each its own variant;
+     * procs only, one switch at a time. */
+    for (size_t k = 0; k < 2; k++) {
+        const char *off = k == 0 ? "one-at-a-time" : "send-answers";
+        char flag[32];
+
+        snprintf(flag, sizeof(flag), "--%s", off);
+        run_bench(&r, "io", "--mode", "procs", flag, "--workers", "3",
+                  "--tasks", "7", "--delay-ms", "2", "--format", "csv",
+                  NULL);
+        check_records(&r, "io", "c", "procs", off, 7, 7, recs);
+        run_free(&r);
+        run_bench(&r, "io", "--mode", "threads", flag, NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_msg(strstr(r.err, "procs only"), "%s", r.err);
+        run_free(&r);
+    }
     run_bench(&r, "io", "--mode", "procs", "--send-answers",
               "--one-at-a-time", NULL);
     ck_assert_int_eq(r.status, 2);
